@@ -1,0 +1,138 @@
+"""The command line: parse, call, print, exit. Behaviour lives in the modules it calls."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import click
+
+from layered_mlflow import __version__
+from layered_mlflow.errors import LayeredMlflowError
+from layered_mlflow.resolve import Resolved, resolve
+
+PROG = "layered-mlflow"
+DEBUG_VARIABLE = "LAYERED_MLFLOW_DEBUG"
+
+
+@dataclass(frozen=True)
+class Options:
+    """The global options, shared by every command."""
+
+    env: str | None
+    project_dir: str | None
+    env_files: tuple[str, ...]
+    assignments: tuple[str, ...]
+    verbose: bool
+    quiet: bool
+    environ: dict[str, str]
+
+    def resolve(self) -> Resolved:
+        return resolve(
+            env=self.env,
+            project_dir=self.project_dir,
+            overrides=self.assignments,
+            environ=self.environ,
+            env_files=self.env_files or None,
+        )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
+@click.option("--env", "env", metavar="NAME", help="Environment to use (default: ENV_FOR_DYNACONF, else development).")
+@click.option(
+    "--project-dir", metavar="PATH", help="Project root (default: the nearest folder with settings/mlflow.yml)."
+)
+@click.option(
+    "--env-file", "env_files", metavar="PATH", multiple=True, help="Read PATH instead of .env (repeatable; later wins)."
+)
+@click.option(
+    "--set",
+    "assignments",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="Set a key, highest layer (repeatable): tags.team=vision.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Say what is resolved, on stderr (secrets masked).")
+@click.option("-q", "--quiet", is_flag=True, help="Print no warnings.")
+@click.pass_context
+def cli(ctx: click.Context, /, **options: Any) -> None:
+    """Resolve MLflow settings from layered files and the environment, and apply them.
+
+    Layers, lowest first: built-in defaults, settings/mlflow.yml,
+    settings/mlflow.<env>.yml, settings/mlflow.local.yml, .env, the process
+    environment, --set.
+    """
+    from layered_mlflow.runner import inherited_environment
+
+    ctx.obj = Options(environ=inherited_environment(), **options)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--dry-run", is_flag=True, help="Print the variables (masked) and the command instead of running it.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_obj
+def run(options: Options, dry_run: bool, command: tuple[str, ...]) -> None:
+    """Run COMMAND with the resolved settings in its environment: run -- CMD [ARGS...]."""
+    from layered_mlflow import report
+    from layered_mlflow.exports import child_environment
+    from layered_mlflow.runner import exec_command
+
+    resolved = options.resolve()
+    if dry_run:
+        click.echo(report.dry_run(resolved, command))
+        return
+    if options.verbose:
+        _say(f"environment {resolved.environment} (from {resolved.environment_source}), root {resolved.root}")
+        for line in report.dry_run(resolved, command).splitlines():
+            _say(line)
+    exec_command(command, child_environment(options.environ, resolved))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
+@click.pass_obj
+def show(options: Options, fmt: str, show_secrets: bool) -> None:
+    """Show the resolved settings: environment, root, files, and each key with where it came from."""
+    from layered_mlflow import report
+
+    resolved = options.resolve()
+    render = report.show_json if fmt == "json" else report.show_text
+    click.echo(render(resolved, show_secrets))
+
+
+def _say(message: str) -> None:
+    click.echo(f"{PROG}: {message}", err=True)
+
+
+def _fail(message: str, hint: str | None, code: int) -> NoReturn:
+    line = " ".join(message.splitlines())
+    click.echo(f"{PROG}: error: {line}" + (f" (hint: {hint})" if hint else ""), err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """The console script: one-line errors, exit codes of SPEC §8, no traceback."""
+    try:
+        code = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+    except LayeredMlflowError as exc:
+        _fail(exc.message, exc.hint, exc.exit_code)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else PROG
+        _fail(exc.format_message(), f"see '{where} --help'", exc.exit_code)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), None, exc.exit_code)
+    except click.Abort:
+        _fail("interrupted", None, 130)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as `cat` would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except Exception as exc:
+        if os.environ.get(DEBUG_VARIABLE) == "1":
+            raise
+        _fail(f"internal error ({type(exc).__name__})", f"rerun with {DEBUG_VARIABLE}=1 and report the traceback", 70)
+    sys.exit(code if isinstance(code, int) else 0)

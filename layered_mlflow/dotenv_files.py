@@ -1,0 +1,69 @@
+"""Reading `.env` files with python-dotenv's parser, expanding ``${VAR}`` without touching os.environ."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from layered_mlflow.errors import ConfigError, UsageError
+
+# (name, value, where): `where` is the file, as `explain` shows it.
+Binding = tuple[str, "str | None", str]
+
+
+def read_dotenv(paths: Sequence[Path], environ: Mapping[str, str], explicit: bool) -> tuple[list[Binding], list[Path]]:
+    """The variables of ``paths`` in order, and the files read; ``${VAR}`` expanded as ``dotenv run`` does.
+
+    ``${VAR}`` sees the variables read so far, then the process environment,
+    which wins as it does for the child. A missing default `.env` is no
+    error; a missing file given by ``--env-file`` is.
+    """
+    from dotenv.parser import parse_stream
+    from dotenv.variables import parse_variables
+
+    injected = {name: value for name, value in environ.items() if value}
+    known: dict[str, str | None] = {}
+    bindings: list[Binding] = []
+    read: list[Path] = []
+    for path in paths:
+        text = _read(path, explicit)
+        if text is None:
+            continue
+        read.append(path)
+        for binding in parse_stream(io.StringIO(text)):
+            if binding.error:
+                raise ConfigError(
+                    f"{path}:{binding.original.line}: not a python-dotenv line",
+                    hint="write KEY=VALUE, quoting values that hold spaces or #",
+                )
+            if binding.key is None:
+                continue
+            value = binding.value
+            if value is not None:
+                scope = {**known, **injected}
+                value = "".join(atom.resolve(scope) for atom in parse_variables(value))
+            known[binding.key] = value
+            bindings.append((binding.key, value, str(path)))
+    return bindings, read
+
+
+def _read(path: Path, explicit: bool) -> str | None:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise UsageError(f"--env-file {path}: no such file") from None
+        if os.path.lexists(path):
+            raise ConfigError(f"{path}: a dangling symbolic link") from None
+        return None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a .env file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text", hint="save the file as UTF-8") from None

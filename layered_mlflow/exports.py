@@ -1,0 +1,59 @@
+"""Turning resolved settings into the variables a child process gets (SPEC §5)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from layered_mlflow import keys
+
+if TYPE_CHECKING:
+    from layered_mlflow.resolve import Resolved, Setting
+
+RUN_CONTEXT = "MLFLOW_RUN_CONTEXT"
+ENV_TAG = "layered_mlflow.env"
+
+
+def variable_name(key: keys.Key) -> str | None:
+    """The variable a key exports as: ``MLFLOW_X`` for ``mlflow_x``, ``X`` for ``env.X``."""
+    if len(key) == 1 and key[0].startswith("mlflow_"):
+        return key[0].upper()
+    if len(key) == 2 and key[0] == "env":
+        return key[1]
+    return None
+
+
+def child_variables(settings: Mapping[str, Setting], environment: str) -> dict[str, str]:
+    """Every variable `run` sets for the command, in a stable order."""
+    variables: dict[str, str] = {}
+    tags = {ENV_TAG: environment}
+    for setting in settings.values():
+        name = variable_name(setting.key)
+        if name is not None and isinstance(setting.value, str):
+            variables[name] = setting.value
+        elif setting.key[0] == "tags" and isinstance(setting.value, str):
+            tags[".".join(setting.key[1:])] = setting.value
+    variables[RUN_CONTEXT] = _run_context(tags, variables.get(RUN_CONTEXT))
+    variables["LAYERED_MLFLOW_ENV"] = environment
+    return variables
+
+
+def _run_context(tags: dict[str, str], explicit: str | None) -> str:
+    """The tags as MLflow's run context; entries of an explicit ``mlflow_run_context`` win."""
+    if explicit is None:
+        return json.dumps(tags, ensure_ascii=False)
+    try:
+        given = json.loads(explicit)
+    except ValueError:
+        given = None
+    if not isinstance(given, dict):
+        return explicit  # MLflow drops a malformed one; `check` says so
+    return json.dumps({**tags, **given}, ensure_ascii=False)
+
+
+def child_environment(inherited: Mapping[str, str], resolved: Resolved) -> dict[str, str]:
+    """The command's whole environment: what it inherits, less empty MLFLOW_*, plus ours."""
+    environment = {name: value for name, value in inherited.items() if name not in resolved.unset}
+    environment.update(resolved.variables)
+    return environment

@@ -1,0 +1,160 @@
+"""Reading one settings file through Dynaconf, sealed off from the environment.
+
+This is the only module that touches Dynaconf. Dynaconf parses the YAML and
+evaluates its value language (``@int``, ``@json``, ``@format``, ``@jinja``);
+the layering itself is ours (SPEC §3), so each file is read on its own.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from layered_mlflow.errors import ConfigError
+
+# Every Dynaconf setting that reading a file consults, given explicitly: Dynaconf
+# would otherwise take each from a `*_FOR_DYNACONF` variable of the environment.
+_SEALED: Mapping[str, Any] = {
+    "SETTINGS_FILE_FOR_DYNACONF": [],
+    "INCLUDES_FOR_DYNACONF": [],
+    "PRELOAD_FOR_DYNACONF": [],
+    "SECRETS_FOR_DYNACONF": None,
+    "SKIP_FILES_FOR_DYNACONF": [],
+    "LOADERS_FOR_DYNACONF": [],
+    "CORE_LOADERS_FOR_DYNACONF": ["YAML"],
+    "ENVIRONMENTS_FOR_DYNACONF": False,
+    "ENVVAR_PREFIX_FOR_DYNACONF": False,
+    "YAML_LOADER_FOR_DYNACONF": "safe_load",
+    "ENCODING_FOR_DYNACONF": "utf-8",
+    "AUTO_CAST_FOR_DYNACONF": True,
+    "MERGE_ENABLED_FOR_DYNACONF": False,
+    "DOTTED_LOOKUP_FOR_DYNACONF": False,
+    "LOWERCASE_READ_FOR_DYNACONF": True,
+    "APPLY_DEFAULT_ON_NONE_FOR_DYNACONF": None,
+    "SYSENV_FALLBACK_FOR_DYNACONF": False,
+    "FRESH_VARS_FOR_DYNACONF": [],
+    "VALIDATE_ON_UPDATE_FOR_DYNACONF": False,
+    "REDIS_ENABLED_FOR_DYNACONF": False,
+    "VAULT_ENABLED_FOR_DYNACONF": False,
+    "COMMENTJSON_ENABLED_FOR_DYNACONF": False,
+    "dynaconf_skip_loaders": True,
+    "dynaconf_skip_validators": True,
+}
+# A document whose aliases expand past this many nodes is refused (a "billion laughs").
+MAX_NODES = 100_000
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """The top-level mapping of ``path``, keys lower-cased, Dynaconf's values evaluated."""
+    text = _read_text(path)
+    if "*" in text:  # only aliases (`*name`) can make a document grow
+        _refuse_alias_bombs(path, text)
+    from dynaconf.base import Settings
+    from dynaconf.loaders import yaml_loader
+    from dynaconf.utils.parse_conf import Lazy
+    from dynaconf.vendor.ruamel.yaml.error import MarkedYAMLError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecation notices about stray variables
+        settings = Settings(ROOT_PATH_FOR_DYNACONF=str(path.parent), **_SEALED)
+        try:
+            yaml_loader.load(settings, env="_envless", filename=str(path), silent=False, identifier="layered_mlflow")
+        except MarkedYAMLError as exc:
+            raise _yaml_error(path, exc) from None
+        except Exception as exc:  # Dynaconf assumes a mapping; say what the file holds
+            raise _shape_error(path, text, exc) from None
+        keys = next(
+            (list(data) for source, data in settings.loaded_by_loaders.items() if source.loader == "layered_mlflow"),
+            [],
+        )
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, Lazy):
+                value = value(settings)
+            if isinstance(value, Mapping):
+                return {str(k): plain(value[k]) for k in value}
+            if isinstance(value, list):
+                return [plain(item) for item in value]
+            return value
+
+        return {str(key).lower(): plain(settings.get(key)) for key in keys}
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a settings file") from None
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (a dangling symbolic link?)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+            hint="save the file as UTF-8",
+        ) from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: a binary file, not YAML text")
+    return text
+
+
+def _yaml_error(path: Path, exc: Any) -> ConfigError:
+    """Names file, line and column, never the offending text (it may hold a secret)."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+    problem = str(exc.problem or exc.context or "invalid YAML")
+    if problem.startswith("found duplicate key"):
+        problem = problem.split(" with value ")[0]
+    return ConfigError(f"{where}: invalid YAML: {problem}", hint="fix the YAML syntax at that line")
+
+
+def _shape_error(path: Path, text: str, exc: Exception) -> ConfigError:
+    from dynaconf.vendor.ruamel import yaml
+
+    node = yaml.compose(text)
+    if node is not None and not isinstance(node, yaml.MappingNode):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
+        return ConfigError(
+            f"{path}: the top level is {kind}; it must be a mapping of keys to values",
+            hint="write `key: value` lines, for example `mlflow_tracking_uri: mlruns`",
+        )
+    return ConfigError(f"{path}: Dynaconf could not load it ({type(exc).__name__})")
+
+
+def _refuse_alias_bombs(path: Path, text: str) -> None:
+    from dynaconf.vendor.ruamel import yaml
+    from dynaconf.vendor.ruamel.yaml.error import MarkedYAMLError
+
+    try:
+        root = yaml.compose(text)
+    except MarkedYAMLError as exc:
+        raise _yaml_error(path, exc) from None
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if id(node) in sizes:
+            if sizes[id(node)] < 0:
+                raise ConfigError(f"{path}: a YAML alias refers to itself", hint="remove the recursive alias")
+            return sizes[id(node)]
+        sizes[id(node)] = -1
+        children = node.value if isinstance(node.value, list) else []
+        total = 1
+        for child in children:
+            parts = child if isinstance(child, tuple) else (child,)
+            total += sum(size(part) for part in parts)
+            if total > MAX_NODES:
+                raise ConfigError(
+                    f"{path}: YAML aliases expand to more than {MAX_NODES:,} values",
+                    hint="write the values out instead of nesting aliases",
+                )
+        sizes[id(node)] = total
+        return total
+
+    if root is not None:
+        size(root)

@@ -1,0 +1,160 @@
+"""The seven layers of SPEC §3, each returning what it says and where it said it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from layered_mlflow import keys
+from layered_mlflow.errors import ConfigError, UsageError
+from layered_mlflow.keys import Key, Value
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One layer's value for one key, and its exact origin (a path, a variable, ``--set``)."""
+
+    key: Key
+    value: Value
+    source: str
+
+
+class Layer(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def contributions(self) -> list[Contribution]: ...
+
+
+@dataclass(frozen=True)
+class Defaults:
+    name = "default"
+
+    def contributions(self) -> list[Contribution]:
+        return [Contribution(("mlflow_tracking_uri",), "mlruns", "built-in default")]
+
+
+@dataclass(frozen=True)
+class SettingsFile:
+    """``settings/mlflow.yml``, ``settings/mlflow.<env>.yml`` or ``settings/mlflow.local.yml``."""
+
+    name: str
+    path: Path
+
+    def contributions(self) -> list[Contribution]:
+        from layered_mlflow.files import read_settings_file
+
+        data = read_settings_file(self.path)
+        return list(_flatten(data, str(self.path)))
+
+
+@dataclass(frozen=True)
+class Variables:
+    """Variables from `.env` files or the process environment.
+
+    Every `.env` variable reaches the child (``take_all``); of the process
+    environment only those that spell a key, or that the ``env`` section names.
+    """
+
+    name: str
+    variables: Sequence[tuple[str, str | None, str]]  # (name, value, where)
+    env_names: frozenset[str]
+    take_all: bool
+
+    def contributions(self) -> list[Contribution]:
+        found = []
+        for variable, text, where in self.variables:
+            key = keys.key_of_variable(variable, self.env_names)
+            if key is None and self.take_all:
+                key = ("env", variable)
+            if key is not None:
+                found.append(Contribution(key, keys.from_text(key, text), where))
+        return found
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """``--set KEY=VALUE``, repeatable, later wins."""
+
+    name = "command_line"
+    assignments: Sequence[str]
+
+    def contributions(self) -> list[Contribution]:
+        found = []
+        for assignment in self.assignments:
+            written, equals, text = assignment.partition("=")
+            key = keys.parse_key(written.strip())
+            if not equals or key is None:
+                raise UsageError(
+                    f"--set {written!r}: expected KEY=VALUE with KEY like mlflow_tracking_uri, "
+                    "tags.NAME, env.VARIABLE or server.NAME",
+                    hint="for example --set tags.team=vision",
+                )
+            found.append(Contribution(key, keys.from_text(key, text), "--set"))
+        return found
+
+
+def variables_of(environ: Mapping[str, str], where: str | None = None) -> list[tuple[str, str | None, str]]:
+    """The process environment as (name, value, where) triples; ``where`` defaults to the name."""
+    return [(name, value, where or name) for name, value in environ.items()]
+
+
+def _flatten(data: Mapping[str, Any], source: str) -> Iterable[Contribution]:
+    for name, value in data.items():
+        if name in keys.SECTIONS:
+            yield from _section(name, value, source)
+        elif name.startswith("mlflow_"):
+            _require_scalar(value, name, source, "a single value (it is an MLflow variable)")
+            yield Contribution((name,), keys.render(value), source)
+        elif isinstance(value, Mapping):
+            yield from _nested((name,), value, source)
+        else:  # an unknown key: kept, so that `check` can name it
+            yield Contribution((name,), keys.render(value), source)
+
+
+def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{source}: `{section}` must be a mapping of names to values, not {_kind(value)}",
+            hint=f"write `{section}:` followed by indented `NAME: value` lines",
+        )
+    for name, item in value.items():
+        key = (section, name.lower() if section == "server" else name)
+        if section == "env" and not keys.is_variable_name(name):
+            raise ConfigError(
+                f"{source}: `env` entry {name!r} is not a variable name",
+                hint="use letters, digits and underscores, not starting with a digit",
+            )
+        if key not in keys.LIST_KEYS:
+            _require_scalar(item, keys.dotted(key), source, "a single value")
+        elif isinstance(item, Mapping):
+            raise ConfigError(f"{source}: `{keys.dotted(key)}` must be a list, not a mapping")
+        yield Contribution(key, keys.render(item), source)
+
+
+def _nested(prefix: Key, value: Mapping[str, Any], source: str) -> Iterable[Contribution]:
+    for name, item in value.items():
+        if isinstance(item, Mapping):
+            yield from _nested((*prefix, name), item, source)
+        else:
+            yield Contribution((*prefix, name), keys.render(item), source)
+
+
+def _require_scalar(value: Any, name: str, source: str, needs: str) -> None:
+    if isinstance(value, (Mapping, list, tuple)):
+        raise ConfigError(
+            f"{source}: `{name}` is {_kind(value)}, but it needs {needs}",
+            hint="write it as a string, number or boolean",
+        )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"a single value ({type(value).__name__})"

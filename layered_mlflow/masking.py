@@ -1,0 +1,31 @@
+"""What counts as a secret, and how it is shown: ``***`` (SPEC §5)."""
+
+from __future__ import annotations
+
+import re
+
+MASK = "***"
+_SECRET_WORDS = ("PASSWORD", "TOKEN", "SECRET", "ACCESS_KEY", "CREDENTIAL", "CONNECTION_STRING")
+# The password of a URI's user-info: scheme://user:PASSWORD@host
+_URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)\S*(?P<at>@)")
+# Keys embedded in connection strings (Azure's AccountKey=, SharedAccessSignature=).
+_EMBEDDED_KEY = re.compile(r"(?P<head>(?:AccountKey|SharedAccessSignature|SharedAccessKey)=)[^;\s]*", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    """``MLFLOW_TRACKING_PASSWORD``, ``env.AWS_SECRET_ACCESS_KEY``, ``tags.api_token``."""
+    upper = name.upper()
+    return any(word in upper for word in _SECRET_WORDS)
+
+
+def mask(name: str, value: str) -> str:
+    """``value`` as it may be shown, given the name it is stored under."""
+    if is_secret_name(name):
+        return MASK if value else value
+    return mask_text(value)
+
+
+def mask_text(text: str) -> str:
+    """``text`` with URI passwords and connection-string keys replaced by ``***``."""
+    text = _URI_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['at']}", text)
+    return _EMBEDDED_KEY.sub(lambda m: f"{m['head']}{MASK}", text)

@@ -1,0 +1,178 @@
+"""Merging the layers in order into one immutable result, with provenance (SPEC §3)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from layered_mlflow import exports, keys, uris
+from layered_mlflow.dotenv_files import read_dotenv
+from layered_mlflow.keys import Key, Value
+from layered_mlflow.layers import CommandLine, Contribution, Defaults, Layer, SettingsFile, Variables, variables_of
+from layered_mlflow.project import Project, find_project, select_environment
+
+PROJECT_DIR_VARIABLE = "LAYERED_MLFLOW_PROJECT_DIR"
+ENV_VARIABLE = "ENV_FOR_DYNACONF"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What one layer said for a key: its value as written there, and where."""
+
+    layer: str
+    source: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A resolved key: the value the child gets, the layer that set it, every layer that spoke."""
+
+    key: Key
+    value: Value
+    layer: str
+    source: str
+    history: tuple[Candidate, ...]  # highest layer first
+
+    @property
+    def name(self) -> str:
+        return keys.dotted(self.key)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The answer to "where does this process log to MLflow?"."""
+
+    environment: str
+    environment_source: str
+    root: Path
+    files: tuple[Path, ...]
+    settings: Mapping[str, Setting]
+    variables: Mapping[str, str]  # what `run` sets for the command
+    unset: tuple[str, ...]  # inherited variables `run` removes (empty MLFLOW_*)
+
+
+def resolve(
+    env: str | None = None,
+    project_dir: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, str] | Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    env_files: Sequence[str | os.PathLike[str]] | None = None,
+) -> Resolved:
+    """Resolve the settings of the project around ``cwd``; no side effects.
+
+    ``overrides`` is the command line's ``--set``: a mapping or ``KEY=VALUE``
+    strings. ``environ`` stands for the process environment (default:
+    ``os.environ``, only read).
+    """
+    environ = dict(os.environ if environ is None else environ)
+    here = Path(os.getcwd() if cwd is None else os.path.abspath(cwd))
+    project = _project(here, project_dir, environ)
+    explicit = bool(env_files)
+    dotenv_paths = [here / Path(p) for p in env_files] if env_files else [project.root / ".env"]
+    dotenv, dotenv_read = read_dotenv(dotenv_paths, environ, explicit=explicit)
+    environment, chosen_by = select_environment(
+        project,
+        [
+            ("--env", env),
+            (ENV_VARIABLE, environ.get(ENV_VARIABLE)),
+            (f"{ENV_VARIABLE} in .env", _last(dotenv, ENV_VARIABLE)),
+        ],
+    )
+    files = [
+        SettingsFile(name, path)
+        for name, path in (
+            ("base_file", project.base_file),
+            ("env_file", project.env_files.get(environment)),
+            ("local_file", project.local_file),
+        )
+        if path is not None
+    ]
+    lower: list[Layer] = [Defaults(), *files]
+    said = [(layer, layer.contributions()) for layer in lower]
+    env_names = frozenset(c.key[1] for _, found in said for c in found if c.key[0] == "env" and len(c.key) == 2)
+    dotenv_layer = Variables("dotenv", dotenv, env_names, take_all=True)
+    said.append((dotenv_layer, dotenv_layer.contributions()))
+    env_names |= {name for name, _, _ in dotenv}
+    upper: list[Layer] = [
+        Variables("process_env", variables_of(environ), env_names, take_all=False),
+        CommandLine(_assignments(overrides)),
+    ]
+    said.extend((layer, layer.contributions()) for layer in upper)
+    settings = _merge(said, project.root, environ)
+    return Resolved(
+        environment=environment,
+        environment_source=chosen_by,
+        root=project.root,
+        files=(*(f.path for f in files), *dotenv_read),
+        settings=MappingProxyType(settings),
+        variables=MappingProxyType(exports.child_variables(settings, environment)),
+        unset=tuple(sorted(n for n, v in environ.items() if keys.is_mlflow_variable(n) and not v)),
+    )
+
+
+def _project(here: Path, project_dir: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Project:
+    if project_dir is not None:
+        return find_project(here, os.fspath(project_dir), "--project-dir")
+    return find_project(here, environ.get(PROJECT_DIR_VARIABLE) or None, PROJECT_DIR_VARIABLE)
+
+
+def _last(bindings: Sequence[tuple[str, str | None, str]], name: str) -> str | None:
+    values = [value for variable, value, _ in bindings if variable == name and value]
+    return values[-1] if values else None
+
+
+def _assignments(overrides: Mapping[str, str] | Sequence[str] | None) -> list[str]:
+    if overrides is None:
+        return []
+    if isinstance(overrides, Mapping):
+        return [f"{key}={value}" for key, value in overrides.items()]
+    return list(overrides)
+
+
+def _merge(
+    said: Sequence[tuple[Layer, Sequence[Contribution]]], root: Path, environ: Mapping[str, str]
+) -> dict[str, Setting]:
+    """Later layers win; mappings merge key by key; an empty value says nothing."""
+    history: dict[Key, list[Candidate]] = {}
+    winners: dict[Key, Candidate] = {}
+    for layer, found in said:
+        for contribution in found:
+            candidate = Candidate(layer.name, contribution.source, contribution.value)
+            history.setdefault(contribution.key, []).append(candidate)
+            if keys.is_empty(candidate.value):
+                continue
+            # A value replaces whatever stood at, above or below its key (a scalar over a mapping).
+            for other in [k for k in winners if _overlaps(k, contribution.key)]:
+                del winners[other]
+            winners[contribution.key] = candidate
+    settings = {
+        key: Setting(key, _anchored(key, c.value, root, environ), c.layer, c.source, tuple(reversed(history[key])))
+        for key, c in winners.items()
+    }
+    tracking = settings.get(("mlflow_tracking_uri",))
+    if tracking is not None and uris.is_file_store(str(tracking.value)) and _ALLOW_FILE_STORE not in settings:
+        # MLflow >= 3.13 refuses file stores without it (SPEC §6).
+        history_of_flag = tuple(reversed(history.get(_ALLOW_FILE_STORE, [])))
+        settings[_ALLOW_FILE_STORE] = Setting(
+            _ALLOW_FILE_STORE, "true", "derived", "file: tracking store", history_of_flag
+        )
+    return {keys.dotted(key): settings[key] for key in sorted(settings)}
+
+
+_ALLOW_FILE_STORE: Key = ("mlflow_allow_file_store",)
+
+
+def _anchored(key: Key, value: Value, root: Path, environ: Mapping[str, str]) -> Value:
+    if key in keys.URI_KEYS and isinstance(value, str):
+        return uris.anchor(value, root, environ)
+    return value
+
+
+def _overlaps(a: Key, b: Key) -> bool:
+    return a != b and (a[: len(b)] == b or b[: len(a)] == a)

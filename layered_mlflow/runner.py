@@ -1,0 +1,52 @@
+"""Replacing this process with the command (POSIX exec), so its PID, signals and status are its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from typing import NoReturn
+
+from layered_mlflow.errors import CommandNotExecutable, CommandNotFound
+
+# Python ignores these, and an ignored signal stays ignored across exec:
+# `layered-mlflow run -- cmd | head` must behave as `cmd | head`.
+_RESTORED = ("SIGPIPE", "SIGXFSZ")
+
+
+def exec_command(argv: Sequence[str], environment: Mapping[str, str]) -> NoReturn:
+    """Exec ``argv`` with exactly ``environment``; 127 if not found, 126 if not executable."""
+    for name in _RESTORED:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(argv[0], list(argv), dict(environment))  # noqa: S606 (no shell: argv is the user's)
+    except FileNotFoundError:
+        raise CommandNotFound(f"{argv[0]}: command not found", hint="check the spelling and PATH") from None
+    except PermissionError:
+        raise CommandNotExecutable(f"{argv[0]}: permission denied", hint="is it executable (chmod +x)?") from None
+    except OSError as exc:
+        raise CommandNotExecutable(f"{argv[0]}: cannot execute ({exc.strerror})") from None
+
+
+def inherited_environment() -> dict[str, str]:
+    """The environment this process was started with.
+
+    Not ``os.environ``: with no ``LANG``, Python's locale coercion adds
+    ``LC_CTYPE`` to it at start-up, and the command must not get variables
+    that neither the user nor the settings set.
+    """
+    try:
+        with open("/proc/self/environ", "rb") as stream:
+            raw = stream.read()
+    except OSError:
+        return dict(os.environ)
+    environment = {}
+    for entry in raw.split(b"\0"):
+        name, equals, value = entry.partition(b"=")
+        if equals and name:
+            environment[os.fsdecode(name)] = os.fsdecode(value)
+    return environment
