@@ -116,9 +116,12 @@ def _fail(message: str, hint: str | None, code: int) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """The console script: one-line errors, exit codes of SPEC §8, no traceback."""
+    debug = os.environ.get(DEBUG_VARIABLE) == "1"
     try:
         code = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
     except LayeredMlflowError as exc:
+        if debug:
+            raise
         _fail(exc.message, exc.hint, exc.exit_code)
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else PROG
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
     except Exception as exc:
-        if os.environ.get(DEBUG_VARIABLE) == "1":
+        if debug:
             raise
         _fail(f"internal error ({type(exc).__name__})", f"rerun with {DEBUG_VARIABLE}=1 and report the traceback", 70)
     sys.exit(code if isinstance(code, int) else 0)

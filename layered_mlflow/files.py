@@ -54,17 +54,16 @@ def read_settings_file(path: Path) -> dict[str, Any]:
     from dynaconf.base import Settings
     from dynaconf.loaders import yaml_loader
     from dynaconf.utils.parse_conf import Lazy
-    from dynaconf.vendor.ruamel.yaml.error import MarkedYAMLError
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecation notices about stray variables
         settings = Settings(ROOT_PATH_FOR_DYNACONF=str(path.parent), **_SEALED)
         try:
             yaml_loader.load(settings, env="_envless", filename=str(path), silent=False, identifier="layered_mlflow")
-        except MarkedYAMLError as exc:
-            raise _yaml_error(path, exc) from None
-        except Exception as exc:  # Dynaconf assumes a mapping; say what the file holds
-            raise _shape_error(path, text, exc) from None
+        except Exception as exc:
+            if hasattr(exc, "problem_mark"):  # ruamel's syntax errors, and its DuplicateKeyError
+                raise _yaml_error(path, exc) from None
+            raise _shape_error(path, text, exc) from None  # Dynaconf assumes a mapping
         keys = next(
             (list(data) for source, data in settings.loaded_by_loaders.items() if source.loader == "layered_mlflow"),
             [],

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 MASK = "***"
 _SECRET_WORDS = ("PASSWORD", "TOKEN", "SECRET", "ACCESS_KEY", "CREDENTIAL", "CONNECTION_STRING")
-# The password of a URI's user-info: scheme://user:PASSWORD@host
+# The password of a URI's user-info: scheme://user:PASSWORD@host. Greedy up to the
+# last `@`, so a password holding `@` is masked whole (masking too much is safe).
 _URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)\S*(?P<at>@)")
 # Keys embedded in connection strings (Azure's AccountKey=, SharedAccessSignature=).
 _EMBEDDED_KEY = re.compile(r"(?P<head>(?:AccountKey|SharedAccessSignature|SharedAccessKey)=)[^;\s]*", re.IGNORECASE)
@@ -22,7 +24,20 @@ def mask(name: str, value: str) -> str:
     """``value`` as it may be shown, given the name it is stored under."""
     if is_secret_name(name):
         return MASK if value else value
+    if value.startswith("{"):  # a JSON object (MLFLOW_RUN_CONTEXT): each entry by its own name
+        return _mask_json(value)
     return mask_text(value)
+
+
+def _mask_json(value: str) -> str:
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return mask_text(value)
+    if not isinstance(document, dict):
+        return mask_text(value)
+    masked = {k: mask(k, v) if isinstance(v, str) else v for k, v in document.items()}
+    return json.dumps(masked, ensure_ascii=False)
 
 
 def mask_text(text: str) -> str:

@@ -1,0 +1,110 @@
+"""Shared fixtures: a clean environment, temporary projects, and the installed command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Variables from the developer's shell that would change what the tool resolves.
+_STRAY_PREFIXES = ("MLFLOW_", "LAYERED_MLFLOW_", "DYNACONF_")
+_STRAY_NAMES = ("ENV_FOR_DYNACONF", "PROJECT_ROOT")
+
+COMMAND = shutil.which("layered-mlflow", path=os.path.dirname(sys.executable)) or "layered-mlflow"
+# A child that reports the environment it was given, as JSON on stdout.
+PRINT_ENV = [sys.executable, "-c", "import json, os, sys; json.dump(dict(os.environ), sys.stdout)"]
+
+
+def _is_stray(name: str) -> bool:
+    return name.startswith(_STRAY_PREFIXES) or name.endswith("_FOR_DYNACONF") or name in _STRAY_NAMES
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing from the developer's shell reaches the tool under test."""
+    for name in [name for name in os.environ if _is_stray(name)]:
+        monkeypatch.delenv(name)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished command; its repr shows everything, so a failed assert explains itself."""
+
+    args: Sequence[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def __repr__(self) -> str:
+        return (
+            f"$ {' '.join(self.args)}\nexit {self.returncode}\n"
+            f"--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
+        )
+
+    def json(self) -> dict[str, str]:
+        document: dict[str, str] = json.loads(self.stdout)
+        return document
+
+
+class Project:
+    """A temporary project folder, and the installed `layered-mlflow` run inside it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    def write_bytes(self, relative: str, data: bytes) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    def cli(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | str | None = None,
+        base_env: Mapping[str, str] | None = None,
+        timeout: float = 120,
+    ) -> Result:
+        """Run ``layered-mlflow ARGS`` with the clean environment plus ``env``."""
+        environment = dict(os.environ if base_env is None else base_env)
+        environment.update(env or {})
+        argv = [COMMAND, *args]
+        completed = subprocess.run(
+            argv,
+            cwd=self.root if cwd is None else cwd,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return Result(argv, completed.returncode, completed.stdout, completed.stderr)
+
+    def child_env(self, *args: str, **kwargs: object) -> dict[str, str]:
+        """The environment `layered-mlflow [ARGS] run` gives its command."""
+        result = self.cli(*args, "run", "--", *PRINT_ENV, **kwargs)  # type: ignore[arg-type]
+        assert result.returncode == 0, result
+        return result.json()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """An empty project folder with a `settings/` folder and no files yet."""
+    root = tmp_path / "project"
+    (root / "settings").mkdir(parents=True)
+    return Project(root)

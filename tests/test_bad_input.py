@@ -1,0 +1,181 @@
+"""SPEC §8: bad input is one line on stderr, `layered-mlflow: error: …`, exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+
+BASE = "settings/mlflow.yml"
+
+# (files to write, extra arguments, process environment, exit code, text the one line must contain)
+CASES = [
+    pytest.param({BASE: "a: b: c\n"}, (), {}, 2, "mlflow.yml:1:5: invalid YAML", id="yaml-mapping-in-scalar"),
+    pytest.param(
+        {BASE: "a: 1\na: 2\n"}, (), {}, 2, 'mlflow.yml:2:1: invalid YAML: found duplicate key "a"', id="duplicate-key"
+    ),
+    pytest.param({BASE: "tags:\n\tteam: a\n"}, (), {}, 2, "mlflow.yml:2:1: invalid YAML", id="tab-indent"),
+    pytest.param({BASE: "a: 'open\n"}, (), {}, 2, "mlflow.yml:2:1: invalid YAML", id="unclosed-quote"),
+    pytest.param({BASE: "a: [1, 2\n"}, (), {}, 2, "invalid YAML", id="unclosed-bracket"),
+    pytest.param({BASE: "a: *nowhere\n"}, (), {}, 2, "invalid YAML", id="undefined-alias"),
+    pytest.param({BASE: "a: !!python/object:os.system x\n"}, (), {}, 2, "invalid YAML", id="python-tag"),
+    pytest.param({BASE: "- a\n- b\n"}, (), {}, 2, "the top level is a list", id="top-level-list"),
+    pytest.param({BASE: "just text\n"}, (), {}, 2, "the top level is a single value", id="top-level-scalar"),
+    pytest.param({BASE: "env: [A, B]\n"}, (), {}, 2, "`env` must be a mapping", id="env-is-a-list"),
+    pytest.param({BASE: "tags: team\n"}, (), {}, 2, "`tags` must be a mapping", id="tags-is-a-string"),
+    pytest.param({BASE: "server: 5000\n"}, (), {}, 2, "`server` must be a mapping", id="server-is-a-number"),
+    pytest.param(
+        {BASE: "mlflow_tracking_uri: [a, b]\n"}, (), {}, 2, "`mlflow_tracking_uri` is a list", id="mlflow-list"
+    ),
+    pytest.param(
+        {BASE: "mlflow_tracking_uri:\n  a: 1\n"}, (), {}, 2, "`mlflow_tracking_uri` is a mapping", id="mlflow-mapping"
+    ),
+    pytest.param({BASE: "env:\n  AWS_X: [1]\n"}, (), {}, 2, "`env.AWS_X` is a list", id="env-value-list"),
+    pytest.param({BASE: "tags:\n  team: {a: 1}\n"}, (), {}, 2, "`tags.team` is a mapping", id="tag-value-mapping"),
+    pytest.param(
+        {BASE: "env:\n  1BAD: x\n"}, (), {}, 2, "`env` entry '1BAD' is not a variable name", id="env-name-digit"
+    ),
+    pytest.param({BASE: "env:\n  BAD-NAME: x\n"}, (), {}, 2, "'BAD-NAME' is not a variable name", id="env-name-dash"),
+    pytest.param({BASE: "server:\n  allowed_hosts: {a: 1}\n"}, (), {}, 2, "must be a list", id="list-key-mapping"),
+    pytest.param({}, ("--set", "novalue"), {}, 2, "--set 'novalue': expected KEY=VALUE", id="set-without-equals"),
+    pytest.param({}, ("--set", "=x"), {}, 2, "expected KEY=VALUE", id="set-empty-key"),
+    pytest.param({}, ("--set", "tags.=x"), {}, 2, "expected KEY=VALUE", id="set-empty-tag"),
+    pytest.param({}, ("--set", "env.1X=y"), {}, 2, "expected KEY=VALUE", id="set-bad-env-name"),
+    pytest.param({}, ("--set", "a b=c"), {}, 2, "expected KEY=VALUE", id="set-space-in-key"),
+    pytest.param(
+        {},
+        ("--project-dir", "/nonexistent/dir"),
+        {},
+        2,
+        "--project-dir /nonexistent/dir: no such directory",
+        id="project-dir-missing",
+    ),
+    pytest.param(
+        {},
+        (),
+        {"LAYERED_MLFLOW_PROJECT_DIR": "/nonexistent"},
+        2,
+        "LAYERED_MLFLOW_PROJECT_DIR /nonexistent",
+        id="project-dir-variable-missing",
+    ),
+    pytest.param({}, ("--env-file", "missing.env"), {}, 2, "--env-file", id="env-file-missing"),
+    pytest.param(
+        {".env": "GOOD=1\nthis is not a line\n"}, (), {}, 2, ".env:2: not a python-dotenv line", id="dotenv-garbage"
+    ),
+    pytest.param({}, ("--env", "prodution"), {}, 2, "unknown environment 'prodution'", id="unknown-environment"),
+    pytest.param({}, ("--env", "../../etc"), {}, 2, "unknown environment '../../etc'", id="path-like-environment"),
+    pytest.param(
+        {"settings/mlflow.yaml": "a: 1\n"},
+        (),
+        {},
+        2,
+        "mlflow.yaml and mlflow.yml are the same layer",
+        id="yml-and-yaml",
+    ),
+    pytest.param({}, ("--nope",), {}, 2, "No such option '--nope'", id="unknown-option"),
+    pytest.param({}, ("frobnicate",), {}, 2, "No such command 'frobnicate'", id="unknown-command"),
+]
+
+
+@pytest.mark.parametrize(("files", "args", "env", "code", "message"), CASES)
+def test_bad_input(
+    project: Project, files: dict[str, str], args: tuple[str, ...], env: dict[str, str], code: int, message: str
+) -> None:
+    """Each bad input gives its exit code and a one-line message that names the problem."""
+    project.write(BASE, "mlflow_experiment_name: ok\n")
+    for relative, text in files.items():
+        project.write(relative, text)
+    command = () if "frobnicate" in args else ("run", "--", "true")
+    result = project.cli(*args, *command, env=env)
+    assert result.returncode == code, result
+    assert result.stderr.startswith("layered-mlflow: error: "), result
+    assert len(result.stderr.splitlines()) == 1, result
+    assert message in result.stderr, result
+    assert "Traceback" not in result.stderr
+
+
+BYTES_CASES = [
+    pytest.param(b"\xef\xbb\xbfmlflow_experiment_name: bom\r\n", 0, "", id="bom-and-crlf-are-fine"),
+    pytest.param(b"", 0, "", id="empty-file-is-fine"),
+    pytest.param(b"# only a comment\n", 0, "", id="comment-only-is-fine"),
+    pytest.param(b"a: 1\nb: caf\xe9\n", 2, "mlflow.yml:2: not UTF-8 text", id="latin-1"),
+    pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00", 2, "not UTF-8 text", id="binary-png"),
+    pytest.param(b"a: 1\n\x00\x00\n", 2, "a binary file", id="nul-bytes"),
+    pytest.param(
+        b"a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+        b"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+        b"g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n",
+        2,
+        "aliases expand to more than",
+        id="alias-bomb",
+    ),
+    pytest.param(b"a: &a [x, *a]\n", 2, "", id="recursive-alias"),
+    pytest.param(b"mlflow_experiment_name: '" + b"x" * 100_000 + b"'\n", 0, "", id="100kB-value"),
+]
+
+
+@pytest.mark.parametrize(("data", "code", "message"), BYTES_CASES)
+def test_bad_bytes(project: Project, data: bytes, code: int, message: str) -> None:
+    """Encodings, binary files and alias bombs: a clear error (or success), never a hang or a traceback."""
+    project.write_bytes(BASE, data)
+    result = project.cli("run", "--", "true", timeout=30)
+    assert result.returncode == code, result
+    assert message in result.stderr, result
+    assert "Traceback" not in result.stderr
+
+
+def test_bom_does_not_become_part_of_the_first_key(project: Project) -> None:
+    """A UTF-8 BOM and CRLF line ends: the first key is read as written."""
+    project.write_bytes(BASE, b"\xef\xbb\xbfmlflow_experiment_name: bom\r\ntags:\r\n  team: a\r\n")
+    child = project.child_env()
+    assert (child["MLFLOW_EXPERIMENT_NAME"], child["MLFLOW_RUN_CONTEXT"].count("team")) == ("bom", 1)
+
+
+@pytest.mark.parametrize("kind", ["directory", "dangling-symlink", "unreadable"])
+@pytest.mark.parametrize("relative", [BASE, "settings/mlflow.local.yml", ".env"])
+def test_unreadable_paths(project: Project, tmp_path: Path, kind: str, relative: str) -> None:
+    """A settings path that is a directory, a dangling link or unreadable: exit 2 naming it."""
+    if relative != BASE:
+        project.write(BASE, "mlflow_experiment_name: ok\n")
+    path = project.root / relative
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "dangling-symlink":
+        path.symlink_to(tmp_path / "nowhere")
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root reads files whatever their mode")
+        path.write_text("a: 1\n")
+        path.chmod(0)
+    result = project.cli("run", "--", "true")
+    assert result.returncode == 2, result
+    assert str(path) in result.stderr, result
+    assert len(result.stderr.splitlines()) == 1, result
+
+
+def test_secret_in_a_yaml_error_is_not_printed(project: Project) -> None:
+    """The YAML parser's snippet would quote the line: `mlflow_tracking_password: s3cr3t: oops`."""
+    project.write(BASE, "mlflow_tracking_password: s3cr3t: oops\n")
+    result = project.cli("show")
+    assert result.returncode == 2, result
+    assert "s3cr3t" not in result.stderr + result.stdout
+    assert "mlflow.yml:1:" in result.stderr
+
+
+def test_duplicate_key_error_does_not_print_values(project: Project) -> None:
+    """ruamel's duplicate-key message quotes both values; ours names the key only."""
+    project.write(BASE, "mlflow_tracking_password: first-canary\nmlflow_tracking_password: second-canary\n")
+    result = project.cli("show")
+    assert result.returncode == 2, result
+    assert "canary" not in result.stderr
+
+
+def test_debug_variable_shows_the_traceback(project: Project) -> None:
+    """LAYERED_MLFLOW_DEBUG=1 is the one way to get a traceback."""
+    project.write(BASE, "- a\n")
+    result = project.cli("show", env={"LAYERED_MLFLOW_DEBUG": "1"})
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr

@@ -1,0 +1,54 @@
+"""End to end with real MLflow: a wrapped training script logs under the project root's mlruns."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+
+pytestmark = pytest.mark.mlflow
+TRAIN = Path(__file__).parent.parent / "examples" / "train.py"
+
+
+def client_query(tracking_uri: str, script: str) -> object:
+    """Run ``script`` (which prints JSON) against ``tracking_uri`` in a fresh interpreter."""
+    env = {"MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_ALLOW_FILE_STORE": "true", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_wrapped_training_logs_under_the_project_root(project: Project) -> None:
+    """From a subdirectory, with no configuration code: the run lands in <root>/mlruns with its tags."""
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: e2e\ntags:\n  project: demo\n")
+    sub = project.root / "src" / "jobs"
+    sub.mkdir(parents=True)
+    shutil.copy(TRAIN, sub / "train.py")
+    result = project.cli(
+        "run", "--", sys.executable, "train.py", cwd=sub, env={"LAYERED_MLFLOW_TAGS__team": "vision"}, timeout=300
+    )
+    assert result.returncode == 0, result
+    assert sorted(p.name for p in sub.iterdir()) == ["train.py"], "nothing may be created in the subdirectory"
+    assert (project.root / "mlruns").is_dir()
+    found = client_query(
+        (project.root / "mlruns").as_uri(),
+        "import json, mlflow\n"
+        "c = mlflow.MlflowClient()\n"
+        "e = c.get_experiment_by_name('e2e')\n"
+        "r = c.search_runs([e.experiment_id])[0]\n"
+        "print(json.dumps({'params': r.data.params, 'metrics': sorted(r.data.metrics), 'tags': r.data.tags,\n"
+        "  'artifacts': [a.path for a in c.list_artifacts(r.info.run_id)]}))\n",
+    )
+    assert isinstance(found, dict)
+    assert found["params"] == {"lr": "0.1", "epochs": "50", "n": "200", "seed": "7"}
+    assert found["metrics"] == ["final_loss", "loss"]
+    assert found["artifacts"] == ["weights.json"]
+    assert found["tags"]["layered_mlflow.env"] == "development"
+    assert found["tags"]["team"] == "vision"
+    assert found["tags"]["project"] == "demo"

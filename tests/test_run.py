@@ -1,0 +1,146 @@
+"""SPEC §7, §8: `run` execs the command: its PID, signals, argv and exit status are its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COMMAND, Project
+
+
+@pytest.mark.parametrize("status", [0, 1, 3, 255])
+def test_exit_status_is_the_commands(project: Project, status: int) -> None:
+    """The command's exit status is ours."""
+    assert project.cli("run", "--", "sh", "-c", f"exit {status}").returncode == status
+
+
+@pytest.mark.parametrize(
+    ("command", "status"),
+    [
+        pytest.param(["no-such-command-xyz"], 127, id="not-found"),
+        pytest.param(["./not-executable.sh"], 126, id="not-executable"),
+        pytest.param(["./a-directory"], 126, id="directory"),
+    ],
+)
+def test_command_that_cannot_run(project: Project, command: list[str], status: int) -> None:
+    """127 when the command is not found, 126 when it is not executable; one line on stderr."""
+    project.write("not-executable.sh", "#!/bin/sh\necho hi\n")
+    (project.root / "a-directory").mkdir()
+    result = project.cli("run", "--", *command)
+    assert result.returncode == status, result
+    assert result.stderr.startswith(f"layered-mlflow: error: {command[0]}"), result
+    assert len(result.stderr.splitlines()) == 1, result
+
+
+def test_signal_status_as_the_shell_sees_it(project: Project) -> None:
+    """A command killed by SIGTERM shows as 143 to sh, exactly as without the wrapper."""
+    script = f"{COMMAND} run -- sh -c 'kill -TERM $$'; echo $?"
+    result = subprocess.run(["sh", "-c", script], cwd=project.root, capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "143", result.stderr
+
+
+def test_run_execs_in_place(project: Project) -> None:
+    """The command's PID is the PID of the layered-mlflow process that was started."""
+    process = subprocess.Popen(
+        [COMMAND, "run", "--", sys.executable, "-c", "import os; print(os.getpid())"],
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out, _ = process.communicate(timeout=60)
+    assert int(out) == process.pid
+
+
+def test_sigterm_reaches_the_command(project: Project, tmp_path: Path) -> None:
+    """SIGTERM sent to the started process is delivered to the command's own handler."""
+    ready = tmp_path / "ready"
+    handler = (
+        "import signal, sys, time, pathlib\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(42))\n"
+        f"pathlib.Path({str(ready)!r}).touch()\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen([COMMAND, "run", "--", sys.executable, "-c", handler], cwd=project.root)
+    deadline = time.monotonic() + 60
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 42
+
+
+def test_sigpipe_behaves_as_without_the_wrapper(project: Project) -> None:
+    """`run -- yes | head -1` ends: SIGPIPE is restored to its default before exec."""
+    script = f"{COMMAND} run -- yes | head -n 1; echo ${{PIPESTATUS[0]}}"
+    result = subprocess.run(["bash", "-c", script], cwd=project.root, capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["y", "141"], result
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["--help"], id="option-like"),
+        pytest.param(["--", "x"], id="second-double-dash"),
+        pytest.param(["-v", "--set", "a=b", "--env", "nope"], id="our-own-options"),
+        pytest.param(["a b", "", "$HOME", "*"], id="spaces-empty-and-shell-characters"),
+    ],
+)
+def test_everything_after_double_dash_belongs_to_the_command(project: Project, argv: list[str]) -> None:
+    """No option parsing, no shell: the command sees exactly its argv."""
+    script = "import json, sys; print(json.dumps(sys.argv[1:]))"
+    result = project.cli("run", "--", sys.executable, "-c", script, *argv)
+    assert result.returncode == 0, result
+    assert result.stdout.strip() == __import__("json").dumps(argv)
+
+
+def test_child_gets_no_variable_nobody_set(project: Project) -> None:
+    """In a bare environment (no LANG) Python's locale coercion must not leak LC_CTYPE to the child."""
+    bare = {"PATH": os.environ["PATH"]}
+    result = project.cli("run", "--", "env", "-0", base_env=bare)  # not Python: it would coerce for itself
+    assert result.returncode == 0, result
+    assert sorted(entry.split("=")[0] for entry in result.stdout.split("\0") if entry) == sorted(
+        ["PATH", "MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE", "MLFLOW_RUN_CONTEXT", "LAYERED_MLFLOW_ENV"]
+    )
+
+
+def test_dry_run_prints_masked_variables_and_argv(project: Project) -> None:
+    """--dry-run prints what it would set (secrets masked) and the argv, and runs nothing."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: https://u:hunter2@mlflow.example\n")
+    env = {"MLFLOW_TRACKING_PASSWORD": "s3cr3t-canary"}
+    result = project.cli("run", "--dry-run", "--", "touch", "ran", env=env)
+    assert result.returncode == 0, result
+    assert "s3cr3t-canary" not in result.stdout
+    assert "hunter2" not in result.stdout
+    assert "MLFLOW_TRACKING_PASSWORD='***'" in result.stdout
+    assert "MLFLOW_TRACKING_URI='https://u:***@mlflow.example'" in result.stdout
+    assert result.stdout.rstrip().endswith("exec touch ran")
+    assert not (project.root / "ran").exists()
+
+
+def test_verbose_says_what_it_sets_on_stderr(project: Project) -> None:
+    """-v reports the environment and variables on stderr, masked, then runs the command."""
+    result = project.cli("-v", "run", "--", "true", env={"MLFLOW_TRACKING_TOKEN": "tok-canary"})
+    assert result.returncode == 0, result
+    assert "layered-mlflow: environment development" in result.stderr
+    assert "MLFLOW_TRACKING_TOKEN='***'" in result.stderr
+    assert "tok-canary" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "invocation",
+    [
+        pytest.param([COMMAND], id="console-script"),
+        pytest.param([sys.executable, "-m", "layered_mlflow"], id="python-m"),
+    ],
+)
+def test_python_m_is_the_same_command(project: Project, invocation: list[str]) -> None:
+    """`python -m layered_mlflow` reads the same in --version and --help."""
+    version = subprocess.run([*invocation, "--version"], capture_output=True, text=True, check=True).stdout
+    usage = subprocess.run([*invocation, "--help"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith("layered-mlflow ")
+    assert usage.startswith("Usage: layered-mlflow [OPTIONS] COMMAND")

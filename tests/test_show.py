@@ -1,0 +1,85 @@
+"""`show`: the active environment, root, files read, and each key with its value and origin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def layered(project: Project) -> Project:
+    """One key set by each layer."""
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: base\ntags:\n  team: base\n")
+    project.write("settings/mlflow.staging.yml", "mlflow_registry_uri: sqlite:///registry.db\n")
+    project.write("settings/mlflow.local.yml", "mlflow_http_request_timeout: 30\n")
+    project.write(".env", "MLFLOW_HTTP_REQUEST_MAX_RETRIES=3\n")
+    return project
+
+
+def test_show_json_names_every_origin(layered: Project) -> None:
+    """Each key's layer and source: default, file paths, .env, the variable's name, --set."""
+    env = {"LAYERED_MLFLOW_TAGS__owner": "me", "ENV_FOR_DYNACONF": "staging"}
+    shown = layered.cli("--set", "server.port=5001", "show", "--format", "json", env=env).json()
+    root = layered.root
+    origins = {name: (s["layer"], s["source"]) for name, s in shown["settings"].items()}  # type: ignore[attr-defined, index]
+    assert origins == {
+        "mlflow_allow_file_store": ("derived", "file: tracking store"),
+        "mlflow_experiment_name": ("base_file", str(root / "settings/mlflow.yml")),
+        "mlflow_http_request_max_retries": ("dotenv", str(root / ".env")),
+        "mlflow_http_request_timeout": ("local_file", str(root / "settings/mlflow.local.yml")),
+        "mlflow_registry_uri": ("env_file", str(root / "settings/mlflow.staging.yml")),
+        "mlflow_tracking_uri": ("default", "built-in default"),
+        "server.port": ("command_line", "--set"),
+        "tags.owner": ("process_env", "LAYERED_MLFLOW_TAGS__owner"),
+        "tags.team": ("base_file", str(root / "settings/mlflow.yml")),
+    }
+    assert shown["environment"] == "staging"
+    assert shown["environment_source"] == "ENV_FOR_DYNACONF"
+    assert shown["root"] == str(root)
+    assert shown["files"] == [
+        str(root / "settings/mlflow.yml"),
+        str(root / "settings/mlflow.staging.yml"),
+        str(root / "settings/mlflow.local.yml"),
+        str(root / ".env"),
+    ]
+    assert shown["variables"]["MLFLOW_REGISTRY_URI"] == f"sqlite:///{root}/registry.db"  # type: ignore[index]
+
+
+def test_show_text_is_a_table_with_relative_sources(layered: Project) -> None:
+    """The text form: a header, then KEY VALUE FROM rows, files relative to the root."""
+    result = layered.cli("--env", "staging", "show")
+    assert result.returncode == 0, result
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["environment", "staging", "(from", "--env)"]
+    assert lines[1] == f"root         {layered.root}"
+    assert lines[2] == "files        settings/mlflow.yml"
+    row = next(line for line in lines if line.startswith("mlflow_experiment_name"))
+    assert row.split() == ["mlflow_experiment_name", "base", "settings/mlflow.yml"]
+    row = next(line for line in lines if line.startswith("mlflow_tracking_uri"))
+    assert row.split()[-2:] == ["built-in", "default"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_show_masks_secrets_unless_asked(project: Project, fmt: str) -> None:
+    """Secret keys and URI passwords show as *** unless --show-secrets."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: postgresql://u:pw-canary@db/x\n")
+    env = {"MLFLOW_TRACKING_PASSWORD": "pass-canary", "LAYERED_MLFLOW_TAGS__api_token": "tok-canary"}
+    masked = project.cli("show", "--format", fmt, env=env)
+    assert masked.returncode == 0, masked
+    assert "canary" not in masked.stdout
+    assert "***" in masked.stdout
+    revealed = project.cli("show", "--format", fmt, "--show-secrets", env=env)
+    assert all(f"{word}-canary" in revealed.stdout for word in ("pw", "pass", "tok"))
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_this_repositorys_settings_resolve(env: str) -> None:
+    """The example settings shipped in settings/ load cleanly in each of their environments."""
+    result = Project(REPO).cli("--env", env, "show", "--format", "json", cwd=REPO)
+    assert result.returncode == 0, result
+    assert result.json()["environment"] == env
