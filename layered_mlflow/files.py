@@ -61,9 +61,7 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         try:
             yaml_loader.load(settings, env="_envless", filename=str(path), silent=False, identifier="layered_mlflow")
         except Exception as exc:
-            if hasattr(exc, "problem_mark"):  # ruamel's syntax errors, and its DuplicateKeyError
-                raise _yaml_error(path, exc) from None
-            raise _shape_error(path, text, exc) from None  # Dynaconf assumes a mapping
+            raise _load_error(path, text, exc) from None
         keys = next(
             (list(data) for source, data in settings.loaded_by_loaders.items() if source.loader == "layered_mlflow"),
             [],
@@ -73,12 +71,24 @@ def read_settings_file(path: Path) -> dict[str, Any]:
             if isinstance(value, Lazy):
                 value = value(settings)
             if isinstance(value, Mapping):
-                return {str(k): plain(value[k]) for k in value}
+                return {_text(path, str(k)): plain(value[k]) for k in value}
             if isinstance(value, list):
                 return [plain(item) for item in value]
-            return value
+            return _text(path, value) if isinstance(value, str) else value
 
         return {str(key).lower(): plain(settings.get(key)) for key in keys}
+
+
+def _text(path: Path, value: str) -> str:
+    """``value``, if it is text: a YAML escape such as "\\ud800" can make a lone surrogate, which is not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"{path}: a \\u escape makes half a character (a lone surrogate)",
+            hint="write the character itself, or a \\U escape of the whole code point",
+        ) from None
+    return value
 
 
 def _read_text(path: Path) -> str:
@@ -103,20 +113,13 @@ def _read_text(path: Path) -> str:
     return text
 
 
-def _yaml_error(path: Path, exc: Any) -> ConfigError:
-    """Names file, line and column, never the offending text (it may hold a secret)."""
-    mark = exc.problem_mark or exc.context_mark
-    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-    problem = str(exc.problem or exc.context or "invalid YAML")
-    if problem.startswith("found duplicate key"):
-        problem = problem.split(" with value ")[0]
-    return ConfigError(f"{where}: invalid YAML: {problem}", hint="fix the YAML syntax at that line")
-
-
-def _shape_error(path: Path, text: str, exc: Exception) -> ConfigError:
+def _load_error(path: Path, text: str, exc: Exception) -> ConfigError:
+    """Why Dynaconf could not load the file: a YAML error, or a top level that is not a mapping."""
+    if _is_yaml_error(exc):
+        return _yaml_error(path, text, exc)
     from dynaconf.vendor.ruamel import yaml
 
-    node = yaml.compose(text)
+    node = _compose(path, text)  # Dynaconf assumes a mapping and fails obscurely on anything else
     if node is not None and not isinstance(node, yaml.MappingNode):
         kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
         return ConfigError(
@@ -126,14 +129,47 @@ def _shape_error(path: Path, text: str, exc: Exception) -> ConfigError:
     return ConfigError(f"{path}: Dynaconf could not load it ({type(exc).__name__})")
 
 
-def _refuse_alias_bombs(path: Path, text: str) -> None:
+def _compose(path: Path, text: str) -> Any:
+    """The document's node graph (aliases shared, not expanded), every failure a ConfigError."""
     from dynaconf.vendor.ruamel import yaml
-    from dynaconf.vendor.ruamel.yaml.error import MarkedYAMLError
 
     try:
-        root = yaml.compose(text)
-    except MarkedYAMLError as exc:
-        raise _yaml_error(path, exc) from None
+        return yaml.compose(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: the YAML is nested too deeply") from None
+    except Exception as exc:
+        if _is_yaml_error(exc):
+            raise _yaml_error(path, text, exc) from None
+        raise
+
+
+def _is_yaml_error(exc: Exception) -> bool:
+    from dynaconf.vendor.ruamel.yaml.error import YAMLError
+
+    # DuplicateKeyError is a warning class in ruamel, but carries the same marks.
+    return isinstance(exc, YAMLError) or hasattr(exc, "problem_mark")
+
+
+def _yaml_error(path: Path, text: str, exc: Any) -> ConfigError:
+    """Names file, line and column, never the offending text (it may hold a secret)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}"
+        problem = str(exc.problem or exc.context or "invalid YAML")
+    elif isinstance(getattr(exc, "position", None), int):  # the reader refused a character
+        line_start = text.rfind("\n", 0, exc.position) + 1
+        where = f"{path}:{text.count(chr(10), 0, exc.position) + 1}:{exc.position - line_start + 1}"
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problem = f"character {code:#x} is not allowed"
+    else:
+        where, problem = str(path), type(exc).__name__
+    if problem.startswith("found duplicate key"):
+        problem = problem.split(" with value ")[0]
+    return ConfigError(f"{where}: invalid YAML: {problem}", hint="fix the YAML syntax at that line")
+
+
+def _refuse_alias_bombs(path: Path, text: str) -> None:
+    root = _compose(path, text)
     sizes: dict[int, int] = {}
 
     def size(node: Any) -> int:
