@@ -29,9 +29,9 @@ class Options:
     quiet: bool
     environ: dict[str, str]
 
-    def resolve(self) -> Resolved:
+    def resolve(self, env: str | None = None) -> Resolved:
         return resolve(
-            env=self.env,
+            env=env or self.env,
             project_dir=self.project_dir,
             overrides=self.assignments,
             environ=self.environ,
@@ -81,6 +81,7 @@ def run(options: Options, dry_run: bool, command: tuple[str, ...]) -> None:
     from layered_mlflow.runner import exec_command
 
     resolved = options.resolve()
+    _warn(options, resolved)
     if dry_run:
         click.echo(report.dry_run(resolved, command))
         return
@@ -102,6 +103,48 @@ def show(options: Options, fmt: str, show_secrets: bool) -> None:
     resolved = options.resolve()
     render = report.show_json if fmt == "json" else report.show_text
     click.echo(render(resolved, show_secrets))
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
+@click.pass_obj
+def explain(options: Options, key: str, show_secrets: bool) -> None:
+    """Show every layer's value for KEY, highest first, the winner marked.
+
+    KEY is mlflow_tracking_uri or MLFLOW_TRACKING_URI, tags.NAME, server.NAME,
+    or the name of a variable of the env section.
+    """
+    from layered_mlflow import report
+
+    resolved = options.resolve()
+    click.echo(report.explain_text(resolved, report.find_key(resolved, key), show_secrets))
+
+
+@cli.command()
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--online", is_flag=True, help="Also reach the tracking store.")
+@click.option("--all-envs", is_flag=True, help="Check every known environment.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds for --online.")
+@click.pass_obj
+def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout: float) -> None:
+    """Validate the settings; exit 0 (clean), 1 (problems) or 2 (they do not load)."""
+    from layered_mlflow import checks
+
+    environments = options.resolve().environments if all_envs else [None]
+    outcome = checks.run_checks(options.resolve, environments, strict, timeout if online else None)
+    click.echo(outcome.text)
+    sys.exit(outcome.exit_code)
+
+
+def _warn(options: Options, resolved: Resolved) -> None:
+    """Names that do nothing, one line each on stderr, unless -q."""
+    if options.quiet:
+        return
+    from layered_mlflow.checks import unknown_keys
+
+    for problem in unknown_keys(resolved):
+        _say(problem.line())
 
 
 def _say(message: str) -> None:

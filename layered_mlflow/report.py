@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import shlex
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from layered_mlflow import exports, keys
+from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Value
 from layered_mlflow.masking import mask
+from layered_mlflow.mlflow_vars import mlflow_variables
 from layered_mlflow.resolve import Resolved, Setting
 
 LAYER_TITLES = {
@@ -26,20 +29,7 @@ LAYER_TITLES = {
 
 def shown(setting: Setting, show_secrets: bool) -> Value:
     """The value as it may be printed."""
-    value = setting.value
-    if show_secrets or value is None:
-        return value
-    if isinstance(value, tuple):
-        return tuple(mask(setting.name, item) for item in value)
-    return mask(setting.name, value)
-
-
-def source_of(resolved: Resolved, source: str) -> str:
-    """A source for people: a path inside the project relative to its root."""
-    path = Path(source)
-    if path.is_absolute() and path.is_relative_to(resolved.root):
-        return str(path.relative_to(resolved.root))
-    return source
+    return _masked(setting.name, setting.value, show_secrets)
 
 
 def show_json(resolved: Resolved, show_secrets: bool) -> str:
@@ -58,7 +48,7 @@ def show_json(resolved: Resolved, show_secrets: bool) -> str:
 
 
 def show_text(resolved: Resolved, show_secrets: bool) -> str:
-    files = [source_of(resolved, str(path)) for path in resolved.files] or ["(none: built-in defaults only)"]
+    files = [resolved.relative(str(path)) for path in resolved.files] or ["(none: built-in defaults only)"]
     lines = [
         f"environment  {resolved.environment}  (from {resolved.environment_source})",
         f"root         {resolved.root}",
@@ -88,7 +78,7 @@ def _variables(resolved: Resolved, show_secrets: bool) -> dict[str, str]:
 def _origin(resolved: Resolved, setting: Setting) -> str:
     if setting.layer in ("default", "derived"):
         return f"{LAYER_TITLES[setting.layer]} ({setting.source})" if setting.layer == "derived" else setting.source
-    return source_of(resolved, setting.source)
+    return resolved.relative(setting.source)
 
 
 def _text(value: Value) -> str:
@@ -102,6 +92,71 @@ def _jsonable(value: Value) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(2)]
-    return [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in rows]
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Aligned columns, two spaces apart; the last column is not padded."""
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip()
+        for row in rows
+    ]
+
+
+def find_key(resolved: Resolved, written: str) -> str:
+    """The dotted key ``written`` names: ``mlflow_x``, ``MLFLOW_X``, ``tags.team``, an ``env`` variable."""
+    env_names = {name.split(".", 1)[1] for name in resolved.history if name.startswith("env.")}
+    spelled = [keys.parse_key(written), keys.key_of_variable(written, env_names)]
+    candidates = [keys.dotted(key) for key in spelled if key is not None]
+    for name in candidates:
+        if name in resolved.history:
+            return name
+    for name in candidates:
+        if name.upper() in mlflow_variables():
+            return name  # an MLflow variable no layer sets
+    known = [*resolved.history, *(name.lower() for name in mlflow_variables())]
+    close = difflib.get_close_matches(candidates[0] if candidates else written, known, n=1, cutoff=0.7)
+    raise ConfigError(
+        f"unknown key {written!r}: no layer sets it and it is not an MLflow variable",
+        hint=f"did you mean {close[0]}?" if close else "`layered-mlflow show` lists the keys",
+    )
+
+
+def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
+    """Every layer's value for one key, highest first, the winner marked."""
+    setting = resolved.settings.get(name)
+    history = resolved.history.get(name, ())
+    if setting is None:
+        head = f"{name} is not set by any layer: MLflow's own default applies"
+    else:
+        head = f"{name} = {_text(shown(setting, show_secrets))}\n  {_use(setting)}"
+    winner = (setting.layer, setting.source) if setting is not None else None
+    rows = [
+        (
+            f"{'*' if (c.layer, c.source) == winner else ' '} {LAYER_TITLES.get(c.layer, c.layer)}",
+            resolved.relative(c.source),
+            "(empty: says nothing)" if keys.is_empty(c.value) else _text(_masked(name, c.value, show_secrets)),
+        )
+        for c in history
+    ]
+    return "\n".join([head, *(f"  {line}" for line in _table(rows))])
+
+
+def _use(setting: Setting) -> str:
+    """What the winning value is for."""
+    exported = exports.variable_name(setting.key)
+    if exported:
+        return f"exported as {exported}"
+    if setting.key[0] == "tags":
+        return f"a tag of every run, in {exports.RUN_CONTEXT}"
+    if setting.key[0] == "server":
+        return "read by `layered-mlflow server` and `ui`"
+    return "not used by layered-mlflow (see `layered-mlflow check`)"
+
+
+def _masked(name: str, value: Value, show_secrets: bool) -> Value:
+    if show_secrets or value is None:
+        return value
+    if isinstance(value, tuple):
+        return tuple(mask(name, item) for item in value)
+    return mask(name, value)

@@ -29,13 +29,12 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Setting:
-    """A resolved key: the value the child gets, the layer that set it, every layer that spoke."""
+    """A resolved key: the value the child gets, and the layer and source that set it."""
 
     key: Key
     value: Value
     layer: str
     source: str
-    history: tuple[Candidate, ...]  # highest layer first
 
     @property
     def name(self) -> str:
@@ -48,11 +47,20 @@ class Resolved:
 
     environment: str
     environment_source: str
+    environments: tuple[str, ...]  # every known environment of the project
     root: Path
     files: tuple[Path, ...]
     settings: Mapping[str, Setting]
+    history: Mapping[str, tuple[Candidate, ...]]  # every layer's word on every key, highest first
     variables: Mapping[str, str]  # what `run` sets for the command
     unset: tuple[str, ...]  # inherited variables `run` removes (empty MLFLOW_*)
+
+    def relative(self, source: str) -> str:
+        """A source for people: a path inside the project relative to its root; others as they are."""
+        path = Path(source)
+        if path.is_absolute() and path.is_relative_to(self.root):
+            return str(path.relative_to(self.root))
+        return source
 
 
 def resolve(
@@ -104,13 +112,15 @@ def resolve(
         CommandLine(_assignments(overrides)),
     ]
     said.extend((layer, layer.contributions()) for layer in upper)
-    settings = _merge(said, project.root, environ)
+    settings, history = _merge(said, project.root, environ)
     return Resolved(
         environment=environment,
         environment_source=chosen_by,
+        environments=project.environments,
         root=project.root,
         files=(*(f.path for f in files), *dotenv_read),
         settings=MappingProxyType(settings),
+        history=MappingProxyType(history),
         variables=MappingProxyType(exports.child_variables(settings, environment)),
         unset=tuple(sorted(n for n, v in environ.items() if keys.is_mlflow_variable(n) and not v)),
     )
@@ -137,7 +147,7 @@ def _assignments(overrides: Mapping[str, str] | Sequence[str] | None) -> list[st
 
 def _merge(
     said: Sequence[tuple[Layer, Sequence[Contribution]]], root: Path, environ: Mapping[str, str]
-) -> dict[str, Setting]:
+) -> tuple[dict[str, Setting], dict[str, tuple[Candidate, ...]]]:
     """Later layers win; mappings merge key by key; an empty value says nothing."""
     history: dict[Key, list[Candidate]] = {}
     winners: dict[Key, Candidate] = {}
@@ -152,17 +162,18 @@ def _merge(
                 del winners[other]
             winners[contribution.key] = candidate
     settings = {
-        key: Setting(key, _anchored(key, c.value, root, environ), c.layer, c.source, tuple(reversed(history[key])))
-        for key, c in winners.items()
+        key: Setting(key, _anchored(key, c.value, root, environ), c.layer, c.source) for key, c in winners.items()
     }
     tracking = settings.get(("mlflow_tracking_uri",))
     if tracking is not None and uris.is_file_store(str(tracking.value)) and _ALLOW_FILE_STORE not in settings:
         # MLflow >= 3.13 refuses file stores without it (SPEC §6).
-        history_of_flag = tuple(reversed(history.get(_ALLOW_FILE_STORE, [])))
-        settings[_ALLOW_FILE_STORE] = Setting(
-            _ALLOW_FILE_STORE, "true", "derived", "file: tracking store", history_of_flag
-        )
-    return {keys.dotted(key): settings[key] for key in sorted(settings)}
+        derived = Candidate("derived", "file: tracking store", "true")
+        settings[_ALLOW_FILE_STORE] = Setting(_ALLOW_FILE_STORE, "true", derived.layer, derived.source)
+        history.setdefault(_ALLOW_FILE_STORE, []).append(derived)
+    return (
+        {keys.dotted(key): settings[key] for key in sorted(settings)},
+        {keys.dotted(key): tuple(reversed(history[key])) for key in sorted(history)},
+    )
 
 
 _ALLOW_FILE_STORE: Key = ("mlflow_allow_file_store",)

@@ -56,3 +56,10 @@ def _home(environ: Mapping[str, str]) -> str:
         return pwd.getpwuid(os.getuid()).pw_dir
     except KeyError:  # a container user with no passwd entry
         return "/"
+
+
+def file_uri_path(uri: str) -> str:
+    """The local path of a ``file:`` URI."""
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(uri).path)

@@ -1,0 +1,153 @@
+"""`check --online`: reaching the tracking store within a bounded time, without importing mlflow.
+
+MLflow's own client retries for minutes (247 s against a refused port, 20
+minutes against a server that never answers); a check must answer in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+from layered_mlflow import uris
+from layered_mlflow.checks import ERROR, NOTE, Problem
+from layered_mlflow.masking import mask_text
+
+_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
+# One API call: /health answers even where MLflow's Host check refuses every API call.
+_API_PATH = "/api/2.0/mlflow/experiments/search?max_results=1"
+
+
+def reach(variables: Mapping[str, str], timeout: float) -> Problem:
+    """Whether the tracking store answers, as a note (it does) or an error (it does not)."""
+    uri = variables.get("MLFLOW_TRACKING_URI", "")
+    scheme = uri.split(":", 1)[0].split("+")[0].lower()
+    shown = mask_text(uri)
+    probes: dict[str, Callable[[], str]] = {
+        "http": lambda: _http(uri, variables, timeout),
+        "https": lambda: _http(uri, variables, timeout),
+        "sqlite": lambda: _sqlite(uri),
+        "file": lambda: _folder(uri),
+    }
+    if scheme in _PORTS:
+        probes[scheme] = lambda: _tcp(uri, _PORTS[scheme], timeout)
+    if scheme not in probes:
+        return Problem(NOTE, f"{shown}: not checked online ({scheme} stores are not probed)")
+    outcome: list[str | Exception] = []
+
+    def probe() -> None:
+        try:
+            outcome.append(probes[scheme]())
+        except Exception as exc:  # reported below, whatever it is
+            outcome.append(exc)
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        return Problem(ERROR, f"{shown}: no answer within {timeout:g} s", "is the server up, and listening there?")
+    if isinstance(outcome[0], Exception):
+        return _failure(shown, outcome[0], timeout)
+    return Problem(NOTE, f"{shown}: {outcome[0]}")
+
+
+class Refused(Exception):
+    """The store answered, and said no."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _failure(shown: str, exc: Exception, timeout: float) -> Problem:
+    import socket
+    import urllib.error
+
+    if isinstance(exc, Refused):
+        return Problem(ERROR, f"{shown}: {exc}", exc.hint)
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, ConnectionRefusedError):
+        return Problem(ERROR, f"{shown}: connection refused", "is the server running, on that host and port?")
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return Problem(ERROR, f"{shown}: no answer within {timeout:g} s", "is the server up, and listening there?")
+    if isinstance(reason, socket.gaierror):
+        return Problem(ERROR, f"{shown}: cannot resolve the host name")
+    return Problem(ERROR, f"{shown}: {type(reason).__name__}: {mask_text(str(reason))}")
+
+
+def _http(uri: str, variables: Mapping[str, str], timeout: float) -> str:
+    import base64
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(uri.rstrip("/") + _API_PATH)  # noqa: S310 (the scheme is http or https)
+    user, password = variables.get("MLFLOW_TRACKING_USERNAME"), variables.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password:
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+    elif variables.get("MLFLOW_TRACKING_TOKEN"):
+        request.add_header("Authorization", f"Bearer {variables['MLFLOW_TRACKING_TOKEN']}")
+    context = ssl.create_default_context(cafile=variables.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or None)
+    if variables.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("true", "1"):
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
+            return f"reached the tracking server (HTTP {response.status})"
+    except urllib.error.HTTPError as exc:
+        body = exc.read(2048).decode("utf-8", "replace")
+        host = urlsplit(uri).netloc.rpartition("@")[2]
+        if exc.code == 403 and "Invalid Host header" in body:
+            raise Refused(
+                f"the server refuses the Host header {host!r} (HTTP 403) on every API call",
+                f"start it with --allowed-hosts {host} (server.allowed_hosts)",
+            ) from None
+        if exc.code in (401, 403):
+            raise Refused(
+                f"the server refused the credentials (HTTP {exc.code})",
+                "check MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN",
+            ) from None
+        raise Refused(f"the API answered HTTP {exc.code}", "is this an MLflow tracking server?") from None
+
+
+def _sqlite(uri: str) -> str:
+    path = uri[len("sqlite:///") :].partition("?")[0]
+    if not os.path.exists(path):
+        _writable_ancestor(path)
+        return "the database does not exist yet; MLflow will create it"
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        connection.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise Refused(f"the database does not open ({exc})") from None
+    finally:
+        connection.close()
+    return "the database opens"
+
+
+def _folder(uri: str) -> str:
+    path = uris.file_uri_path(uri)
+    if os.path.isdir(path):
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise Refused("the folder is not writable")
+        return "the folder exists and is writable"
+    _writable_ancestor(path)
+    return "the folder can be created"
+
+
+def _writable_ancestor(path: str) -> None:
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+        raise Refused(f"cannot be created: {parent} is not a writable folder")
+
+
+def _tcp(uri: str, default_port: int, timeout: float) -> str:
+    import socket
+
+    parts = urlsplit(uri)
+    with socket.create_connection((parts.hostname or "localhost", parts.port or default_port), timeout=timeout):
+        return "the database server accepts connections (the driver and credentials are not checked)"

@@ -1,0 +1,135 @@
+"""`check`: every problem at once; exit 0 (clean), 1 (problems) or 2 (the settings do not load)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Project
+
+# (settings/mlflow.yml, level, text the report must contain)
+PROBLEMS = [
+    pytest.param("mlflow_traking_uri: x\n", "warning", "did you mean mlflow_tracking_uri?", id="typo-mlflow-name"),
+    pytest.param(
+        "tgas:\n  a: 1\n", "warning", "tgas.a (settings/mlflow.yml) is not a layered-mlflow key", id="typo-section"
+    ),
+    pytest.param("mlflow_tracking_insecure_tls: maybe\n", "error", "= 'maybe' is not a boolean", id="bool"),
+    pytest.param("mlflow_enable_async_logging: 'yes'\n", "error", "is not a boolean", id="yes-is-not-a-boolean"),
+    pytest.param("mlflow_http_request_timeout: soon\n", "error", "= 'soon' is not an integer", id="int"),
+    pytest.param("mlflow_http_request_max_retries: 11\n", "error", "outside MLflow's range 0..10", id="max-retries"),
+    pytest.param(
+        "mlflow_http_request_max_retries: -1\n", "error", "outside MLflow's range 0..10", id="negative-retries"
+    ),
+    pytest.param("mlflow_http_request_backoff_factor: 500\n", "error", "outside MLflow's range 0..120", id="backoff"),
+    pytest.param("mlflow_logging_level: LOUD\n", "error", "is not a logging level", id="logging-level"),
+    pytest.param("mlflow_run_context: '[1]'\n", "error", "is not a JSON object", id="run-context"),
+    pytest.param(
+        "mlflow_tracking_insecure_tls: true\nmlflow_tracking_server_cert_path: /ca.pem\n",
+        "error",
+        "MLflow refuses both",
+        id="insecure-tls-with-cert",
+    ),
+    pytest.param(
+        "mlflow_tracking_token: t\nmlflow_tracking_username: u\nmlflow_tracking_password: p\n",
+        "warning",
+        "mlflow_tracking_token (settings/mlflow.yml) is ignored",
+        id="token-beside-basic-auth",
+    ),
+    pytest.param(
+        "mlflow_experiment_name: a\nmlflow_experiment_id: '1'\n",
+        "warning",
+        "MLflow fails if they differ",
+        id="name-and-id",
+    ),
+    pytest.param("mlflow_tracking_uri: ftp://x/y\n", "error", "unknown scheme 'ftp'", id="unknown-tracking-scheme"),
+    pytest.param("mlflow_registry_uri: redis://x\n", "error", "unknown scheme 'redis'", id="unknown-registry-scheme"),
+    pytest.param(
+        "mlflow_tracking_uri: postgresql://u@db/x\n",
+        "warning",
+        "postgresql+psycopg2://",
+        id="postgresql-without-driver",
+    ),
+    pytest.param(
+        "server:\n  artifacts_destination: bogus://x\n", "error", "unknown scheme 'bogus'", id="artifact-scheme"
+    ),
+    pytest.param("mlflow_tracking_uri: mlruns\n", "note", "maintenance mode", id="file-store-note"),
+]
+
+
+@pytest.mark.parametrize(("settings", "level", "message"), PROBLEMS)
+def test_check_reports_problem(project: Project, settings: str, level: str, message: str) -> None:
+    """Each problem is reported with its level; errors exit 1, warnings and notes exit 0."""
+    store = "" if "mlflow_tracking_uri" in settings else "mlflow_tracking_uri: sqlite:///mlflow.db\n"
+    project.write("settings/mlflow.yml", store + settings)
+    result = project.cli("check")
+    assert result.returncode == (1 if level == "error" else 0), result
+    assert any(line.strip().startswith(f"{level}:") and message in line for line in result.stdout.splitlines()), result
+
+
+def test_check_collects_every_problem_at_once(project: Project) -> None:
+    """Three problems in three layers: all reported in one run."""
+    project.write("settings/mlflow.yml", "mlflow_traking_uri: x\n")
+    project.write(".env", "MLFLOW_HTTP_REQUEST_TIMEOUT=soon\n")
+    result = project.cli("check", env={"MLFLOW_TRACKING_INSECURE_TLS": "maybe"})
+    assert result.returncode == 1, result
+    assert "mlflow_traking_uri (settings/mlflow.yml)" in result.stdout
+    assert "MLFLOW_HTTP_REQUEST_TIMEOUT (.env) = 'soon'" in result.stdout
+    assert "MLFLOW_TRACKING_INSECURE_TLS (environment) = 'maybe'" in result.stdout
+    assert result.stdout.startswith("development: 2 errors, 1 warning")
+
+
+def test_strict_turns_warnings_into_errors(project: Project) -> None:
+    """--strict: an unknown name is an error (exit 1)."""
+    project.write("settings/mlflow.yml", "mlflow_traking_uri: x\n")
+    assert project.cli("check").returncode == 0
+    strict = project.cli("check", "--strict")
+    assert strict.returncode == 1, strict
+    assert "error: mlflow_traking_uri" in strict.stdout
+
+
+def test_run_prints_the_same_warnings(project: Project) -> None:
+    """`run` warns about names that do nothing, one line each on stderr; -q silences them."""
+    project.write("settings/mlflow.yml", "mlflow_traking_uri: x\n")
+    loud = project.cli("run", "--", "true")
+    assert loud.returncode == 0, loud
+    assert loud.stderr.splitlines() == [
+        "layered-mlflow: warning: mlflow_traking_uri (settings/mlflow.yml) is not an MLflow variable; "
+        "it is exported but unused (hint: did you mean mlflow_tracking_uri?)"
+    ]
+    quiet = project.cli("-q", "run", "--", "true")
+    assert quiet.stderr == ""
+
+
+def test_clean_settings_pass(project: Project) -> None:
+    """A clean project: exit 0, `0 errors, 0 warnings`."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\nmlflow_experiment_name: x\n")
+    result = project.cli("check")
+    assert result.returncode == 0, result
+    assert result.stdout.strip() == "development: 0 errors, 0 warnings"
+
+
+def test_settings_that_do_not_load_exit_2(project: Project) -> None:
+    """check cannot even load a broken file: exit 2 with the one-line error."""
+    project.write("settings/mlflow.yml", "a: b: c\n")
+    result = project.cli("check")
+    assert result.returncode == 2, result
+    assert "invalid YAML" in result.stderr
+
+
+def test_all_envs_names_the_broken_environment(project: Project) -> None:
+    """--all-envs checks each environment; a broken one is named, and the exit is 2."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\n")
+    project.write("settings/mlflow.production.yml", "mlflow_http_request_timeout: soon\n")
+    project.write("settings/mlflow.staging.yml", "- not a mapping\n")
+    result = project.cli("check", "--all-envs")
+    assert result.returncode == 2, result
+    lines = result.stdout.splitlines()
+    assert "development: 0 errors, 0 warnings" in lines
+    assert "production: 1 error, 0 warnings" in lines
+    assert any(line.startswith("staging: error: ") and "mlflow.staging.yml" in line for line in lines)
+
+
+def test_empty_inherited_variable_is_noted(project: Project) -> None:
+    """An empty MLFLOW_* in the environment: a note that `run` removes it."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\n")
+    result = project.cli("check", env={"MLFLOW_CONFIGURE_LOGGING": ""})
+    assert "note: MLFLOW_CONFIGURE_LOGGING is set but empty" in result.stdout

@@ -1,0 +1,134 @@
+"""`check --online`: reach the tracking store within a bound, with the real Host header."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def picky_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A real `mlflow server` on 127.0.0.1 that allows only the Host header `localhost:<port>`."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("server")
+    command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command += ["--backend-store-uri", f"sqlite:///{folder}/mlflow.db", "--allowed-hosts", f"localhost:{port}"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    server = subprocess.Popen(command, cwd=folder, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("mlflow server did not start")
+                time.sleep(0.25)
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@pytest.mark.mlflow
+def test_health_passes_where_the_api_refuses(picky_server: int) -> None:
+    """Why check calls the API: /health answers 200 for a Host header every API call refuses."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{picky_server}/health", timeout=10) as response:
+        assert response.status == 200
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://127.0.0.1:{picky_server}/api/2.0/mlflow/experiments/search", timeout=10)
+    refused.value.close()
+    assert refused.value.code == 403
+
+
+@pytest.mark.mlflow
+def test_online_reports_a_refused_host_header(project: Project, picky_server: int) -> None:
+    """403 "Invalid Host header": the server needs --allowed-hosts; the check fails (exit 1)."""
+    result = project.cli("check", "--online", env={"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{picky_server}"})
+    assert result.returncode == 1, result
+    assert f"refuses the Host header '127.0.0.1:{picky_server}'" in result.stdout
+    assert f"--allowed-hosts 127.0.0.1:{picky_server}" in result.stdout
+
+
+@pytest.mark.mlflow
+def test_online_reaches_a_server_that_allows_the_host(project: Project, picky_server: int) -> None:
+    """The same server through an allowed Host header: reached, exit 0."""
+    result = project.cli("check", "--online", env={"MLFLOW_TRACKING_URI": f"http://localhost:{picky_server}"})
+    assert result.returncode == 0, result
+    assert "reached the tracking server (HTTP 200)" in result.stdout
+
+
+@pytest.fixture
+def hung_port() -> Iterator[int]:
+    """A port that accepts connections (the kernel's backlog) but never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize("kind", ["refused", "hung"])
+def test_online_fails_within_the_bound(project: Project, hung_port: int, kind: str) -> None:
+    """A refused port and a server that never answers both fail, and say which."""
+    port = free_port() if kind == "refused" else hung_port
+    env = {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
+    result = project.cli("check", "--online", "--timeout", "1", env=env, timeout=60)
+    assert result.returncode == 1, result
+    expected = "connection refused" if kind == "refused" else "no answer within 1 s"
+    assert expected in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("uri", "prepare", "code", "message"),
+    [
+        pytest.param("sqlite:///mlflow.db", "sqlite", 0, "the database opens", id="sqlite-opens"),
+        pytest.param("sqlite:///new.db", None, 0, "MLflow will create it", id="sqlite-to-create"),
+        pytest.param("sqlite:///garbage.db", "garbage", 1, "the database does not open", id="sqlite-garbage"),
+        pytest.param("mlruns", None, 0, "the folder can be created", id="file-store-to-create"),
+        pytest.param("file-not-folder/mlruns", "file", 1, "is not a writable folder", id="file-store-under-a-file"),
+        pytest.param(
+            "postgresql+psycopg2://u@127.0.0.1:{port}/db", None, 1, "connection refused", id="postgres-refused"
+        ),
+        pytest.param("databricks", None, 0, "not checked online", id="databricks-not-probed"),
+    ],
+)
+def test_online_local_stores(project: Project, uri: str, prepare: str | None, code: int, message: str) -> None:
+    """sqlite opens (read-only), a file store's folder can be created, a database port answers."""
+    if prepare == "sqlite":
+        import sqlite3
+
+        sqlite3.connect(project.root / "mlflow.db").execute("create table t (x)").connection.close()
+    elif prepare == "garbage":
+        (project.root / "garbage.db").write_bytes(b"not a database at all" * 100)
+    elif prepare == "file":
+        (project.root / "file-not-folder").write_text("x")
+    project.write("settings/mlflow.yml", f"mlflow_tracking_uri: {uri.format(port=free_port())}\n")
+    before = sorted(Path(project.root).rglob("*"))
+    result = project.cli("check", "--online", "--timeout", "2")
+    assert result.returncode == code, result
+    assert message in result.stdout
+    assert sorted(Path(project.root).rglob("*")) == before, "check must not create anything"

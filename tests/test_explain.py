@@ -1,0 +1,103 @@
+"""`explain KEY`: every layer's value, highest first, the winner marked, each with its exact origin."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Project
+
+
+@pytest.fixture
+def layered(project: Project) -> Project:
+    project.write(
+        "settings/mlflow.yml", "mlflow_tracking_uri: mlruns\ntags:\n  team: base\nenv:\n  AWS_PROFILE: team\n"
+    )
+    project.write("settings/mlflow.staging.yml", "mlflow_tracking_uri: http://127.0.0.1:5999\n")
+    project.write("settings/mlflow.local.yml", "mlflow_tracking_uri: ''\n")
+    project.write(".env", "MLFLOW_TRACKING_URI=sqlite:///mlflow.db\n")
+    return project
+
+
+def rows(output: str) -> list[list[str]]:
+    """The table rows of `explain`, split on runs of two or more spaces."""
+    import re
+
+    return [re.split(r"\s{2,}", line.strip()) for line in output.splitlines()[2:]]
+
+
+@pytest.mark.parametrize("written", ["mlflow_tracking_uri", "MLFLOW_TRACKING_URI"])
+def test_explain_lists_every_layer_highest_first(layered: Project, written: str) -> None:
+    """Both spellings; each layer's value as written there, the winner marked with *."""
+    result = layered.cli("--env", "staging", "explain", written, env={"MLFLOW_TRACKING_URI": "mlruns"})
+    assert result.returncode == 0, result
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"mlflow_tracking_uri = {(layered.root / 'mlruns').as_uri()}"
+    assert lines[1] == "  exported as MLFLOW_TRACKING_URI"
+    assert rows(result.stdout) == [
+        ["* environment variable", "MLFLOW_TRACKING_URI", "mlruns"],
+        [".env", ".env", "sqlite:///mlflow.db"],
+        ["local settings file", "settings/mlflow.local.yml", "(empty: says nothing)"],
+        ["environment settings file", "settings/mlflow.staging.yml", "http://127.0.0.1:5999"],
+        ["settings file", "settings/mlflow.yml", "mlruns"],
+        ["built-in default", "built-in default", "mlruns"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "env", "args", "winner"),
+    [
+        pytest.param("tags.team", {"LAYERED_MLFLOW_TAGS__team": "vision"}, (), "LAYERED_MLFLOW_TAGS__team", id="tag"),
+        pytest.param(
+            "server.port", {"LAYERED_MLFLOW_SERVER__PORT": "5001"}, (), "LAYERED_MLFLOW_SERVER__PORT", id="server"
+        ),
+        pytest.param("AWS_PROFILE", {"AWS_PROFILE": "ci"}, (), "AWS_PROFILE", id="env-variable-name"),
+        pytest.param("env.AWS_PROFILE", {}, ("--set", "env.AWS_PROFILE=x"), "--set", id="env-dotted"),
+    ],
+)
+def test_explain_accepts_every_spelling(
+    layered: Project, written: str, env: dict[str, str], args: tuple[str, ...], winner: str
+) -> None:
+    """tags.NAME, server.NAME, an env variable's name: the winner's origin is the variable or --set."""
+    result = layered.cli(*args, "explain", written, env=env)
+    assert result.returncode == 0, result
+    assert rows(result.stdout)[0][:2] == [
+        "* " + ("command line" if winner == "--set" else "environment variable"),
+        winner,
+    ]
+
+
+def test_explain_unset_mlflow_variable(layered: Project) -> None:
+    """A real MLflow variable no layer sets: says so, exit 0."""
+    result = layered.cli("explain", "mlflow_registry_uri")
+    assert result.returncode == 0, result
+    assert result.stdout.strip() == "mlflow_registry_uri is not set by any layer: MLflow's own default applies"
+
+
+@pytest.mark.parametrize(
+    ("written", "suggestion"),
+    [
+        pytest.param("mlflow_traking_uri", "mlflow_tracking_uri", id="typo"),
+        pytest.param("tags.taem", "tags.team", id="tag-typo"),
+        pytest.param("nothing_like_it_at_all", None, id="no-suggestion"),
+    ],
+)
+def test_explain_unknown_key(layered: Project, written: str, suggestion: str | None) -> None:
+    """An unknown key is exit 2, says so, and suggests the closest."""
+    result = layered.cli("explain", written)
+    assert result.returncode == 2, result
+    assert f"unknown key {written!r}" in result.stderr
+    if suggestion:
+        assert f"did you mean {suggestion}?" in result.stderr
+
+
+def test_explain_masks_every_layer(project: Project) -> None:
+    """Secrets are *** in every row, not only the winner's, unless --show-secrets."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_password: file-canary\n")
+    masked = project.cli("explain", "MLFLOW_TRACKING_PASSWORD", env={"MLFLOW_TRACKING_PASSWORD": "env-canary"})
+    assert "canary" not in masked.stdout
+    assert masked.stdout.count("***") == 3
+    shown = project.cli(
+        "explain", "--show-secrets", "mlflow_tracking_password", env={"MLFLOW_TRACKING_PASSWORD": "env-canary"}
+    )
+    assert "file-canary" in shown.stdout
+    assert "env-canary" in shown.stdout
