@@ -113,6 +113,9 @@ BYTES_CASES = [
         id="alias-bomb",
     ),
     pytest.param(b"a: &a [x, *a]\n", 2, "", id="recursive-alias"),
+    pytest.param(b"a: 1\nb: \x1f\n", 2, "mlflow.yml:2:4: invalid YAML: character 0x1f is not allowed", id="control-char"),
+    pytest.param(b'tags:\n  "\\ud800": x\n', 2, "lone surrogate", id="lone-surrogate-escape"),
+    pytest.param(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", 2, "nested too deeply", id="deep-nesting"),
     pytest.param(b"mlflow_experiment_name: '" + b"x" * 100_000 + b"'\n", 0, "", id="100kB-value"),
 ]
 
@@ -179,3 +182,11 @@ def test_debug_variable_shows_the_traceback(project: Project) -> None:
     result = project.cli("show", env={"LAYERED_MLFLOW_DEBUG": "1"})
     assert result.returncode != 0
     assert "Traceback" in result.stderr
+
+
+def test_dotenv_not_utf8(project: Project) -> None:
+    """A .env in Latin-1: exit 2 naming the file and line."""
+    project.write_bytes(".env", b"A=1\nB=caf\xe9\n")
+    result = project.cli("run", "--", "true")
+    assert result.returncode == 2, result
+    assert ".env:2: not UTF-8 text" in result.stderr
