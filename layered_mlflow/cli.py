@@ -137,6 +137,14 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     sys.exit(outcome.exit_code)
 
 
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the settings files (for editors), from the installed MLflow."""
+    from layered_mlflow.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
 def _warn(options: Options, resolved: Resolved) -> None:
     """Names that do nothing, one line each on stderr, unless -q."""
     if options.quiet:
