@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from dynaconf.vendor.ruamel import yaml
 
-from tests.conftest import COMMAND
+from tests.conftest import COMMAND, Project
 from tests.test_kedro import FILLED
 
 REPO = Path(__file__).parent.parent
@@ -41,6 +41,18 @@ def test_the_schema_is_a_valid_draft_7_schema() -> None:
 def test_this_repositorys_settings_are_valid(path: Path) -> None:
     """The repository's own settings files pass the schema."""
     assert problems(path.read_text(encoding="utf-8")) == []
+
+
+def test_the_init_templates_are_valid_and_name_the_schema(project: Project) -> None:
+    """What `init` writes passes the schema it writes beside it, which its first line names."""
+    result = project.cli("init")
+    assert result.returncode == 0, result
+    settings = project.root / "settings"
+    assert json.loads((settings / "mlflow.schema.json").read_text()) == schema()
+    for name in ("mlflow.yml", "mlflow.production.yml"):
+        text = (settings / name).read_text(encoding="utf-8")
+        assert text.splitlines()[0] == "# yaml-language-server: $schema=mlflow.schema.json", name
+        assert problems(text) == [], name
 
 
 # Settings the tool accepts, which an editor must not underline.
