@@ -59,6 +59,12 @@ def check(resolved: Resolved) -> list[Problem]:
             Problem(NOTE, f"{name} is set but empty in the environment; `run` removes it from the command's")
             for name in resolved.unset
         ),
+        *(
+            Problem(
+                NOTE, f"{name} ({resolved.relative(source)}) is a kedro-mlflow key; layered-mlflow does not apply it"
+            )
+            for name, source in resolved.unapplied
+        ),
     ]
 
 

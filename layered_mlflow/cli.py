@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -135,6 +136,30 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     outcome = checks.run_checks(options.resolve, environments, strict, timeout if online else None)
     click.echo(outcome.text)
     sys.exit(outcome.exit_code)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@click.pass_obj
+def init(options: Options, force: bool) -> None:
+    """Scaffold settings/, .env.example and .gitignore entries in the project root.
+
+    The root is the working directory, or --project-dir. Nothing is
+    overwritten without --force.
+    """
+    from layered_mlflow import scaffold
+
+    root = scaffold.project_root(Path.cwd(), options.project_dir, options.environ)
+    for line in scaffold.init(root, force):
+        click.echo(line)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the settings files (for editors), from the installed MLflow."""
+    from layered_mlflow.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
 
 
 def _warn(options: Options, resolved: Resolved) -> None:

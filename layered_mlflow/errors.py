@@ -26,6 +26,12 @@ class UsageError(LayeredMlflowError):
     """The command line is malformed (a bad ``--set``, a missing path)."""
 
 
+class WouldOverwrite(LayeredMlflowError):
+    """``init``: a file it would write exists, and ``--force`` was not given."""
+
+    exit_code = 1
+
+
 class CommandNotFound(LayeredMlflowError):
     """``run``: the command does not exist on ``PATH``."""
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from layered_mlflow import kedro
 from layered_mlflow.errors import ConfigError
 
 # Every Dynaconf setting that reading a file consults, given explicitly: Dynaconf
@@ -67,13 +68,15 @@ def read_settings_file(path: Path) -> dict[str, Any]:
             [],
         )
 
-        def plain(value: Any) -> Any:
-            if isinstance(value, Lazy):
-                value = value(settings)
+        def plain(value: Any, as_written: bool = True) -> Any:
+            if isinstance(value, Lazy):  # '@jinja {{ ... }}' and the like: rendered, braces and all
+                value, as_written = value(settings), False
             if isinstance(value, Mapping):
-                return {_text(path, str(k)): plain(value[k]) for k in value}
+                return {_text(path, str(k)): plain(value[k], as_written) for k in value}
             if isinstance(value, list):
-                return [plain(item) for item in value]
+                return [plain(item, as_written) for item in value]
+            if isinstance(value, str) and as_written and (found := kedro.PLACEHOLDER.search(value)):
+                raise kedro.placeholder_error(path, text, found.group())
             return _text(path, value) if isinstance(value, str) else value
 
         return {str(key).lower(): plain(settings.get(key)) for key in keys}
@@ -153,6 +156,10 @@ def _is_yaml_error(exc: Exception) -> bool:
 def _yaml_error(path: Path, text: str, exc: Any) -> ConfigError:
     """Names file, line and column, never the offending text (it may hold a secret)."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    lines = text.splitlines()
+    # An unquoted `{{ python_package }}` is a flow mapping inside a flow mapping: YAML refuses it.
+    if mark is not None and mark.line < len(lines) and (placeholder := kedro.placeholder_on(lines[mark.line])):
+        return kedro.placeholder_error(path, text, placeholder, mark.line + 1)
     if mark is not None:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}"
         problem = str(exc.problem or exc.context or "invalid YAML")

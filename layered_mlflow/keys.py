@@ -26,7 +26,8 @@ URI_KEYS: frozenset[Key] = frozenset(
 )
 TAGS_PREFIX = "LAYERED_MLFLOW_TAGS__"
 SERVER_PREFIX = "LAYERED_MLFLOW_SERVER__"
-_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+VARIABLE_NAME = "[A-Za-z_][A-Za-z0-9_]*"  # a regular expression; the JSON Schema reuses it
+_VARIABLE_NAME = re.compile(VARIABLE_NAME)
 
 
 def dotted(key: Key) -> str:

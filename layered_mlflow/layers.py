@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from layered_mlflow import keys
+from layered_mlflow import kedro, keys
 from layered_mlflow.errors import ConfigError, UsageError
 from layered_mlflow.keys import Key, Value
 
@@ -38,16 +39,26 @@ class Defaults:
 
 @dataclass(frozen=True)
 class SettingsFile:
-    """``settings/mlflow.yml``, ``settings/mlflow.<env>.yml`` or ``settings/mlflow.local.yml``."""
+    """``settings/mlflow.yml``, ``settings/mlflow.<env>.yml`` or ``settings/mlflow.local.yml``.
+
+    A file in kedro-mlflow's shape is translated to our keys first (SPEC §10).
+    """
 
     name: str
     path: Path
 
     def contributions(self) -> list[Contribution]:
+        return list(_flatten(self._read.settings, str(self.path)))
+
+    def unapplied(self) -> tuple[str, ...]:
+        """The file's kedro-mlflow keys that layered-mlflow accepts but does not apply."""
+        return self._read.unapplied
+
+    @functools.cached_property
+    def _read(self) -> kedro.Translation:
         from layered_mlflow.files import read_settings_file
 
-        data = read_settings_file(self.path)
-        return list(_flatten(data, str(self.path)))
+        return kedro.translate(read_settings_file(self.path), str(self.path))
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class Resolved:
     history: Mapping[str, tuple[Candidate, ...]]  # every layer's word on every key, highest first
     variables: Mapping[str, str]  # what `run` sets for the command
     unset: tuple[str, ...]  # inherited variables `run` removes (empty MLFLOW_*)
+    unapplied: tuple[tuple[str, str], ...]  # (kedro-mlflow key, file): accepted, not applied (SPEC §10)
 
     def relative(self, source: str) -> str:
         """A source for people: a path inside the project relative to its root; others as they are."""
@@ -123,6 +124,7 @@ def resolve(
         history=MappingProxyType(history),
         variables=MappingProxyType(exports.child_variables(settings, environment)),
         unset=tuple(sorted(n for n, v in environ.items() if keys.is_mlflow_variable(n) and not v)),
+        unapplied=tuple((name, str(f.path)) for f in files for name in f.unapplied()),
     )
 
 

@@ -113,7 +113,9 @@ BYTES_CASES = [
         id="alias-bomb",
     ),
     pytest.param(b"a: &a [x, *a]\n", 2, "", id="recursive-alias"),
-    pytest.param(b"a: 1\nb: \x1f\n", 2, "mlflow.yml:2:4: invalid YAML: character 0x1f is not allowed", id="control-char"),
+    pytest.param(
+        b"a: 1\nb: \x1f\n", 2, "mlflow.yml:2:4: invalid YAML: character 0x1f is not allowed", id="control-char"
+    ),
     pytest.param(b'tags:\n  "\\ud800": x\n', 2, "lone surrogate", id="lone-surrogate-escape"),
     pytest.param(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", 2, "nested too deeply", id="deep-nesting"),
     pytest.param(b"mlflow_experiment_name: '" + b"x" * 100_000 + b"'\n", 0, "", id="100kB-value"),

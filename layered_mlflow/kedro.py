@@ -1,0 +1,116 @@
+"""kedro-mlflow's ``mlflow.yml`` read as layered-mlflow settings (SPEC §10).
+
+kedro-mlflow nests its keys (``server.mlflow_tracking_uri``,
+``tracking.experiment.name``, ``ui.port``). A file's kedro-mlflow sections are
+translated to our keys before the file is flattened, so no other module knows
+that shape. Keys without a counterpart are accepted and returned as unapplied,
+for ``check`` to list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from layered_mlflow.errors import ConfigError
+from layered_mlflow.keys import Key, dotted
+
+# kedro-mlflow's key -> ours.
+MAPPING: Mapping[Key, Key] = {
+    ("server", "mlflow_tracking_uri"): ("mlflow_tracking_uri",),
+    ("server", "mlflow_registry_uri"): ("mlflow_registry_uri",),
+    ("tracking", "experiment", "name"): ("mlflow_experiment_name",),
+    ("tracking", "run", "name"): ("tags", "mlflow.runName"),
+    ("ui", "host"): ("server", "host"),
+    ("ui", "port"): ("server", "port"),
+}
+# Our `server` section shares none of these names, so one of them marks kedro-mlflow's `server`.
+_SERVER_KEYS = frozenset({"mlflow_tracking_uri", "mlflow_registry_uri", "credentials", "request_header_provider"})
+# `{{ python_package }}`: a placeholder that kedro (or cookiecutter) fills in when it creates a
+# project. Go templates (`{{.ID}}`) do not match: they may be legitimate `env` values.
+PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Translation:
+    settings: dict[str, Any]  # in layered-mlflow's shape
+    unapplied: tuple[str, ...]  # kedro-mlflow keys, dotted, with a value layered-mlflow does not apply
+
+
+def translate(data: Mapping[str, Any], source: str) -> Translation:
+    """``data`` with its kedro-mlflow sections (``server``, ``tracking``, ``ui``) turned into our keys."""
+    sections = [name for name in ("server", "tracking", "ui") if _is_kedro_section(name, data.get(name))]
+    settings = {name: value for name, value in data.items() if name not in sections}
+    unapplied = []
+    for section in sections:
+        for path, value in _leaves((section,), data[section]):
+            if path in MAPPING:
+                _put(settings, MAPPING[path], value, path, source)
+            elif value not in (None, "", []):  # an empty value says nothing: nothing is lost
+                unapplied.append(dotted(path))
+    return Translation(settings, tuple(unapplied))
+
+
+def _is_kedro_section(name: str, value: Any) -> bool:
+    if not isinstance(value, Mapping):
+        return False
+    return name != "server" or not _SERVER_KEYS.isdisjoint(value)
+
+
+def _leaves(prefix: Key, value: Any) -> Iterator[tuple[Key, Any]]:
+    if not isinstance(value, Mapping):
+        yield prefix, value
+        return
+    for name, item in value.items():
+        yield from _leaves((*prefix, name), item)
+
+
+def _put(settings: dict[str, Any], ours: Key, value: Any, written: Key, source: str) -> None:
+    """Set ``ours`` to ``value``; null falls through, as in kedro-mlflow, and so never conflicts."""
+    if isinstance(value, (Mapping, list)):
+        kind = "a list" if isinstance(value, list) else "a mapping"
+        raise ConfigError(
+            f"{source}: `{dotted(written)}` is {kind}, but it needs a single value",
+            hint="write it as a string, number or boolean",
+        )
+    *parents, name = ours
+    target = settings
+    for parent in parents:
+        child = {} if target.get(parent) is None else target[parent]
+        if not isinstance(child, Mapping):
+            return  # a malformed section: flattening reports it
+        target[parent] = dict(child)  # a copy: the caller's data stays as read
+        target = target[parent]
+    if value is not None and target.get(name) is not None:
+        raise ConfigError(
+            f"{source}: `{dotted(written)}` (kedro-mlflow's) and `{dotted(ours)}` say the same thing",
+            hint="keep one of them",
+        )
+    if value is not None or name not in target:
+        target[name] = value
+
+
+def placeholder_error(path: Path, text: str, placeholder: str, line: int | None = None) -> ConfigError:
+    """An unfilled ``{{ name }}``, on ``line`` (1-based) or else the first line that holds it."""
+    if line is None:
+        lines = [n for n, written in enumerate(text.splitlines(), 1) if placeholder in _code(written)]
+        line = lines[0] if lines else None
+    where = f"{path}:{line}" if line else str(path)
+    return ConfigError(
+        f"{where}: {placeholder} is a template placeholder that was never filled in",
+        hint="kedro fills it in when it creates a project; write the value itself, for example `name: my_project`",
+    )
+
+
+def placeholder_on(line: str) -> str | None:
+    """The unfilled placeholder on a line of YAML, outside its comment."""
+    found = PLACEHOLDER.search(_code(line))
+    return found.group() if found else None
+
+
+def _code(line: str) -> str:
+    """A YAML line without its comment (good enough to tell a placeholder from a remark about one)."""
+    return "" if line.lstrip().startswith("#") else line.split(" #", 1)[0]
