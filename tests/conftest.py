@@ -102,6 +102,19 @@ class Project:
         return result.json()
 
 
+def client_query(tracking_uri: str, script: str) -> object:
+    """Run ``script`` (which prints JSON) against ``tracking_uri`` in a fresh interpreter."""
+    env = {
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_ALLOW_FILE_STORE": "true",
+        "PATH": "/usr/bin:/bin",
+        "DO_NOT_TRACK": "true",  # MLflow's telemetry would reach past 127.0.0.1
+    }
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """An empty project folder with a `settings/` folder and no files yet."""
