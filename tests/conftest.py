@@ -121,3 +121,17 @@ def project(tmp_path: Path) -> Project:
     root = tmp_path / "project"
     (root / "settings").mkdir(parents=True)
     return Project(root)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List the server start-up times that tests recorded (`record_property("server_startup_s", …)`)."""
+    timings = [
+        (value, report.nodeid)
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in report.user_properties
+        if name == "server_startup_s"
+    ]
+    if timings:
+        terminalreporter.section("server start-up (seconds from start to /health OK)")
+        for seconds, nodeid in timings:
+            terminalreporter.write_line(f"{seconds:6.2f}  {nodeid}")
