@@ -132,9 +132,12 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     from layered_mlflow.server import describe, server_command
 
     command = server_command(options.resolve(), mlflow_args, ui=ui)
+    plan = report.dry_run(command.resolved, command.shown_argv(), cwd=command.cwd)
     if dry_run:
-        click.echo(report.dry_run(command.resolved, command.shown_argv(), cwd=command.cwd))
+        click.echo(plan)
         return
+    for line in plan.splitlines() if options.verbose else ():
+        _say(line)
     if not options.quiet:
         _say(describe(command, ui))
     exec_command(command.argv, child_environment(options.environ, command.resolved), cwd=command.cwd)

@@ -237,6 +237,19 @@ def test_unknown_key_suggests_the_closest(project: Project) -> None:
     assert "pass other `mlflow server` options after --: layered-mlflow server -- --static-prefix" in hint
 
 
+@pytest.mark.mlflow
+def test_verbose_server_says_what_it_runs(project: Project) -> None:
+    """-v prints the variables and command on stderr (masked) before starting; here MLflow refuses an option."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_password: canary-pw\n")
+    result = project.cli("-v", "server", "--", "--no-such-mlflow-option", timeout=300)
+    assert result.returncode == 2, result  # mlflow server's own usage error: it did run
+    assert "layered-mlflow: MLFLOW_TRACKING_PASSWORD='***'" in result.stderr
+    assert f"layered-mlflow: cd {project.root}" in result.stderr
+    assert "layered-mlflow: serving file://" in result.stderr
+    assert "No such option '--no-such-mlflow-option'" in result.stderr
+    assert "canary-pw" not in result.stderr
+
+
 def test_mlflow_options_need_the_double_dash(project: Project) -> None:
     """`server --workers 2` is a usage error (exit 2): options for mlflow go after `--`."""
     result = project.cli("server", "--workers", "2")
