@@ -168,72 +168,44 @@ def test_kedro_tracking_uris_under_server_are_not_options(project: Project) -> N
 
 
 @pytest.mark.parametrize(
-    ("command", "settings", "message"),
+    ("key", "value", "must_be"),
     [
-        pytest.param(
-            "server",
-            "server:\n  port: http\n",
-            "`server.port` must be an integer from 1 to 65535, not 'http' (from settings/mlflow.yml)",
-            id="port-not-a-number",
-        ),
-        pytest.param(
-            "server",
-            "server:\n  port: 0\n",
-            "`server.port` must be an integer from 1 to 65535, not '0'",
-            id="port-zero",
-        ),
-        pytest.param(
-            "ui",
-            "server:\n  port: 70000\n",
-            "`server.port` must be an integer from 1 to 65535, not '70000'",
-            id="port-too-large",
-        ),
-        pytest.param(
-            "server",
-            "server:\n  workers: 0\n",
-            "`server.workers` must be an integer of at least 1, not '0'",
-            id="no-workers",
-        ),
-        pytest.param(
-            "server",
-            "server:\n  workers: 2.5\n",
-            "`server.workers` must be an integer of at least 1, not '2.5'",
-            id="workers-fraction",
-        ),
-        pytest.param(
-            "server",
-            "server:\n  serve_artifacts: yes\n",
-            "`server.serve_artifacts` must be true or false, not 'yes'",
-            id="boolean-yaml-1.2-yes",
-        ),
-        pytest.param(
-            "server",
-            "server:\n  prot: 5001\n",
-            "unknown key `server.prot` (from settings/mlflow.yml)",
-            id="unknown-key",
-        ),
-        pytest.param(
-            "ui",
-            "mlflow_tracking_uri: https://u:pw@mlflow.example.com\n",
-            "`ui` serves a local tracking store, but the tracking URI is 'https://u:***@mlflow.example.com'",
-            id="ui-remote-store",
-        ),
+        pytest.param("port", "http", "an integer from 1 to 65535, not 'http'", id="port-not-a-number"),
+        pytest.param("port", "0", "an integer from 1 to 65535, not '0'", id="port-zero"),
+        pytest.param("port", "70000", "an integer from 1 to 65535, not '70000'", id="port-too-large"),
+        pytest.param("workers", "0", "an integer of at least 1, not '0'", id="no-workers"),
+        pytest.param("workers", "2.5", "an integer of at least 1, not '2.5'", id="workers-fraction"),
+        pytest.param("serve_artifacts", "yes", "true or false, not 'yes'", id="boolean-yaml-1.2-yes"),
     ],
 )
-def test_bad_server_settings(project: Project, command: str, settings: str, message: str) -> None:
+def test_bad_server_values(project: Project, key: str, value: str, must_be: str) -> None:
     """A bad `server` value is a one-line error naming key, value and origin, exit 2, nothing started."""
-    project.write("settings/mlflow.yml", settings)
-    result = project.cli(command)
+    project.write("settings/mlflow.yml", f"server:\n  {key}: {value}\n")
+    result = project.cli("server")
     assert result.returncode == 2, result
-    assert result.stderr.startswith(f"layered-mlflow: error: {message}"), result
+    expected = f"layered-mlflow: error: `server.{key}` must be {must_be} (from settings/mlflow.yml)"
+    assert result.stderr.startswith(expected), result
     assert len(result.stderr.splitlines()) == 1, result
-    assert "pw@" not in result.stderr
+
+
+def test_ui_refuses_a_remote_tracking_store(project: Project) -> None:
+    """`ui` serves a local store only; a remote tracking URI is an error (its password masked)."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: https://u:pw-canary@mlflow.example.com\n")
+    result = project.cli("ui")
+    assert result.returncode == 2, result
+    assert "the tracking URI is 'https://u:***@mlflow.example.com'" in result.stderr
+    assert "pw-canary" not in result.stderr
 
 
 def test_unknown_key_suggests_the_closest(project: Project) -> None:
-    """A misspelt key gets a suggestion; an option the section lacks points to `server -- …`."""
-    assert "did you mean `server.port`?" in project.cli("--set", "server.prot=1", "server").stderr
-    hint = project.cli("--set", "server.static_prefix=/x", "server").stderr
+    """An unknown key is an error (exit 2): a misspelt one gets a suggestion, another points to `server -- …`."""
+    project.write("settings/mlflow.yml", "server:\n  prot: 5001\n")
+    result = project.cli("server")
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("layered-mlflow: error: unknown key `server.prot` (from settings/mlflow.yml)")
+    assert "did you mean `server.port`?" in result.stderr
+    project.write("settings/mlflow.yml", "server:\n  static_prefix: /mlflow\n")
+    hint = project.cli("server").stderr
     assert "pass other `mlflow server` options after --: layered-mlflow server -- --static-prefix" in hint
 
 
