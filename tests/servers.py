@@ -82,7 +82,10 @@ def started(
     """Start ``argv``, wait until ``ready()`` (bounded), and always stop it by PID afterwards."""
     with log.open("wb") as out:
         begun = time.monotonic()
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, **_as_user(user))
+        who, group, groups = _identity(user)
+        process = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, user=who, group=group, extra_groups=groups
+        )
         try:
             while not ready():
                 if process.poll() is not None:
@@ -121,9 +124,9 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _as_user(user: str | None) -> dict[str, object]:
-    """Popen's arguments that drop root for ``user`` (and its group only)."""
-    return {} if user is None else {"user": user, "group": _ids(user)[1], "extra_groups": []}
+def _identity(user: str | None) -> tuple[str | None, int | None, list[int] | None]:
+    """Popen's ``user``, ``group`` and ``extra_groups``: ``user`` with its own group only, or unchanged."""
+    return (None, None, None) if user is None else (user, _ids(user)[1], [])
 
 
 def _ids(user: str) -> tuple[int, int]:
@@ -155,8 +158,10 @@ def postgres_cluster(log: Path, database: str) -> Iterator[int]:
         if user is not None:
             os.chown(folder, *_ids(user))
         data, port = folder / "data", free_port()
-        initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "mlflow", "--auth=trust", "--no-sync", "-E", "UTF8"]
-        subprocess.run([*initdb, "--locale=C"], check=True, capture_output=True, timeout=120, **_as_user(user))  # type: ignore[call-overload]
+        initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "mlflow", "--auth=trust", "--no-sync"]
+        initdb += ["--encoding=UTF8", "--locale=C"]
+        who, group, groups = _identity(user)
+        subprocess.run(initdb, check=True, capture_output=True, timeout=120, user=who, group=group, extra_groups=groups)
         options = ["-c", f"listen_addresses={LOOPBACK}", "-c", "unix_socket_directories=", "-c", "fsync=off"]
         argv = [str(binaries / "postgres"), "-D", str(data), "-p", str(port), *options]
         connect = {"host": LOOPBACK, "port": port, "user": "mlflow", "dbname": "postgres", "connect_timeout": 5}

@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +38,7 @@ NOTEBOOK = textwrap.dedent(
 )
 
 
-def notebook(project: Project, arguments: dict[str, object], *names: str, env: dict[str, str]) -> dict[str, object]:
+def notebook(project: Project, arguments: Mapping[str, object], *names: str, env: dict[str, str]) -> dict[str, Any]:
     """Run the notebook cell in ``<root>/notebooks`` and return what it printed."""
     folder = project.root / "notebooks"
     folder.mkdir(exist_ok=True)
@@ -54,7 +56,7 @@ def notebook(project: Project, arguments: dict[str, object], *names: str, env: d
     )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["cell.py"], "nothing may be created beside the notebook"
-    found: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return found
 
 
