@@ -162,6 +162,45 @@ def schema() -> None:
     click.echo(schema_text(), nl=False)
 
 
+@cli.command(context_settings={"allow_interspersed_args": False})
+@click.option("--dry-run", is_flag=True, help="Print the variables (masked) and the mlflow command instead.")
+@click.argument("mlflow_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def server(options: Options, dry_run: bool, mlflow_args: tuple[str, ...]) -> None:
+    """Start `mlflow server` from the `server` section: server [-- MLFLOW_ARGS...].
+
+    Arguments after -- go to `mlflow server` as they are, after those of the
+    settings (so they win).
+    """
+    _serve(options, dry_run, mlflow_args, ui=False)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print the variables (masked) and the mlflow command instead.")
+@click.pass_obj
+def ui(options: Options, dry_run: bool) -> None:
+    """Serve the local tracking store (mlruns, sqlite) on server.host/server.port, for a browser."""
+    _serve(options, dry_run, (), ui=True)
+
+
+def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bool) -> None:
+    from layered_mlflow import report
+    from layered_mlflow.exports import child_environment
+    from layered_mlflow.runner import exec_command
+    from layered_mlflow.server import describe, server_command
+
+    command = server_command(options.resolve(), mlflow_args, ui=ui)
+    plan = report.dry_run(command.resolved, command.shown_argv(), cwd=command.cwd)
+    if dry_run:
+        click.echo(plan)
+        return
+    for line in plan.splitlines() if options.verbose else ():
+        _say(line)
+    if not options.quiet:
+        _say(describe(command, ui))
+    exec_command(command.argv, child_environment(options.environ, command.resolved), cwd=command.cwd)
+
+
 def _warn(options: Options, resolved: Resolved) -> None:
     """Names that do nothing, one line each on stderr, unless -q."""
     if options.quiet:

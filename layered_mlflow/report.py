@@ -6,6 +6,7 @@ import difflib
 import json
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from layered_mlflow import exports, keys
@@ -62,9 +63,11 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
     return "\n".join(lines + _table(rows))
 
 
-def dry_run(resolved: Resolved, argv: Sequence[str], show_secrets: bool = False) -> str:
+def dry_run(resolved: Resolved, argv: Sequence[str], show_secrets: bool = False, cwd: Path | None = None) -> str:
     lines = [f"unset {name}" for name in resolved.unset]
     lines += [f"{name}={shlex.quote(value)}" for name, value in _variables(resolved, show_secrets).items()]
+    if cwd is not None:
+        lines.append(f"cd {shlex.quote(str(cwd))}")
     lines.append(f"exec {shlex.join(argv)}")
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from layered_mlflow.errors import CommandNotExecutable, CommandNotFound
@@ -15,8 +16,10 @@ from layered_mlflow.errors import CommandNotExecutable, CommandNotFound
 _RESTORED = ("SIGPIPE", "SIGXFSZ")
 
 
-def exec_command(argv: Sequence[str], environment: Mapping[str, str]) -> NoReturn:
-    """Exec ``argv`` with exactly ``environment``; 127 if not found, 126 if not executable."""
+def exec_command(argv: Sequence[str], environment: Mapping[str, str], cwd: Path | None = None) -> NoReturn:
+    """Exec ``argv`` with exactly ``environment`` (in ``cwd``); 127 if not found, 126 if not executable."""
+    if cwd is not None:
+        os.chdir(cwd)
     for name in _RESTORED:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)

@@ -102,9 +102,36 @@ class Project:
         return result.json()
 
 
+def client_query(tracking_uri: str, script: str) -> object:
+    """Run ``script`` (which prints JSON) against ``tracking_uri`` in a fresh interpreter."""
+    env = {
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_ALLOW_FILE_STORE": "true",
+        "PATH": "/usr/bin:/bin",
+        "DO_NOT_TRACK": "true",  # MLflow's telemetry would reach past 127.0.0.1
+    }
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """An empty project folder with a `settings/` folder and no files yet."""
     root = tmp_path / "project"
     (root / "settings").mkdir(parents=True)
     return Project(root)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List the server start-up times that tests recorded (`record_property("server_startup_s", …)`)."""
+    timings = [
+        (value, report.nodeid)
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in report.user_properties
+        if name == "server_startup_s"
+    ]
+    if timings:
+        terminalreporter.section("server start-up (seconds from start to /health OK)")
+        for seconds, nodeid in timings:
+            terminalreporter.write_line(f"{seconds:6.2f}  {nodeid}")

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import Project, client_query
 
 pytestmark = pytest.mark.mlflow
 TRAIN = Path(__file__).parent.parent / "examples" / "train.py"
-
-
-def client_query(tracking_uri: str, script: str) -> object:
-    """Run ``script`` (which prints JSON) against ``tracking_uri`` in a fresh interpreter."""
-    env = {"MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_ALLOW_FILE_STORE": "true", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_wrapped_training_logs_under_the_project_root(project: Project) -> None:

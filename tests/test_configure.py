@@ -1,0 +1,112 @@
+"""SPEC §7: `layered_mlflow.configure()` applies the settings in-process, as a notebook needs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Project, client_query
+
+pytestmark = pytest.mark.mlflow
+
+# A notebook cell: no wrapper around the kernel, only configure() before logging.
+NOTEBOOK = textwrap.dedent(
+    """
+    import json, os, sys
+    import layered_mlflow
+    assert "mlflow" not in sys.modules, "importing layered_mlflow imported mlflow"
+    resolved = layered_mlflow.configure(**json.loads(sys.argv[1]))
+    import mlflow
+    with mlflow.start_run() as run:
+        mlflow.log_param("where", "notebook")
+    print(json.dumps({
+        "root": str(resolved.root),
+        "tracking_uri": mlflow.get_tracking_uri(),
+        "registry_uri": mlflow.get_registry_uri(),
+        "experiment": mlflow.get_experiment(run.info.experiment_id).name,
+        "environ": {name: os.environ.get(name) for name in sys.argv[2:]},
+    }))
+    """
+)
+
+
+def notebook(project: Project, arguments: Mapping[str, object], *names: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run the notebook cell in ``<root>/notebooks`` and return what it printed."""
+    folder = project.root / "notebooks"
+    folder.mkdir(exist_ok=True)
+    script = folder / "cell.py"
+    script.write_text(NOTEBOOK)
+    environment = {**os.environ, "DO_NOT_TRACK": "true", **env}
+    done = subprocess.run(
+        [sys.executable, str(script), json.dumps(arguments), *names],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["cell.py"], "nothing may be created beside the notebook"
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_notebook_run_lands_under_the_project_root(project: Project) -> None:
+    """From <root>/notebooks: the run goes to <root>/mlruns, in the experiment, with the tags and variables."""
+    project.write(
+        "settings/mlflow.yml",
+        "mlflow_experiment_name: notebooks\ntags:\n  project: demo\nenv:\n  PYTHONHASHSEED: '0'\n",
+    )
+    # An inherited empty MLFLOW_CONFIGURE_LOGGING breaks `import mlflow`: configure() removes it first.
+    env = {"LAYERED_MLFLOW_TAGS__team": "vision", "MLFLOW_CONFIGURE_LOGGING": ""}
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE", "PYTHONHASHSEED", "MLFLOW_CONFIGURE_LOGGING")
+    found = notebook(project, {}, *names, env=env)
+    store = (project.root / "mlruns").as_uri()
+    assert found["root"] == str(project.root)
+    assert found["tracking_uri"] == store
+    assert found["experiment"] == "notebooks"
+    assert found["environ"] == {
+        "MLFLOW_TRACKING_URI": store,
+        "MLFLOW_ALLOW_FILE_STORE": "true",
+        "PYTHONHASHSEED": "0",
+        "MLFLOW_CONFIGURE_LOGGING": None,
+    }
+    run = client_query(
+        store,
+        "import json, mlflow\n"
+        "c = mlflow.MlflowClient()\n"
+        "r = c.search_runs([c.get_experiment_by_name('notebooks').experiment_id])[0]\n"
+        "print(json.dumps({'params': r.data.params, 'tags': r.data.tags}))\n",
+    )
+    assert isinstance(run, dict)
+    assert run["params"] == {"where": "notebook"}
+    assert {k: run["tags"].get(k) for k in ("project", "team", "layered_mlflow.env")} == {
+        "project": "demo",
+        "team": "vision",
+        "layered_mlflow.env": "development",
+    }
+
+
+def test_configure_takes_env_and_overrides(project: Project) -> None:
+    """configure(env=..., overrides=...) as resolve() takes them; the registry URI is set when one is given."""
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: base\n")
+    project.write(
+        "settings/mlflow.staging.yml",
+        "mlflow_tracking_uri: sqlite:///tracking.db\nmlflow_registry_uri: sqlite:///registry.db\n",
+    )
+    arguments = {"env": "staging", "overrides": {"mlflow_experiment_name": "tuned"}}
+    found = notebook(project, arguments, "LAYERED_MLFLOW_ENV", env={})
+    assert found["tracking_uri"] == f"sqlite:///{project.root}/tracking.db"
+    assert found["registry_uri"] == f"sqlite:///{project.root}/registry.db"
+    assert found["experiment"] == "tuned"
+    assert found["environ"] == {"LAYERED_MLFLOW_ENV": "staging"}
+    assert Path(project.root / "tracking.db").is_file()
