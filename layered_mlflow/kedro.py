@@ -46,7 +46,13 @@ def translate(data: Mapping[str, Any], source: str) -> Translation:
     settings = {name: value for name, value in data.items() if name not in sections}
     unapplied = []
     for section in sections:
-        for path, value in _leaves((section,), data[section]):
+        body = data[section]
+        if section == "server":  # our own `server` keys (port, workers, …) may sit beside kedro-mlflow's
+            ours = {name: value for name, value in body.items() if name not in _SERVER_KEYS}
+            if ours:
+                settings["server"] = ours
+            body = {name: value for name, value in body.items() if name in _SERVER_KEYS}
+        for path, value in _leaves((section,), body):
             if path in MAPPING:
                 _put(settings, MAPPING[path], value, path, source)
             elif value not in (None, "", []):  # an empty value says nothing: nothing is lost
