@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from layered_mlflow import keys
+from layered_mlflow import file_variables, keys
+from layered_mlflow.dotenv_files import Binding
 from layered_mlflow.errors import ConfigError, UsageError
 from layered_mlflow.keys import Key, Value
 
@@ -56,22 +57,46 @@ class Variables:
 
     Every `.env` variable reaches the child (``take_all``); of the process
     environment only those that spell a key, or that the ``env`` section names.
+    ``X_FILE`` supplies ``X`` from a file instead (SPEC §9), and is itself no
+    variable of the child; a relative path is read from ``root``.
     """
 
     name: str
-    variables: Sequence[tuple[str, str | None, str]]  # (name, value, where)
+    variables: Sequence[Binding]
     env_names: frozenset[str]
     take_all: bool
+    root: Path
 
     def contributions(self) -> list[Contribution]:
+        references = self.file_references()
         found = []
         for variable, text, where in self.variables:
-            key = keys.key_of_variable(variable, self.env_names)
-            if key is None and self.take_all:
-                key = ("env", variable)
+            key: Key | None
+            if variable in references:
+                key = references[variable]
+                text = file_variables.read_value(variable, text, self.root) if text else text
+                where = variable  # `show` names the variable, so the file behind it can be found
+            else:
+                key = keys.key_of_variable(variable, self.env_names)
+                if key is None and self.take_all:
+                    key = ("env", variable)
             if key is not None:
                 found.append(Contribution(key, keys.from_text(key, text), where))
         return found
+
+    def file_references(self) -> dict[str, Key]:
+        """Each ``X_FILE`` here that supplies a key, and the key; ``X`` set beside it is an error."""
+        last = {variable: (text, where) for variable, text, where in self.variables}
+        references = {}
+        for variable, (text, where) in last.items():
+            key = file_variables.supplied_key(variable, self.env_names)
+            if key is None:
+                continue
+            if text and last.get(variable.removesuffix(file_variables.SUFFIX), (None, ""))[0]:
+                place = "the process environment" if where == variable else where
+                raise file_variables.both_set_error(variable, place)
+            references[variable] = key
+        return references
 
 
 @dataclass(frozen=True)
@@ -96,9 +121,9 @@ class CommandLine:
         return found
 
 
-def variables_of(environ: Mapping[str, str], where: str | None = None) -> list[tuple[str, str | None, str]]:
-    """The process environment as (name, value, where) triples; ``where`` defaults to the name."""
-    return [(name, value, where or name) for name, value in environ.items()]
+def variables_of(environ: Mapping[str, str]) -> list[Binding]:
+    """The process environment as (name, value, where) triples: each variable is its own origin."""
+    return [(name, value, name) for name, value in environ.items()]
 
 
 def _flatten(data: Mapping[str, Any], source: str) -> Iterable[Contribution]:
