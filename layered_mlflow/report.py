@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from layered_mlflow.keys import Value
-from layered_mlflow.masking import mask
+from layered_mlflow.masking import mask, shown_variables
 from layered_mlflow.resolve import Resolved, Setting
 
 LAYER_TITLES = {
@@ -52,7 +52,7 @@ def show_json(resolved: Resolved, show_secrets: bool) -> str:
             name: {"value": _jsonable(shown(s, show_secrets)), "layer": s.layer, "source": s.source}
             for name, s in resolved.settings.items()
         },
-        "variables": _variables(resolved, show_secrets),
+        "variables": shown_variables(resolved.variables, show_secrets),
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 
@@ -74,15 +74,10 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
 
 def dry_run(resolved: Resolved, argv: Sequence[str], show_secrets: bool = False) -> str:
     lines = [f"unset {name}" for name in resolved.unset]
-    lines += [f"{name}={shlex.quote(value)}" for name, value in _variables(resolved, show_secrets).items()]
+    shown = shown_variables(resolved.variables, show_secrets)
+    lines += [f"{name}={shlex.quote(value)}" for name, value in shown.items()]
     lines.append(f"exec {shlex.join(argv)}")
     return "\n".join(lines)
-
-
-def _variables(resolved: Resolved, show_secrets: bool) -> dict[str, str]:
-    if show_secrets:
-        return dict(resolved.variables)
-    return {name: mask(name, value) for name, value in resolved.variables.items()}
 
 
 def _origin(resolved: Resolved, setting: Setting) -> str:
