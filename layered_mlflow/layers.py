@@ -71,32 +71,35 @@ class Variables:
         references = self.file_references()
         found = []
         for variable, text, where in self.variables:
-            key: Key | None
             if variable in references:
-                key = references[variable]
-                text = file_variables.read_value(variable, text, self.root) if text else text
-                where = variable  # `show` names the variable, so the file behind it can be found
-            else:
-                key = keys.key_of_variable(variable, self.env_names)
-                if key is None and self.take_all:
-                    key = ("env", variable)
+                found.append(self._from_file(variable, text, references[variable]))
+                continue
+            key = keys.key_of_variable(variable, self.env_names)
+            if key is None and self.take_all:
+                key = ("env", variable)
             if key is not None:
                 found.append(Contribution(key, keys.from_text(key, text), where))
         return found
 
     def file_references(self) -> dict[str, Key]:
-        """Each ``X_FILE`` here that supplies a key, and the key; ``X`` set beside it is an error."""
-        last = {variable: (text, where) for variable, text, where in self.variables}
+        """Each ``X_FILE`` here that supplies a key, and that key; ``X`` set in this layer too is an error."""
+        values = {variable: text for variable, text, _ in self.variables}  # the last binding of a name wins
         references = {}
-        for variable, (text, where) in last.items():
+        for variable, _, where in self.variables:
             key = file_variables.supplied_key(variable, self.env_names)
             if key is None:
                 continue
-            if text and last.get(variable.removesuffix(file_variables.SUFFIX), (None, ""))[0]:
+            if values[variable] and values.get(variable.removesuffix(file_variables.SUFFIX)):
+                # A process-environment variable is its own origin; a `.env` one names its file.
                 place = "the process environment" if where == variable else where
                 raise file_variables.both_set_error(variable, place)
             references[variable] = key
         return references
+
+    def _from_file(self, variable: str, path: str | None, key: Key) -> Contribution:
+        value = file_variables.read_value(variable, path, self.root) if path else None
+        # The origin is X_FILE itself, so that `show` says which file to look at.
+        return Contribution(key, keys.from_text(key, value), variable)
 
 
 @dataclass(frozen=True)

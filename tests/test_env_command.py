@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,15 @@ def test_secrets_masked_unless_asked(project: Project, fmt: str) -> None:
     assert "tok-canary" in revealed.stdout
     assert "uri-canary" in revealed.stdout
     assert revealed.stderr == ""
+
+
+@pytest.mark.parametrize("fmt", ["dotenv", "shell", "json", "docker", "github"])
+def test_env_does_not_import_mlflow(project: Project, fmt: str) -> None:
+    """SPEC §1: `env` stays fast; importing mlflow would cost most of a second."""
+    argv = [sys.executable, "-X", "importtime", "-m", "layered_mlflow", "env", "--format", fmt]
+    result = subprocess.run(argv, cwd=project.root, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    imported = [line.rpartition("|")[2].strip() for line in lines]
+    assert "layered_mlflow.formats" in imported
+    assert not [name for name in imported if name == "mlflow" or name.startswith("mlflow.")]
