@@ -50,7 +50,7 @@ def test_dockerfile_entrypoint_is_the_documented_one() -> None:
 
 
 def test_dockerfile_copies_what_exists_and_no_personal_settings() -> None:
-    """Every COPY source exists in the build context (the repository root); .env and mlflow.local.yml stay out."""
+    """Every COPY source exists and is in the build context (the repository root); personal files stay out."""
     sources = [
         source
         for instruction, args in dockerfile_instructions()
@@ -58,8 +58,10 @@ def test_dockerfile_copies_what_exists_and_no_personal_settings() -> None:
         for source in args.split()[:-1]
     ]
     assert sources, "no COPY found"
+    ignore = (EXAMPLES / "docker" / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
     for source in sources:
         assert (REPO / source).exists(), source
+        assert f"!{source}" in ignore, f"{source} is left out of the build context"
     assert not {".env", "settings/", "settings/mlflow.local.yml", "."} & set(sources)
 
 
