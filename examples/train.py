@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import random
+import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,7 +35,18 @@ def train(data: list[tuple[float, float]], lr: float, epochs: int) -> tuple[floa
     return w, b, losses
 
 
+def end_on_sigterm() -> None:
+    """Let SIGTERM (`docker stop`, a Job's deletion) end the run, as FAILED rather than left RUNNING.
+
+    In a container this script is PID 1 (layered-mlflow execs it), and PID 1
+    receives only the signals it handles: without this, SIGTERM is ignored and
+    the runtime resorts to SIGKILL after its grace period.
+    """
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 def main() -> None:
+    end_on_sigterm()
     params = {"lr": 0.1, "epochs": 50, "n": 200, "seed": 7}
     with mlflow.start_run() as run:
         mlflow.log_params(params)

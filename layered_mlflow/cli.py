@@ -12,6 +12,7 @@ import click
 
 from layered_mlflow import __version__
 from layered_mlflow.errors import LayeredMlflowError
+from layered_mlflow.formats import FORMATS
 from layered_mlflow.resolve import Resolved, resolve
 
 PROG = "layered-mlflow"
@@ -136,6 +137,28 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     outcome = checks.run_checks(options.resolve, environments, strict, timeout if online else None)
     click.echo(outcome.text)
     sys.exit(outcome.exit_code)
+
+
+@cli.command("env")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="dotenv", show_default=True)
+@click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
+@click.pass_obj
+def env_command(options: Options, fmt: str, show_secrets: bool) -> None:
+    """Print the variables `run` sets for a command, quoted for a .env file, a shell, JSON, Docker or GitHub Actions.
+
+    \b
+      eval "$(layered-mlflow env --format shell)"
+      layered-mlflow env --format github >> "$GITHUB_ENV"
+    """
+    from layered_mlflow import formats, masking
+
+    resolved = options.resolve()
+    text = formats.render(fmt, resolved.variables, show_secrets)
+    hidden = [] if show_secrets or options.quiet else masking.hidden(resolved.variables)
+    if hidden:
+        _say(f"warning: {', '.join(hidden)} printed as *** (pass --show-secrets to print the values)")
+    # Bytes: a value that is not UTF-8 (an environment may hold any bytes) is written exactly.
+    click.echo(os.fsencode(text))
 
 
 @cli.command()

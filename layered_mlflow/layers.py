@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from layered_mlflow import kedro, keys
+from layered_mlflow import file_variables, kedro, keys
+from layered_mlflow.dotenv_files import Binding
 from layered_mlflow.errors import ConfigError, UsageError
 from layered_mlflow.keys import Key, Value
 
@@ -67,22 +68,49 @@ class Variables:
 
     Every `.env` variable reaches the child (``take_all``); of the process
     environment only those that spell a key, or that the ``env`` section names.
+    ``X_FILE`` supplies ``X`` from a file instead (SPEC §9), and is itself no
+    variable of the child; a relative path is read from ``root``.
     """
 
     name: str
-    variables: Sequence[tuple[str, str | None, str]]  # (name, value, where)
+    variables: Sequence[Binding]
     env_names: frozenset[str]
     take_all: bool
+    root: Path
 
     def contributions(self) -> list[Contribution]:
+        references = self.file_references()
         found = []
         for variable, text, where in self.variables:
+            if variable in references:
+                found.append(self._from_file(variable, text, references[variable]))
+                continue
             key = keys.key_of_variable(variable, self.env_names)
             if key is None and self.take_all:
                 key = ("env", variable)
             if key is not None:
                 found.append(Contribution(key, keys.from_text(key, text), where))
         return found
+
+    def file_references(self) -> dict[str, Key]:
+        """Each ``X_FILE`` here that supplies a key, and that key; ``X`` set in this layer too is an error."""
+        values = {variable: text for variable, text, _ in self.variables}  # the last binding of a name wins
+        references = {}
+        for variable, _, where in self.variables:
+            key = file_variables.supplied_key(variable, self.env_names)
+            if key is None:
+                continue
+            if values[variable] and values.get(variable.removesuffix(file_variables.SUFFIX)):
+                # A process-environment variable is its own origin; a `.env` one names its file.
+                place = "the process environment" if where == variable else where
+                raise file_variables.both_set_error(variable, place)
+            references[variable] = key
+        return references
+
+    def _from_file(self, variable: str, path: str | None, key: Key) -> Contribution:
+        value = file_variables.read_value(variable, path, self.root) if path else None
+        # The origin is X_FILE itself, so that `show` says which file to look at.
+        return Contribution(key, keys.from_text(key, value), variable)
 
 
 @dataclass(frozen=True)
@@ -107,9 +135,9 @@ class CommandLine:
         return found
 
 
-def variables_of(environ: Mapping[str, str], where: str | None = None) -> list[tuple[str, str | None, str]]:
-    """The process environment as (name, value, where) triples; ``where`` defaults to the name."""
-    return [(name, value, where or name) for name, value in environ.items()]
+def variables_of(environ: Mapping[str, str]) -> list[Binding]:
+    """The process environment as (name, value, where) triples: each variable is its own origin."""
+    return [(name, value, name) for name, value in environ.items()]
 
 
 def _flatten(data: Mapping[str, Any], source: str) -> Iterable[Contribution]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 
 MASK = "***"
 _SECRET_WORDS = ("PASSWORD", "TOKEN", "SECRET", "ACCESS_KEY", "CREDENTIAL", "CONNECTION_STRING")
@@ -27,6 +28,18 @@ def mask(name: str, value: str) -> str:
     if value.startswith("{"):  # a JSON object (MLFLOW_RUN_CONTEXT): each entry by its own name
         return _mask_json(value)
     return mask_text(value)
+
+
+def shown_variables(variables: Mapping[str, str], show_secrets: bool) -> dict[str, str]:
+    """Variables as they may be printed: each masked by its own name, unless secrets are to be shown."""
+    if show_secrets:
+        return dict(variables)
+    return {name: mask(name, value) for name, value in variables.items()}
+
+
+def hidden(variables: Mapping[str, str]) -> list[str]:
+    """The names whose values masking changes."""
+    return [name for name, value in variables.items() if mask(name, value) != value]
 
 
 def _mask_json(value: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from layered_mlflow import exports, keys
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Value
-from layered_mlflow.masking import mask
+from layered_mlflow.masking import mask, shown_variables
 from layered_mlflow.mlflow_vars import mlflow_variables
 from layered_mlflow.resolve import Resolved, Setting
 
@@ -43,7 +43,7 @@ def show_json(resolved: Resolved, show_secrets: bool) -> str:
             name: {"value": _jsonable(shown(s, show_secrets)), "layer": s.layer, "source": s.source}
             for name, s in resolved.settings.items()
         },
-        "variables": _variables(resolved, show_secrets),
+        "variables": shown_variables(resolved.variables, show_secrets),
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 
@@ -65,17 +65,12 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
 
 def dry_run(resolved: Resolved, argv: Sequence[str], show_secrets: bool = False, cwd: Path | None = None) -> str:
     lines = [f"unset {name}" for name in resolved.unset]
-    lines += [f"{name}={shlex.quote(value)}" for name, value in _variables(resolved, show_secrets).items()]
+    shown = shown_variables(resolved.variables, show_secrets)
+    lines += [f"{name}={shlex.quote(value)}" for name, value in shown.items()]
     if cwd is not None:
         lines.append(f"cd {shlex.quote(str(cwd))}")
     lines.append(f"exec {shlex.join(argv)}")
     return "\n".join(lines)
-
-
-def _variables(resolved: Resolved, show_secrets: bool) -> dict[str, str]:
-    if show_secrets:
-        return dict(resolved.variables)
-    return {name: mask(name, value) for name, value in resolved.variables.items()}
 
 
 def _origin(resolved: Resolved, setting: Setting) -> str:

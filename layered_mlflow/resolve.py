@@ -53,7 +53,7 @@ class Resolved:
     settings: Mapping[str, Setting]
     history: Mapping[str, tuple[Candidate, ...]]  # every layer's word on every key, highest first
     variables: Mapping[str, str]  # what `run` sets for the command
-    unset: tuple[str, ...]  # inherited variables `run` removes (empty MLFLOW_*)
+    unset: tuple[str, ...]  # inherited variables `run` removes (empty MLFLOW_*, X_FILE)
     unapplied: tuple[tuple[str, str], ...]  # (kedro-mlflow key, file): accepted, not applied (SPEC §10)
 
     def relative(self, source: str) -> str:
@@ -93,25 +93,15 @@ def resolve(
             (f"{ENV_VARIABLE} in .env", _last(dotenv, ENV_VARIABLE)),
         ],
     )
-    files = [
-        SettingsFile(name, path)
-        for name, path in (
-            ("base_file", project.base_file),
-            ("env_file", project.env_files.get(environment)),
-            ("local_file", project.local_file),
-        )
-        if path is not None
-    ]
+    files = _settings_files(project, environment)
     lower: list[Layer] = [Defaults(), *files]
     said = [(layer, layer.contributions()) for layer in lower]
     env_names = frozenset(c.key[1] for _, found in said for c in found if c.key[0] == "env" and len(c.key) == 2)
-    dotenv_layer = Variables("dotenv", dotenv, env_names, take_all=True)
+    dotenv_layer = Variables("dotenv", dotenv, env_names, take_all=True, root=project.root)
     said.append((dotenv_layer, dotenv_layer.contributions()))
     env_names |= {name for name, _, _ in dotenv}
-    upper: list[Layer] = [
-        Variables("process_env", variables_of(environ), env_names, take_all=False),
-        CommandLine(_assignments(overrides)),
-    ]
+    process_env = Variables("process_env", variables_of(environ), env_names, take_all=False, root=project.root)
+    upper: list[Layer] = [process_env, CommandLine(_assignments(overrides))]
     said.extend((layer, layer.contributions()) for layer in upper)
     settings, history = _merge(said, project.root, environ)
     return Resolved(
@@ -123,9 +113,24 @@ def resolve(
         settings=MappingProxyType(settings),
         history=MappingProxyType(history),
         variables=MappingProxyType(exports.child_variables(settings, environment)),
-        unset=tuple(sorted(n for n, v in environ.items() if keys.is_mlflow_variable(n) and not v)),
+        unset=_unset(environ, process_env),
         unapplied=tuple((name, str(f.path)) for f in files for name in f.unapplied()),
     )
+
+
+def _settings_files(project: Project, environment: str) -> list[SettingsFile]:
+    named = (
+        ("base_file", project.base_file),
+        ("env_file", project.env_files.get(environment)),
+        ("local_file", project.local_file),
+    )
+    return [SettingsFile(name, path) for name, path in named if path is not None]
+
+
+def _unset(environ: Mapping[str, str], process_env: Variables) -> tuple[str, ...]:
+    """Inherited variables the child must not get: empty MLFLOW_* (MLflow fails on them), and X_FILE (SPEC §9)."""
+    empty = {name for name, value in environ.items() if keys.is_mlflow_variable(name) and not value}
+    return tuple(sorted(empty | set(process_env.file_references())))
 
 
 def _project(here: Path, project_dir: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Project:

@@ -78,3 +78,28 @@ def test_env_file_option_replaces_dotenv(nested: Project) -> None:
     child = nested.child_env("--env-file", "a.env", "--env-file", "b.env")
     assert (child["A"], child["SHARED"]) == ("1", "b")
     assert "FROM_DOTENV" not in child
+
+
+def test_env_file_is_below_the_process_environment(nested: Project) -> None:
+    """An injected variable beats the same variable in an --env-file, as it beats .env."""
+    nested.write("ci.env", "MLFLOW_EXPERIMENT_NAME=from-file\nOTHER=kept\n")
+    child = nested.child_env("--env-file", "ci.env", env={"MLFLOW_EXPERIMENT_NAME": "injected"})
+    assert (child["MLFLOW_EXPERIMENT_NAME"], child["OTHER"]) == ("injected", "kept")
+
+
+def test_env_file_outside_the_project(nested: Project, tmp_path: Path) -> None:
+    """An absolute --env-file anywhere (a mounted config) is read; a relative one is relative to cwd."""
+    mounted = tmp_path / "config" / "mlflow.env"
+    mounted.parent.mkdir()
+    mounted.write_text("MOUNTED=yes\n")
+    nested.write("src/local.env", "RELATIVE=yes\n")
+    child = nested.child_env("--env-file", str(mounted), "--env-file", "local.env", cwd=nested.root / "src")
+    assert (child["MOUNTED"], child["RELATIVE"]) == ("yes", "yes")
+
+
+def test_env_file_can_choose_the_environment(nested: Project) -> None:
+    """ENV_FOR_DYNACONF in an --env-file selects the environment, as in .env."""
+    nested.write("settings/mlflow.staging.yml", "mlflow_experiment_name: staging\n")
+    nested.write("staging.env", "ENV_FOR_DYNACONF=staging\n")
+    child = nested.child_env("--env-file", "staging.env")
+    assert (child["LAYERED_MLFLOW_ENV"], child["MLFLOW_EXPERIMENT_NAME"]) == ("staging", "staging")

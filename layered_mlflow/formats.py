@@ -1,0 +1,92 @@
+"""The formats of `env` (SPEC §7): the variables `run` sets, quoted for where they are going."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+from collections.abc import Callable, Mapping
+
+from layered_mlflow import keys
+from layered_mlflow.errors import ConfigError
+from layered_mlflow.masking import shown_variables
+
+
+def render(fmt: str, variables: Mapping[str, str], show_secrets: bool) -> str:
+    """``variables`` written in format ``fmt``, secrets masked unless ``show_secrets``."""
+    if fmt == "docker":
+        # On the real values: whether the output works must not depend on --show-secrets.
+        _refuse_line_breaks(variables)
+    return FORMATS[fmt](shown_variables(variables, show_secrets))
+
+
+def dotenv(variables: Mapping[str, str]) -> str:
+    """python-dotenv syntax, one line a variable: what `dotenv_values` and `--env-file` read back exactly."""
+    return "\n".join(f'{name}="{_dotenv_quoted(value)}"' for name, value in variables.items())
+
+
+def _dotenv_quoted(value: str) -> str:
+    # Escaped line breaks keep one line a variable, and survive the newline
+    # translation of a file opened as text (a raw `\r` would not).
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    # python-dotenv expands `${NAME}` inside quotes too and has no escape for `$`.
+    # `${:-$}` is a variable with no name, so always its default `$`: `${` stays literal.
+    return escaped.replace("${", "${:-$}{")
+
+
+def shell(variables: Mapping[str, str]) -> str:
+    """`export NAME='VALUE'` lines that `eval` or `.` in a POSIX shell set exactly, whatever the value."""
+    for name in variables:
+        if not keys.is_variable_name(name):
+            raise ConfigError(
+                f"{name!r} is not a shell variable name, so --format shell cannot set it",
+                hint="rename it in .env, or use --format dotenv or json",
+            )
+    return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in variables.items())
+
+
+def json_object(variables: Mapping[str, str]) -> str:
+    return json.dumps(dict(variables), indent=2, ensure_ascii=False)
+
+
+def docker(variables: Mapping[str, str]) -> str:
+    """Docker's `--env-file`: `NAME=VALUE` taken verbatim (quotes would stay quotes), one line each."""
+    return "\n".join(f"{name}={value}" for name, value in variables.items())
+
+
+def _refuse_line_breaks(variables: Mapping[str, str]) -> None:
+    for name, value in variables.items():
+        if "\n" in value or "\r" in value:
+            raise ConfigError(
+                f"{name} holds a line break, which Docker's --env-file cannot carry",
+                hint=f"use --format dotenv or json, or mount the value as a file and pass {name}_FILE",
+            )
+
+
+def github(variables: Mapping[str, str]) -> str:
+    """`$GITHUB_ENV` syntax: `NAME=VALUE`, or `NAME<<DELIMITER` lines for a value with line breaks."""
+    lines = []
+    for name, value in variables.items():
+        if "\n" in value or "\r" in value:
+            delimiter = _delimiter(value)
+            lines += [f"{name}<<{delimiter}", value, delimiter]
+        else:
+            lines.append(f"{name}={value}")
+    return "\n".join(lines)
+
+
+def _delimiter(value: str) -> str:
+    # Random, as GitHub advises: a value must not be able to end its own heredoc early.
+    while True:
+        delimiter = f"LAYERED_MLFLOW_EOF_{secrets.token_hex(16)}"
+        if delimiter not in value:
+            return delimiter
+
+
+FORMATS: Mapping[str, Callable[[Mapping[str, str]], str]] = {
+    "dotenv": dotenv,
+    "shell": shell,
+    "json": json_object,
+    "docker": docker,
+    "github": github,
+}
