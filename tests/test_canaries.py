@@ -20,6 +20,7 @@ PRODUCTION = "mlflow_tracking_password: CANARY-envfile-password\nmlflow_tracking
 LOCAL = "mlflow_tracking_token: CANARY-local-token\nenv:\n  GOOGLE_APPLICATION_CREDENTIALS: /CANARY-local-gcp.json\n"
 DOTENV = "MLFLOW_TRACKING_PASSWORD=CANARY-dotenv-password\nMY_API_TOKEN=CANARY-dotenv-token\n"
 PROCESS = {
+    "MLFLOW_TRACKING_TOKEN_FILE": "secrets/token",
     "MLFLOW_TRACKING_PASSWORD": "CANARY-process-password",
     "LAYERED_MLFLOW_TAGS__deploy_token": "CANARY-process-tag",
     "MLFLOW_TRACKING_USERNAME": "alice",
@@ -34,6 +35,9 @@ COMMANDS = [
     pytest.param(("check",), id="check"),
     pytest.param(("check", "--all-envs", "--strict"), id="check-all-envs"),
     pytest.param(("check", "--online", "--timeout", "1"), id="check-online"),
+    *(pytest.param(("env", "--format", fmt), id=f"env-{fmt}") for fmt in ("dotenv", "shell", "json", "docker", "github")),
+    pytest.param(("server", "--dry-run"), id="server-dry-run"),
+    pytest.param(("-v", "server", "--dry-run"), id="server-verbose"),
     *(
         pytest.param(("explain", key), id=f"explain-{key}")
         for key in (
@@ -55,6 +59,8 @@ COMMANDS = [
 
 @pytest.fixture
 def planted(project: Project) -> Project:
+    """A canary in every layer, an X_FILE secret included."""
+    project.write("secrets/token", "CANARY-file-token\n")
     project.write("settings/mlflow.yml", BASE)
     project.write("settings/mlflow.production.yml", PRODUCTION)
     project.write("settings/mlflow.local.yml", LOCAL)
@@ -91,5 +97,5 @@ def test_no_canary_in_error_messages(project: Project, settings: str, args: tupl
 def test_show_secrets_reveals_them(planted: Project) -> None:
     """--show-secrets is the one way to print them: the canaries are really there."""
     result = planted.cli(*SET, "show", "--format", "json", "--show-secrets", env=PROCESS)
-    for canary in ("uri-password", "process-password", "set-password", "azure-key", "local-token", "process-tag"):
+    for canary in ("uri-password", "process-password", "set-password", "azure-key", "file-token", "process-tag"):
         assert f"CANARY-{canary}" in result.stdout
