@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -247,6 +248,10 @@ def _fail(message: str, hint: str | None, code: int) -> NoReturn:
 def main(argv: list[str] | None = None) -> NoReturn:
     """The console script: one-line errors, exit codes of SPEC §8, no traceback."""
     debug = os.environ.get(DEBUG_VARIABLE) == "1"
+    for stream in (sys.stdout, sys.stderr):
+        # A variable may hold any bytes (not UTF-8): print them back as they came in.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
     try:
         code = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
     except LayeredMlflowError as exc:

@@ -114,3 +114,14 @@ def test_non_utf8_environment_bytes_pass_through(project: Project) -> None:
         check=True,
     ).stdout
     assert out == b"caf\xe9"
+
+
+@pytest.mark.parametrize("command", [("show",), ("show", "--format", "json"), ("explain", "MLFLOW_EXPERIMENT_NAME")])
+def test_non_utf8_values_print_without_error(project: Project, command: tuple[str, ...]) -> None:
+    """A value that is not UTF-8 is printed as its own bytes, even under a strict UTF-8 stdout."""
+    env = os.environb.copy()
+    env[b"MLFLOW_EXPERIMENT_NAME"] = b"caf\xe9"
+    env[b"PYTHONIOENCODING"] = b"utf-8"
+    done = subprocess.run([COMMAND, *command], env=env, cwd=project.root, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert b"caf\xe9" in done.stdout
