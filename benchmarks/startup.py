@@ -55,7 +55,8 @@ def make_project(folder: Path) -> dict[str, str]:
     (folder / ".env").write_text(DOTENV)
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(folder), "ENV_FOR_DYNACONF": "production"}
     env.update({f"CI_VARIABLE_{i}": f"value-{i}" for i in range(17)})
-    env.update({"MLFLOW_RUN_NAME": "nightly", "LAYERED_MLFLOW_TAGS__commit": "abc123", "MLFLOW_EXPERIMENT_NAME": "ci"})
+    env.update({"MLFLOW_HTTP_REQUEST_TIMEOUT": "60", "MLFLOW_EXPERIMENT_NAME": "ci"})
+    env["LAYERED_MLFLOW_TAGS__commit"] = "abc123"
     return env
 
 

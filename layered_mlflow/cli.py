@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from layered_mlflow import __version__
+from layered_mlflow import __version__, files
 from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.formats import FORMATS
 from layered_mlflow.resolve import Resolved, resolve
@@ -248,6 +248,7 @@ def _fail(message: str, hint: str | None, code: int) -> NoReturn:
 def main(argv: list[str] | None = None) -> NoReturn:
     """The console script: one-line errors, exit codes of SPEC §8, no traceback."""
     debug = os.environ.get(DEBUG_VARIABLE) == "1"
+    files.lean_imports = True
     for stream in (sys.stdout, sys.stderr):
         # A variable may hold any bytes (not UTF-8): print them back as they came in.
         if isinstance(stream, io.TextIOWrapper):

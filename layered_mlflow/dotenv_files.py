@@ -20,9 +20,6 @@ def read_dotenv(paths: Sequence[Path], environ: Mapping[str, str], explicit: boo
     which wins as it does for the child. A missing default `.env` is no
     error; a missing file given by ``--env-file`` is.
     """
-    from dotenv.parser import parse_stream
-    from dotenv.variables import parse_variables
-
     injected = {name: value for name, value in environ.items() if value}
     known: dict[str, str | None] = {}
     bindings: list[Binding] = []
@@ -32,6 +29,9 @@ def read_dotenv(paths: Sequence[Path], environ: Mapping[str, str], explicit: boo
         if text is None:
             continue
         read.append(path)
+        from dotenv.parser import parse_stream  # here: a project without .env need not import it
+        from dotenv.variables import parse_variables
+
         for binding in parse_stream(io.StringIO(text)):
             if binding.error:
                 raise ConfigError(

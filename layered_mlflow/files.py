@@ -7,6 +7,7 @@ the layering itself is ours (SPEC §3), so each file is read on its own.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,9 +48,49 @@ _SEALED: Mapping[str, Any] = {
 MAX_NODES = 100_000
 
 
+# Dynaconf's package imports its Flask and Django integrations whenever they are installed (as
+# they are beside MLflow), and jinja2 for `@jinja`: some 80 ms that reading YAML never uses. The
+# command line keeps them out while Dynaconf loads; the Python API does not, since the process
+# that calls it may use Dynaconf with Flask itself.
+lean_imports = False
+
+
+class _Skip:
+    """Makes ``import NAME`` fail for the packages named, as if they were not installed."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{fullname} is kept out while Dynaconf loads", name=fullname)
+
+
+def _import_dynaconf(folder: Path) -> None:
+    if not lean_imports or "dynaconf" in sys.modules:
+        return
+    skipped = {"flask", "django"}
+    if not any("@jinja" in _peek(path) for path in folder.glob("mlflow*.y*ml")):
+        skipped.add("jinja2")
+    finder = _Skip(skipped - set(sys.modules))
+    sys.meta_path.insert(0, finder)
+    try:
+        import dynaconf.base  # noqa: F401 (imported for its side effect: loading the package lean)
+    finally:
+        sys.meta_path.remove(finder)
+
+
+def _peek(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def read_settings_file(path: Path) -> dict[str, Any]:
     """The top-level mapping of ``path``, keys lower-cased, Dynaconf's values evaluated."""
     text = _read_text(path)
+    _import_dynaconf(path.parent)
     if "*" in text:  # only aliases (`*name`) can make a document grow
         _refuse_alias_bombs(path, text)
     from dynaconf.base import Settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import shlex
 from collections.abc import Callable, Mapping
 
@@ -77,6 +76,8 @@ def github(variables: Mapping[str, str]) -> str:
 
 def _delimiter(value: str) -> str:
     # Random, as GitHub advises: a value must not be able to end its own heredoc early.
+    import secrets  # here, not at start-up: it costs `run` 8 ms
+
     while True:
         delimiter = f"LAYERED_MLFLOW_EOF_{secrets.token_hex(16)}"
         if delimiter not in value:

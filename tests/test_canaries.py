@@ -35,7 +35,7 @@ COMMANDS = [
     pytest.param(("check",), id="check"),
     pytest.param(("check", "--all-envs", "--strict"), id="check-all-envs"),
     pytest.param(("check", "--online", "--timeout", "1"), id="check-online"),
-    *(pytest.param(("env", "--format", fmt), id=f"env-{fmt}") for fmt in ("dotenv", "shell", "json", "docker", "github")),
+    *(pytest.param(("env", "--format", f), id=f"env-{f}") for f in ("dotenv", "shell", "json", "docker", "github")),
     pytest.param(("server", "--dry-run"), id="server-dry-run"),
     pytest.param(("-v", "server", "--dry-run"), id="server-verbose"),
     *(
