@@ -123,6 +123,11 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
             close = difflib.get_close_matches(head, [*keys.SECTIONS, "mlflow_tracking_uri"], n=1, cutoff=0.7)
             hint = f"did you mean {close[0]}?" if close else "MLflow variables start with mlflow_"
             yield Problem(WARNING, f"{_where(resolved, setting)} is not a layered-mlflow key; it is ignored", hint)
+        elif head == "server" and len(setting.key) == 2 and setting.key[1] not in keys.SERVER_KEYS:
+            close = difflib.get_close_matches(setting.key[1], keys.SERVER_KEYS, n=1)
+            hint = f"did you mean server.{close[0]}?" if close else f"the keys are {', '.join(keys.SERVER_KEYS)}"
+            if not setting.key[1].startswith("mlflow_"):  # kedro-mlflow's, translated elsewhere
+                yield Problem(WARNING, f"{_where(resolved, setting)} is not a `server` key", hint)
 
 
 def _values(resolved: Resolved) -> Iterator[Problem]:

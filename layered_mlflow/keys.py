@@ -13,6 +13,11 @@ Key = tuple[str, ...]
 Value = str | tuple[str, ...] | None
 
 SECTIONS = ("env", "tags", "server")
+# The `server` section's keys: each is the `mlflow server` option of the same name (`--backend-store-uri`).
+SERVER_KEYS = (
+    *("backend_store_uri", "registry_store_uri", "default_artifact_root", "artifacts_destination"),
+    *("serve_artifacts", "host", "port", "workers", "allowed_hosts"),
+)
 LIST_KEYS: frozenset[Key] = frozenset({("server", "allowed_hosts")})
 URI_KEYS: frozenset[Key] = frozenset(
     {

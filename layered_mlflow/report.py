@@ -12,7 +12,7 @@ from typing import Any
 from layered_mlflow import exports, keys
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Value
-from layered_mlflow.masking import mask, shown_variables
+from layered_mlflow.masking import mask, mask_text, shown_variables
 from layered_mlflow.mlflow_vars import mlflow_variables
 from layered_mlflow.resolve import Resolved, Setting
 
@@ -69,7 +69,8 @@ def dry_run(resolved: Resolved, argv: Sequence[str], show_secrets: bool = False,
     lines += [f"{name}={shlex.quote(value)}" for name, value in shown.items()]
     if cwd is not None:
         lines.append(f"cd {shlex.quote(str(cwd))}")
-    lines.append(f"exec {shlex.join(argv)}")
+    shown_argv = argv if show_secrets else [mask_text(arg) for arg in argv]  # a URI in the argv may hold a password
+    lines.append(f"exec {shlex.join(shown_argv)}")
     return "\n".join(lines)
 
 

@@ -10,23 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from layered_mlflow import uris
+from layered_mlflow import keys, uris
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.masking import mask_text
 from layered_mlflow.resolve import Resolved
 
 # Each key of the `server` section and the `mlflow server` option it becomes.
-OPTIONS = {
-    "backend_store_uri": "--backend-store-uri",
-    "registry_store_uri": "--registry-store-uri",
-    "default_artifact_root": "--default-artifact-root",
-    "artifacts_destination": "--artifacts-destination",
-    "serve_artifacts": "--serve-artifacts",
-    "host": "--host",
-    "port": "--port",
-    "workers": "--workers",
-    "allowed_hosts": "--allowed-hosts",
-}
+OPTIONS = {key: "--" + key.replace("_", "-") for key in keys.SERVER_KEYS}
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = "5000"
 DEFAULT_BACKEND = "sqlite:///mlflow.db"

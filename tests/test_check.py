@@ -133,3 +133,14 @@ def test_empty_inherited_variable_is_noted(project: Project) -> None:
     project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\n")
     result = project.cli("check", env={"MLFLOW_CONFIGURE_LOGGING": ""})
     assert "note: MLFLOW_CONFIGURE_LOGGING is set but empty" in result.stdout
+
+
+def test_unknown_server_key_is_a_warning(project: Project) -> None:
+    """A typo in the `server` section is named by check and by run, with the closest key."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\nserver:\n  prot: 5001\n")
+    result = project.cli("check")
+    assert (
+        "warning: server.prot (settings/mlflow.yml) is not a `server` key (hint: did you mean server.port?)"
+        in result.stdout
+    )
+    assert "server.prot" in project.cli("run", "--", "true").stderr

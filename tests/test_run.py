@@ -144,3 +144,10 @@ def test_python_m_is_the_same_command(project: Project, invocation: list[str]) -
     usage = subprocess.run([*invocation, "--help"], capture_output=True, text=True, check=True).stdout
     assert version.startswith("layered-mlflow ")
     assert usage.startswith("Usage: layered-mlflow [OPTIONS] COMMAND")
+
+
+def test_dry_run_masks_a_uri_password_in_the_argv(project: Project) -> None:
+    """The command's own arguments may carry a URI with a password: --dry-run masks it too."""
+    result = project.cli("run", "--dry-run", "--", "python", "train.py", "--uri", "https://u:argv-canary@h/x")
+    assert "argv-canary" not in result.stdout
+    assert "https://u:***@h/x" in result.stdout
