@@ -10,7 +10,8 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from layered_mlflow import uris
 from layered_mlflow.checks import ERROR, NOTE, Problem
@@ -64,52 +65,85 @@ class Refused(Exception):
 
 def _failure(shown: str, exc: Exception, timeout: float) -> Problem:
     import socket
-    import urllib.error
 
     if isinstance(exc, Refused):
         return Problem(ERROR, f"{shown}: {exc}", exc.hint)
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(reason, ConnectionRefusedError):
+    if isinstance(exc, ConnectionRefusedError):
         return Problem(ERROR, f"{shown}: connection refused", "is the server running, on that host and port?")
-    if isinstance(reason, (socket.timeout, TimeoutError)):
+    if isinstance(exc, (socket.timeout, TimeoutError)):
         return Problem(ERROR, f"{shown}: no answer within {timeout:g} s", "is the server up, and listening there?")
-    if isinstance(reason, socket.gaierror):
+    if isinstance(exc, socket.gaierror):
         return Problem(ERROR, f"{shown}: cannot resolve the host name")
-    return Problem(ERROR, f"{shown}: {type(reason).__name__}: {mask_text(str(reason))}")
+    return Problem(ERROR, f"{shown}: {type(exc).__name__}: {mask_text(str(exc))}")
 
 
 def _http(uri: str, variables: Mapping[str, str], timeout: float) -> str:
-    import base64
-    import ssl
-    import urllib.error
-    import urllib.request
+    """One API call, as MLflow's client makes it; redirects are reported, not followed with the credentials."""
+    import http.client
+    import json
 
-    request = urllib.request.Request(uri.rstrip("/") + _API_PATH)  # noqa: S310 (the scheme is http or https)
-    user, password = variables.get("MLFLOW_TRACKING_USERNAME"), variables.get("MLFLOW_TRACKING_PASSWORD")
+    parts = urlsplit(uri)
+    if parts.scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            parts.hostname or "", parts.port, timeout=timeout, context=_tls(variables)
+        )
+    else:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+    try:
+        connection.request("GET", parts.path.rstrip("/") + _API_PATH, headers=_auth(parts, variables))
+        response = connection.getresponse()
+        body = response.read(1 << 20).decode("utf-8", "replace")
+    finally:
+        connection.close()
+    host = parts.netloc.rpartition("@")[2]
+    if response.status == 200:
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise Refused("HTTP 200, but not MLflow's API (a login page or a proxy?)", "check the tracking URI")
+        return "reached the tracking server: its API answered"
+    if 300 <= response.status < 400:
+        target = mask_text(response.getheader("Location") or "?")
+        raise Refused(
+            f"the server redirects (HTTP {response.status}) to {target}",
+            "point the tracking URI there: credentials are not sent on to another address",
+        )
+    if response.status == 403 and "Invalid Host header" in body:
+        raise Refused(
+            f"the server refuses the Host header {host!r} (HTTP 403) on every API call",
+            f"start it with --allowed-hosts {host} (server.allowed_hosts)",
+        )
+    if response.status in (401, 403):
+        raise Refused(
+            f"the server refused the credentials (HTTP {response.status})",
+            "check MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN",
+        )
+    raise Refused(f"the API answered HTTP {response.status}", "is this an MLflow tracking server?")
+
+
+def _auth(parts: SplitResult, variables: Mapping[str, str]) -> dict[str, str]:
+    """The Authorization MLflow's client sends: username and password, else a token, else the URI's user-info."""
+    import base64
+
+    user = variables.get("MLFLOW_TRACKING_USERNAME") or unquote(parts.username or "")
+    password = variables.get("MLFLOW_TRACKING_PASSWORD") or unquote(parts.password or "")
+    headers = {"Accept": "application/json"}
     if user and password:
-        request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     elif variables.get("MLFLOW_TRACKING_TOKEN"):
-        request.add_header("Authorization", f"Bearer {variables['MLFLOW_TRACKING_TOKEN']}")
+        headers["Authorization"] = f"Bearer {variables['MLFLOW_TRACKING_TOKEN']}"
+    return headers
+
+
+def _tls(variables: Mapping[str, str]) -> Any:
+    import ssl
+
     context = ssl.create_default_context(cafile=variables.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or None)
     if variables.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("true", "1"):
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
-            return f"reached the tracking server (HTTP {response.status})"
-    except urllib.error.HTTPError as exc:
-        body = exc.read(2048).decode("utf-8", "replace")
-        host = urlsplit(uri).netloc.rpartition("@")[2]
-        if exc.code == 403 and "Invalid Host header" in body:
-            raise Refused(
-                f"the server refuses the Host header {host!r} (HTTP 403) on every API call",
-                f"start it with --allowed-hosts {host} (server.allowed_hosts)",
-            ) from None
-        if exc.code in (401, 403):
-            raise Refused(
-                f"the server refused the credentials (HTTP {exc.code})",
-                "check MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN",
-            ) from None
-        raise Refused(f"the API answered HTTP {exc.code}", "is this an MLflow tracking server?") from None
+    return context
 
 
 def _sqlite(uri: str) -> str:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -79,7 +82,7 @@ def test_online_reaches_a_server_that_allows_the_host(project: Project, picky_se
     """The same server through an allowed Host header: reached, exit 0."""
     result = project.cli("check", "--online", env={"MLFLOW_TRACKING_URI": f"http://localhost:{picky_server}"})
     assert result.returncode == 0, result
-    assert "reached the tracking server (HTTP 200)" in result.stdout
+    assert "reached the tracking server: its API answered" in result.stdout
 
 
 @pytest.fixture
@@ -132,3 +135,76 @@ def test_online_local_stores(project: Project, uri: str, prepare: str | None, co
     assert result.returncode == code, result
     assert message in result.stdout
     assert sorted(Path(project.root).rglob("*")) == before, "check must not create anything"
+
+
+class _NotMlflow(http.server.BaseHTTPRequestHandler):
+    """What sits in front of a tracking URI by mistake: a redirect elsewhere, or a login page."""
+
+    seen: ClassVar[list[str | None]] = []
+    redirect = False
+
+    def do_GET(self) -> None:
+        _NotMlflow.seen.append(self.headers.get("Authorization"))
+        if self.redirect:
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.2:9/api/2.0/mlflow/experiments/search")
+            self.end_headers()
+            return
+        body = b"<html>please log in</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Redirects(_NotMlflow):
+    redirect = True
+
+
+@pytest.fixture
+def not_mlflow() -> Iterator[dict[str, int]]:
+    """Two loopback servers: one redirects to another address, one serves a login page."""
+    servers = {
+        "redirect": http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirects),
+        "login": http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotMlflow),
+    }
+    for server in servers.values():
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {kind: server.server_port for kind, server in servers.items()}
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        pytest.param("redirect", "the server redirects (HTTP 302) to http://127.0.0.2:9/", id="redirect-not-followed"),
+        pytest.param("login", "HTTP 200, but not MLflow's API", id="login-page"),
+    ],
+)
+def test_online_is_not_fooled(project: Project, not_mlflow: dict[str, int], kind: str, message: str) -> None:
+    """A redirect is reported, not followed with the credentials; a 200 that is not MLflow's API fails."""
+    _NotMlflow.seen.clear()
+    env = {
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{not_mlflow[kind]}",
+        "MLFLOW_TRACKING_USERNAME": "u",
+        "MLFLOW_TRACKING_PASSWORD": "pw-canary",
+    }
+    result = project.cli("check", "--online", "--timeout", "5", env=env)
+    assert result.returncode == 1, result
+    assert message in result.stdout
+    assert len(_NotMlflow.seen) == 1, "exactly one request, to the configured address"
+
+
+@pytest.mark.mlflow
+def test_online_takes_credentials_from_the_uri(project: Project, picky_server: int) -> None:
+    """User-info in the URI (http://user:pw@host) is sent as basic auth, as MLflow's client does."""
+    uri = f"http://alice:secret@localhost:{picky_server}"
+    result = project.cli("check", "--online", env={"MLFLOW_TRACKING_URI": uri})
+    assert result.returncode == 0, result
+    assert "secret" not in result.stdout
