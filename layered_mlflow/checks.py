@@ -35,7 +35,10 @@ _ARTIFACT_SCHEMES = (
     *("file", "s3", "gs", "wasbs", "abfss", "hdfs", "viewfs", "ftp", "sftp", "dbfs"),
     *("mlflow-artifacts", "http", "https", "runs", "models", "oci"),
 )
-_STORE_KEYS = (("mlflow_tracking_uri",), ("mlflow_registry_uri",), ("server", "backend_store_uri"))
+_STORE_KEYS = (
+    *(("mlflow_tracking_uri",), ("mlflow_registry_uri",), ("server", "backend_store_uri")),
+    *(("server", "registry_store_uri"), ("mlflow_backend_store_uri",), ("mlflow_registry_store_uri",)),
+)
 
 
 @dataclass(frozen=True)

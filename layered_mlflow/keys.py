@@ -27,6 +27,11 @@ URI_KEYS: frozenset[Key] = frozenset(
         ("server", "registry_store_uri"),
         ("server", "default_artifact_root"),
         ("server", "artifacts_destination"),
+        # The variables `mlflow server` reads for the same options.
+        ("mlflow_backend_store_uri",),
+        ("mlflow_registry_store_uri",),
+        ("mlflow_default_artifact_root",),
+        ("mlflow_artifacts_destination",),
     }
 )
 TAGS_PREFIX = "LAYERED_MLFLOW_TAGS__"
@@ -72,7 +77,7 @@ def parse_key(text: str) -> Key | None:
         if section == "env" and not is_variable_name(rest):
             return None
         return (section, rest.lower() if section == "server" else rest)
-    if not is_variable_name(text):
+    if not is_variable_name(text) or text.lower() in SECTIONS:  # a section takes NAME=value entries
         return None
     return (text.lower(),)
 

@@ -80,8 +80,14 @@ def _refuse_unknown_keys(resolved: Resolved) -> None:
         )
 
 
+# Options `mlflow server` also reads from a variable: an injected one stands where the section is silent.
+_FROM_VARIABLES = ("backend_store_uri", "registry_store_uri", "default_artifact_root", "artifacts_destination")
+
+
 def _value(resolved: Resolved, key: str) -> str | None:
     setting = resolved.settings.get(f"server.{key}")
+    if setting is None and key in _FROM_VARIABLES:
+        setting = resolved.settings.get(f"mlflow_{key}")
     if setting is None or setting.value is None:
         return None
     return ",".join(setting.value) if isinstance(setting.value, tuple) else setting.value

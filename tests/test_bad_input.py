@@ -192,3 +192,11 @@ def test_dotenv_not_utf8(project: Project) -> None:
     result = project.cli("run", "--", "true")
     assert result.returncode == 2, result
     assert ".env:2: not UTF-8 text" in result.stderr
+
+
+@pytest.mark.parametrize("section", ["tags", "env", "server", "TAGS"])
+def test_set_a_whole_section_is_refused(project: Project, section: str) -> None:
+    """--set tags=x would make a tag with no name (which breaks every MLflow run): exit 2."""
+    result = project.cli("--set", f"{section}=x", "run", "--", "true")
+    assert result.returncode == 2, result
+    assert f"--set {section!r}: expected KEY=VALUE" in result.stderr

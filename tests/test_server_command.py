@@ -227,3 +227,19 @@ def test_mlflow_options_need_the_double_dash(project: Project) -> None:
     result = project.cli("server", "--workers", "2")
     assert result.returncode == 2, result
     assert "No such option '--workers'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "option"),
+    [
+        pytest.param("MLFLOW_BACKEND_STORE_URI", "--backend-store-uri", id="backend"),
+        pytest.param("MLFLOW_REGISTRY_STORE_URI", "--registry-store-uri", id="registry"),
+        pytest.param("MLFLOW_DEFAULT_ARTIFACT_ROOT", "--default-artifact-root", id="artifact-root"),
+        pytest.param("MLFLOW_ARTIFACTS_DESTINATION", "--artifacts-destination", id="artifacts-destination"),
+    ],
+)
+def test_injected_mlflow_server_variable_is_used(project: Project, variable: str, option: str) -> None:
+    """A variable `mlflow server` reads itself, injected by the orchestrator, is not overridden by a default."""
+    uri = "postgresql+psycopg2://mlflow@127.0.0.1/mlflow" if "STORE" in variable else "s3://bucket/prefix"
+    _, _, argv = dry_run(project, "server", env={variable: uri})
+    assert argv[argv.index(option) + 1] == uri
