@@ -61,6 +61,7 @@ def check(resolved: Resolved) -> list[Problem]:
         *(
             Problem(NOTE, f"{name} is set but empty in the environment; `run` removes it from the command's")
             for name in resolved.unset
+            if not name.endswith("_FILE")  # an X_FILE read for X: what it is for, no problem
         ),
         *(
             Problem(

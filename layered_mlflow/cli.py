@@ -154,7 +154,7 @@ def env_command(options: Options, fmt: str, show_secrets: bool) -> None:
     from layered_mlflow import formats, masking
 
     resolved = options.resolve()
-    text = formats.render(fmt, resolved.variables, show_secrets)
+    text = formats.render(fmt, resolved.variables, show_secrets, resolved.unset)
     hidden = [] if show_secrets or options.quiet else masking.hidden(resolved.variables)
     if hidden:
         _say(f"warning: {', '.join(hidden)} printed as *** (pass --show-secrets to print the values)")
@@ -259,6 +259,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
         if debug:
             raise
         _fail(exc.message, exc.hint, exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)  # no command: the help
+        sys.exit(2)
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else PROG
         _fail(exc.format_message(), f"see '{where} --help'", exc.exit_code)

@@ -7,6 +7,7 @@ the layering itself is ours (SPEC §3), so each file is read on its own.
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from collections.abc import Mapping
@@ -70,7 +71,7 @@ def _import_dynaconf(folder: Path) -> None:
     if not lean_imports or "dynaconf" in sys.modules:
         return
     skipped = {"flask", "django"}
-    if not any("@jinja" in _peek(path) for path in folder.glob("mlflow*.y*ml")):
+    if not any("jinja" in _peek(path) for path in folder.glob("mlflow*.y*ml")):  # "\x40jinja" too
         skipped.add("jinja2")
     finder = _Skip(skipped - set(sys.modules))
     sys.meta_path.insert(0, finder)
@@ -95,7 +96,7 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         _refuse_alias_bombs(path, text)
     from dynaconf.base import Settings
     from dynaconf.loaders import yaml_loader
-    from dynaconf.utils.parse_conf import Lazy
+    from dynaconf.utils.parse_conf import Lazy, MetaValue
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecation notices about stray variables
@@ -116,11 +117,27 @@ def read_settings_file(path: Path) -> dict[str, Any]:
                 return {_text(path, str(k)): plain(value[k], as_written) for k in value}
             if isinstance(value, list):
                 return [plain(item, as_written) for item in value]
+            if isinstance(value, MetaValue):  # @del, @reset, @merge: Dynaconf's merging, not ours
+                raise ConfigError(
+                    f"{path}: {value.__class__.__name__.lower()} markers (@del, @reset, @merge) do not apply here",
+                    hint="layers merge key by key already; write null to say nothing",
+                )
             if isinstance(value, str) and as_written and (found := kedro.PLACEHOLDER.search(value)):
                 raise kedro.placeholder_error(path, text, found.group())
             return _text(path, value) if isinstance(value, str) else value
 
-        return {str(key).lower(): plain(settings.get(key)) for key in keys}
+        def evaluated(key: Any) -> Any:
+            try:
+                return plain(settings.get(key))
+            except ConfigError:
+                raise
+            except Exception as exc:  # Dynaconf's value language: @format, @jinja, @int … that fail
+                raise ConfigError(
+                    f"{path}: `{str(key).lower()}`: Dynaconf could not evaluate its value ({type(exc).__name__})",
+                    hint="check its @format, @jinja or other @ converter (they see the process environment only)",
+                ) from None
+
+        return {str(key).lower(): evaluated(key) for key in keys}
 
 
 def _text(path: Path, value: str) -> str:
@@ -170,7 +187,10 @@ def _load_error(path: Path, text: str, exc: Exception) -> ConfigError:
             f"{path}: the top level is {kind}; it must be a mapping of keys to values",
             hint="write `key: value` lines, for example `mlflow_tracking_uri: mlruns`",
         )
-    return ConfigError(f"{path}: Dynaconf could not load it ({type(exc).__name__})")
+    return ConfigError(
+        f"{path}: Dynaconf could not load it ({type(exc).__name__})",
+        hint="check the values written with an @ converter (@int, @json, @format …)",
+    )
 
 
 def _compose(path: Path, text: str) -> Any:
@@ -212,7 +232,9 @@ def _yaml_error(path: Path, text: str, exc: Any) -> ConfigError:
     else:
         where, problem = str(path), type(exc).__name__
     if problem.startswith("found duplicate key"):
-        problem = problem.split(" with value ")[0]
+        problem = problem.split(" with value ")[0]  # the key's name, not its values
+    else:  # the parser quotes what it could not read (`failed to construct timestamp from "…"`)
+        problem = re.sub(r'"[^"]*"', '"…"', problem)
     return ConfigError(f"{where}: invalid YAML: {problem}", hint="fix the YAML syntax at that line")
 
 

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from layered_mlflow import keys
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.masking import shown_variables
 
 
-def render(fmt: str, variables: Mapping[str, str], show_secrets: bool) -> str:
-    """``variables`` written in format ``fmt``, secrets masked unless ``show_secrets``."""
+def render(fmt: str, variables: Mapping[str, str], show_secrets: bool, unset: Sequence[str] = ()) -> str:
+    """``variables`` written in format ``fmt``, secrets masked unless ``show_secrets``.
+
+    ``shell`` also unsets ``unset`` (what `run` removes: empty MLFLOW_*, X_FILE); the
+    other formats can only set variables.
+    """
     if fmt == "docker":
         # On the real values: whether the output works must not depend on --show-secrets.
         _refuse_line_breaks(variables)
-    return FORMATS[fmt](shown_variables(variables, show_secrets))
+    text = FORMATS[fmt](shown_variables(variables, show_secrets))
+    if fmt == "shell" and unset:
+        text = "".join(f"unset {name}\n" for name in unset) + text
+    return text
+
+
+def json_text(document: Any, indent: int | None = None) -> str:
+    """JSON that is valid UTF-8 whatever the values: bytes that were not UTF-8 become \\u escapes."""
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    # Only a string can hold a lone surrogate (an undecodable byte), so escaping it keeps the JSON valid.
+    return re.sub("[\ud800-\udfff]", lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def dotenv(variables: Mapping[str, str]) -> str:
@@ -45,7 +61,7 @@ def shell(variables: Mapping[str, str]) -> str:
 
 
 def json_object(variables: Mapping[str, str]) -> str:
-    return json.dumps(dict(variables), indent=2, ensure_ascii=False)
+    return json_text(dict(variables), indent=2)
 
 
 def docker(variables: Mapping[str, str]) -> str:

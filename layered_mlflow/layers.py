@@ -161,6 +161,8 @@ def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
             f"{source}: `{section}` must be a mapping of names to values, not {_kind(value)}",
             hint=f"write `{section}:` followed by indented `NAME: value` lines",
         )
+    if section == "server" and len({name.lower() for name in value}) < len(value):
+        raise ConfigError(f"{source}: `server` names a key twice (its keys ignore case)", hint="keep one of them")
     for name, item in value.items():
         key = (section, name.lower() if section == "server" else name)
         if section == "env" and not keys.is_variable_name(name):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from layered_mlflow import exports, keys
 from layered_mlflow.errors import ConfigError
+from layered_mlflow.formats import json_text
 from layered_mlflow.keys import Value
 from layered_mlflow.masking import mask, mask_text, shown_variables
 from layered_mlflow.mlflow_vars import mlflow_variables
@@ -45,7 +45,7 @@ def show_json(resolved: Resolved, show_secrets: bool) -> str:
         },
         "variables": shown_variables(resolved.variables, show_secrets),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return json_text(document, indent=2)
 
 
 def show_text(resolved: Resolved, show_secrets: bool) -> str:
@@ -129,14 +129,15 @@ def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
         head = f"{name} is not set by any layer: MLflow's own default applies"
     else:
         head = f"{name} = {_text(shown(setting, show_secrets))}\n  {_use(setting)}"
-    winner = (setting.layer, setting.source) if setting is not None else None
+    # The winner is the highest layer's non-empty word (a layer may speak twice: --set, --set).
+    winner = next((i for i, c in enumerate(history) if not keys.is_empty(c.value)), None) if setting else None
     rows = [
         (
-            f"{'*' if (c.layer, c.source) == winner else ' '} {LAYER_TITLES.get(c.layer, c.layer)}",
+            f"{'*' if i == winner else ' '} {LAYER_TITLES.get(c.layer, c.layer)}",
             resolved.relative(c.source),
             "(empty: says nothing)" if keys.is_empty(c.value) else _text(_masked(name, c.value, show_secrets)),
         )
-        for c in history
+        for i, c in enumerate(history)
     ]
     return "\n".join([head, *(f"  {line}" for line in _table(rows))])
 

@@ -10,6 +10,7 @@ from types import MappingProxyType
 
 from layered_mlflow import exports, keys, uris
 from layered_mlflow.dotenv_files import read_dotenv
+from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Key, Value
 from layered_mlflow.layers import CommandLine, Contribution, Defaults, Layer, SettingsFile, Variables, variables_of
 from layered_mlflow.project import Project, find_project, select_environment
@@ -80,7 +81,7 @@ def resolve(
     ``os.environ``, only read).
     """
     environ = dict(os.environ if environ is None else environ)
-    here = Path(os.getcwd() if cwd is None else os.path.abspath(cwd))
+    here = _working_directory(cwd, project_dir or environ.get(PROJECT_DIR_VARIABLE))
     project = _project(here, project_dir, environ)
     explicit = bool(env_files)
     dotenv_paths = [here / Path(p) for p in env_files] if env_files else [project.root / ".env"]
@@ -131,6 +132,21 @@ def _unset(environ: Mapping[str, str], process_env: Variables) -> tuple[str, ...
     """Inherited variables the child must not get: empty MLFLOW_* (MLflow fails on them), and X_FILE (SPEC §9)."""
     empty = {name for name, value in environ.items() if keys.is_mlflow_variable(name) and not value}
     return tuple(sorted(empty | set(process_env.file_references())))
+
+
+def _working_directory(cwd: str | os.PathLike[str] | None, project_dir: str | os.PathLike[str] | None) -> Path:
+    """The working directory; one that was deleted will do when the project is named by an absolute path."""
+    if cwd is not None:
+        return Path(os.path.abspath(cwd))
+    try:
+        return Path(os.getcwd())
+    except FileNotFoundError:
+        if project_dir is not None and os.path.isabs(project_dir):
+            return Path(project_dir)
+        raise ConfigError(
+            "the working directory no longer exists",
+            hint=f"cd to an existing folder, or name the project with an absolute {PROJECT_DIR_VARIABLE}",
+        ) from None
 
 
 def _project(here: Path, project_dir: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Project:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import COMMAND, Project
 
 BASE = "settings/mlflow.yml"
 
@@ -76,6 +77,23 @@ CASES = [
         id="yml-and-yaml",
     ),
     pytest.param({}, ("--nope",), {}, 2, "No such option '--nope'", id="unknown-option"),
+    pytest.param(
+        {BASE: "mlflow_tracking_uri: '@format http://{env[NO_SUCH_HOST_VARIABLE]}:5000'\n"},
+        (),
+        {},
+        2,
+        "`mlflow_tracking_uri`: Dynaconf could not evaluate its value",
+        id="format-unknown-variable",
+    ),
+    pytest.param(
+        {BASE: "mlflow_experiment_name: '@jinja {{ x ~ }}'\n"}, (), {}, 2, "could not evaluate", id="jinja-syntax"
+    ),
+    pytest.param({BASE: "mlflow_experiment_name: '@int CANARY'\n"}, (), {}, 2, "@ converter", id="int-converter"),
+    pytest.param({BASE: "env:\n  S: '@del'\n"}, (), {}, 2, "markers (@del, @reset, @merge)", id="dynaconf-del-marker"),
+    pytest.param({BASE: "server:\n  port: 1\n  PORT: 2\n"}, (), {}, 2, "names a key twice", id="server-key-twice"),
+    pytest.param(
+        {BASE: "mlflow_tracking_password: !!timestamp CANARY\n"}, (), {}, 2, 'from "…"', id="yaml-quotes-no-value"
+    ),
     pytest.param({}, ("frobnicate",), {}, 2, "No such command 'frobnicate'", id="unknown-command"),
 ]
 
@@ -200,3 +218,42 @@ def test_set_a_whole_section_is_refused(project: Project, section: str) -> None:
     result = project.cli("--set", f"{section}=x", "run", "--", "true")
     assert result.returncode == 2, result
     assert f"--set {section!r}: expected KEY=VALUE" in result.stderr
+
+
+def test_no_canary_in_dynaconf_errors(project: Project) -> None:
+    """Converter and constructor errors name the key, never the value."""
+    for text in ("mlflow_tracking_password: '@int CANARY'\n", "mlflow_tracking_password: !!timestamp CANARY\n"):
+        project.write(BASE, text)
+        result = project.cli("show")
+        assert result.returncode == 2, result
+        assert "CANARY" not in result.stderr + result.stdout
+
+
+def test_escaped_jinja_marker_works_from_the_command_line(project: Project) -> None:
+    """ "\\x40jinja" is `@jinja` to YAML: jinja2 must still be there when Dynaconf evaluates it."""
+    project.write(BASE, 'mlflow_experiment_name: "\\x40jinja {{ 1 + 2 }}"\n')
+    assert project.child_env()["MLFLOW_EXPERIMENT_NAME"] == "3"
+
+
+def test_no_command_prints_the_help(project: Project) -> None:
+    """`layered-mlflow` alone: the help, readable (not one squashed error line), exit 2."""
+    result = project.cli()
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("Usage: layered-mlflow [OPTIONS] COMMAND")
+    assert len(result.stderr.splitlines()) > 5
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_deleted_working_directory(project: Project, tmp_path: Path, named: bool) -> None:
+    """From a deleted folder: works when the project is named by an absolute path, else one clear error."""
+    project.write(BASE, "mlflow_experiment_name: ok\n")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    env = {"LAYERED_MLFLOW_PROJECT_DIR": str(project.root)} if named else {}
+    script = f"cd {gone} && rmdir {gone} && exec {COMMAND} run -- true"
+    done = subprocess.run(["sh", "-c", script], env={**os.environ, **env}, capture_output=True, text=True, check=False)
+    if named:
+        assert done.returncode == 0, done.stderr
+    else:
+        assert done.returncode == 2, done.stderr
+        assert "the working directory no longer exists" in done.stderr

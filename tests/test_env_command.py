@@ -271,3 +271,31 @@ def test_env_does_not_import_mlflow(project: Project, fmt: str) -> None:
     imported = [line.rpartition("|")[2].strip() for line in lines]
     assert "layered_mlflow.formats" in imported
     assert not [name for name in imported if name == "mlflow" or name.startswith("mlflow.")]
+
+
+def test_shell_unsets_what_run_removes(project: Project, tmp_path: Path) -> None:
+    """After `eval` of the shell format, `run` works and sees the same: X_FILE and empty MLFLOW_* are unset."""
+    secret = tmp_path / "password"
+    secret.write_text("pw\n")
+    env = {"MLFLOW_TRACKING_PASSWORD_FILE": str(secret), "MLFLOW_CONFIGURE_LOGGING": ""}
+    script = (
+        f'eval "$({COMMAND} env --format shell --show-secrets)" && '
+        f"{COMMAND} run -- sh -c 'echo \"$MLFLOW_TRACKING_PASSWORD ${{MLFLOW_TRACKING_PASSWORD_FILE-unset}} "
+        f"${{MLFLOW_CONFIGURE_LOGGING-unset}}\"'"
+    )
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=project.root, env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["pw", "unset", "unset"]
+
+
+def test_json_is_valid_utf8_whatever_the_bytes(project: Project) -> None:
+    """A value that is not UTF-8 comes out as a \\u escape: the JSON still parses."""
+    env = os.environb.copy()
+    env[b"MLFLOW_EXPERIMENT_NAME"] = b"exp\xe9"
+    for args in (["env", "--format", "json"], ["show", "--format", "json"]):
+        done = subprocess.run([COMMAND, *args], cwd=project.root, env=env, capture_output=True, check=True)
+        document = json.loads(done.stdout.decode("utf-8"))  # strict UTF-8: raises on a raw byte
+        assert b"exp\\udce9" in done.stdout
+        assert "exp\udce9" in json.dumps(document, ensure_ascii=False)

@@ -101,3 +101,11 @@ def test_explain_masks_every_layer(project: Project) -> None:
     )
     assert "file-canary" in shown.stdout
     assert "env-canary" in shown.stdout
+
+
+def test_one_winner_when_a_layer_speaks_twice(project: Project) -> None:
+    """--set tags.t=a --set tags.t=b: both rows listed, only the later one marked."""
+    result = project.cli("--set", "tags.t=a", "--set", "tags.t=b", "explain", "tags.t")
+    assert result.returncode == 0, result
+    assert [row[0] for row in rows(result.stdout)] == ["* command line", "command line"]
+    assert rows(result.stdout)[0][-1] == "b"
