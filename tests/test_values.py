@@ -116,12 +116,19 @@ def test_non_utf8_environment_bytes_pass_through(project: Project) -> None:
     assert out == b"caf\xe9"
 
 
-@pytest.mark.parametrize("command", [("show",), ("show", "--format", "json"), ("explain", "MLFLOW_EXPERIMENT_NAME")])
-def test_non_utf8_values_print_without_error(project: Project, command: tuple[str, ...]) -> None:
-    """A value that is not UTF-8 is printed as its own bytes, even under a strict UTF-8 stdout."""
+@pytest.mark.parametrize(
+    ("command", "printed"),
+    [
+        pytest.param(("show",), b"caf\xe9", id="show-text"),
+        pytest.param(("explain", "MLFLOW_EXPERIMENT_NAME"), b"caf\xe9", id="explain"),
+        pytest.param(("show", "--format", "json"), b"caf\\udce9", id="show-json-escaped"),
+    ],
+)
+def test_non_utf8_values_print_without_error(project: Project, command: tuple[str, ...], printed: bytes) -> None:
+    """A value that is not UTF-8: its own bytes in text, a \\u escape in JSON; never an encoding error."""
     env = os.environb.copy()
     env[b"MLFLOW_EXPERIMENT_NAME"] = b"caf\xe9"
     env[b"PYTHONIOENCODING"] = b"utf-8"
     done = subprocess.run([COMMAND, *command], env=env, cwd=project.root, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert b"caf\xe9" in done.stdout
+    assert printed in done.stdout
