@@ -134,8 +134,15 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     """Validate the settings; exit 0 (clean), 1 (problems) or 2 (they do not load)."""
     from layered_mlflow import checks
 
-    environments = options.resolve().environments if all_envs else [None]
-    outcome = checks.run_checks(options.resolve, environments, strict, timeout if online else None)
+    if not all_envs:
+        outcome = checks.run_checks(options.resolve, [None], strict, timeout if online else None)
+    else:
+        active = options.resolve()  # lists the environments; checked as it is, not resolved twice
+
+        def resolved(name: str | None) -> Resolved:
+            return active if name == active.environment else options.resolve(name)
+
+        outcome = checks.run_checks(resolved, active.environments, strict, timeout if online else None)
     click.echo(outcome.text)
     sys.exit(outcome.exit_code)
 
