@@ -217,6 +217,7 @@ def ui(options: Options, dry_run: bool) -> None:
 def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bool) -> None:
     from layered_mlflow import report
     from layered_mlflow.exports import child_environment
+    from layered_mlflow.ports import refuse_unusable
     from layered_mlflow.runner import exec_command
     from layered_mlflow.server import describe, server_command
 
@@ -225,6 +226,7 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     if dry_run:
         click.echo(plan)
         return
+    refuse_unusable(command.argv)
     for line in plan.splitlines() if options.verbose else ():
         _say(line)
     if not options.quiet:
