@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from layered_mlflow import exports, keys
+from layered_mlflow import exports, keys, server
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.formats import json_text
 from layered_mlflow.keys import Value
 from layered_mlflow.masking import mask, mask_text, shown_variables
 from layered_mlflow.mlflow_vars import mlflow_variables
-from layered_mlflow.resolve import Resolved, Setting
+from layered_mlflow.resolve import Candidate, Resolved, Setting
 
 LAYER_TITLES = {
     "default": "built-in default",
@@ -111,9 +111,13 @@ def find_key(resolved: Resolved, written: str) -> str:
         if name in resolved.history:
             return name
     for name in candidates:
-        if name.upper() in mlflow_variables():
-            return name  # an MLflow variable no layer sets
-    known = [*resolved.history, *(name.lower() for name in mlflow_variables())]
+        if name.upper() in mlflow_variables() or name.removeprefix("server.") in keys.SERVER_KEYS:
+            return name  # an MLflow variable, or a key of the server section, that no layer sets
+    known = [
+        *resolved.history,
+        *(name.lower() for name in mlflow_variables()),
+        *(f"server.{k}" for k in keys.SERVER_KEYS),
+    ]
     close = difflib.get_close_matches(candidates[0] if candidates else written, known, n=1, cutoff=0.7)
     raise ConfigError(
         f"unknown key {written!r}: no layer sets it and it is not an MLflow variable",
@@ -125,8 +129,17 @@ def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
     """Every layer's value for one key, highest first, the winner marked."""
     setting = resolved.settings.get(name)
     history = resolved.history.get(name, ())
-    if setting is None:
-        head = f"{name} is not set by any layer: MLflow's own default applies"
+    section, _, server_key = name.partition(".")
+    default = server.default(resolved, server_key) if section == "server" else None
+    if default is not None:
+        # Ours, not MLflow's: shown as the lowest layer, as the built-in mlflow_tracking_uri is.
+        history = (*history, Candidate("default", LAYER_TITLES["default"], default))
+    if setting is None and default is not None:
+        setting = Setting((section, server_key), default, "default", LAYER_TITLES["default"])
+        head = f"{name} = {_text(default)}\n  {_use(setting)}; no layer sets it, so the default applies"
+    elif setting is None:
+        owner = "`mlflow server`'s" if section == "server" else "MLflow's"
+        head = f"{name} is not set by any layer: {owner} own default applies"
     else:
         head = f"{name} = {_text(shown(setting, show_secrets))}\n  {_use(setting)}"
     # The winner is the highest layer's non-empty word (a layer may speak twice: --set, --set).
