@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from layered_mlflow.formats import json_text
 from layered_mlflow.keys import Value
 from layered_mlflow.masking import mask, mask_text, shown_variables
 from layered_mlflow.mlflow_vars import mlflow_variables
+from layered_mlflow.project import EXTENSIONS, SETTINGS_DIR
 from layered_mlflow.resolve import Candidate, Resolved, Setting
 
 LAYER_TITLES = {
@@ -52,7 +54,7 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
     files = [resolved.relative(str(path)) for path in resolved.files] or ["(none: built-in defaults only)"]
     lines = [
         f"environment  {resolved.environment}  (from {resolved.environment_source})",
-        f"root         {resolved.root}",
+        f"root         {resolved.root}" + (f"  ({note})" if (note := root_note(resolved)) else ""),
         f"files        {files[0]}",
         *(f"             {name}" for name in files[1:]),
         "",
@@ -61,6 +63,19 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
         (name, _text(shown(s, show_secrets)), _origin(resolved, s)) for name, s in resolved.settings.items()
     ]
     return "\n".join(lines + _table(rows))
+
+
+def root_note(resolved: Resolved) -> str | None:
+    """Why the root is where it is, when no settings/mlflow.yml made it a project (SPEC §2)."""
+    if {resolved.root / SETTINGS_DIR / f"mlflow{ext}" for ext in EXTENSIONS} & set(resolved.files):
+        return None
+    try:
+        here = Path(os.getcwd())
+    except OSError:
+        here = None
+    if here != resolved.root:
+        return f"no {SETTINGS_DIR}/mlflow.yml in it"
+    return f"no {SETTINGS_DIR}/mlflow.yml here or in a folder above: the working directory is the root"
 
 
 def dry_run(resolved: Resolved, argv: Sequence[str], show_secrets: bool = False, cwd: Path | None = None) -> str:
