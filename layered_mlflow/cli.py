@@ -6,7 +6,6 @@ import io
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -183,8 +182,9 @@ def init(options: Options, force: bool) -> None:
     """
     from layered_mlflow import scaffold
 
-    root = scaffold.project_root(Path.cwd(), options.project_dir, options.environ)
-    for line in scaffold.init(root, force):
+    env = scaffold.environment_name(options.env)
+    root = scaffold.project_root(options.project_dir, options.environ)
+    for line in scaffold.init(root, force, env):
         click.echo(line)
 
 
