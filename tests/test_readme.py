@@ -28,6 +28,7 @@ RUN: dict[str, tuple[int, str | None]] = {
         "layered-mlflow run -- python examples/train.py",  # installed already, by CI's `pip install -e`
     ),
     "layered-mlflow show": (0, None),
+    "layered-mlflow run -- mlflow experiments search": (0, None),
     "ENV_FOR_DYNACONF=prodution layered-mlflow run -- python train.py": (2, None),
     "cd churn && layered-mlflow init": (0, "mkdir churn && cd churn && layered-mlflow init"),
     "layered-mlflow init": (1, None),
