@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 import click
 
-from layered_mlflow import __version__, files
+from layered_mlflow import __version__, completion, files
 from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.formats import FORMATS
 from layered_mlflow.resolve import Resolved, resolve
@@ -43,7 +43,13 @@ class Options:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
-@click.option("--env", "env", metavar="NAME", help="Environment to use (default: ENV_FOR_DYNACONF, else development).")
+@click.option(
+    "--env",
+    "env",
+    metavar="NAME",
+    help="Environment to use (default: ENV_FOR_DYNACONF, else development).",
+    shell_complete=completion.environments,
+)
 @click.option(
     "--project-dir", metavar="PATH", help="Project root (default: the nearest folder with settings/mlflow.yml)."
 )
@@ -56,6 +62,7 @@ class Options:
     metavar="KEY=VALUE",
     multiple=True,
     help="Set a key, highest layer (repeatable): tags.team=vision.",
+    shell_complete=completion.assignments,
 )
 @click.option("-v", "--verbose", is_flag=True, help="Say what is resolved, on stderr (secrets masked).")
 @click.option("-q", "--quiet", is_flag=True, help="Print no warnings.")
@@ -111,7 +118,7 @@ def show(options: Options, fmt: str, show_secrets: bool) -> None:
 
 
 @cli.command(short_help="Show every layer's value for KEY, the winner marked.")
-@click.argument("key")
+@click.argument("key", shell_complete=completion.keys)
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
 @click.pass_obj
 def explain(options: Options, key: str, show_secrets: bool) -> None:
