@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import click
-from click.shell_completion import CompletionItem
+from typing import TYPE_CHECKING
 
 from layered_mlflow.errors import LayeredMlflowError
+
+if TYPE_CHECKING:  # only a completing shell needs them: `run` starts without
+    import click
+    from click.shell_completion import CompletionItem
 
 
 def environments(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The project's known environments (`development` and one per settings/mlflow.<env>.yml)."""
+    from click.shell_completion import CompletionItem
+
     from layered_mlflow.project import find_project
     from layered_mlflow.resolve import PROJECT_DIR_VARIABLE
 
@@ -32,11 +36,15 @@ def environments(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
 def keys(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Every key `explain` knows: those the layers set, the `server` section's, and MLflow's variables."""
+    from click.shell_completion import CompletionItem
+
     return [CompletionItem(name) for name in _keys(ctx) if name.startswith(incomplete)]
 
 
 def assignments(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """``KEY=`` for --set; the value after ``=`` is the user's to type."""
+    from click.shell_completion import CompletionItem
+
     if "=" in incomplete:
         return []
     return [CompletionItem(f"{name}=") for name in _keys(ctx) if name.startswith(incomplete)]
