@@ -39,6 +39,9 @@ _STORE_KEYS = (
     *(("mlflow_tracking_uri",), ("mlflow_registry_uri",), ("server", "backend_store_uri")),
     *(("server", "registry_store_uri"), ("mlflow_backend_store_uri",), ("mlflow_registry_store_uri",)),
 )
+_NO_PROJECT_HINT = (
+    "only the defaults, .env and the environment apply; cd into a project, or start one with `layered-mlflow init`"
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,11 @@ class Problem:
 
 def check(resolved: Resolved) -> list[Problem]:
     """Every problem of ``resolved``: unknown keys, values MLflow would reject, URIs."""
+    from layered_mlflow.report import root_note
+
+    note = root_note(resolved)
     return [
+        *([Problem(NOTE, f"{resolved.root}: {note}", _NO_PROJECT_HINT)] if note else []),
         *unknown_keys(resolved),
         *_values(resolved),
         *_combinations(resolved),

@@ -6,12 +6,11 @@ import io
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from layered_mlflow import __version__, files
+from layered_mlflow import __version__, completion, files
 from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.formats import FORMATS
 from layered_mlflow.resolve import Resolved, resolve
@@ -44,7 +43,13 @@ class Options:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
-@click.option("--env", "env", metavar="NAME", help="Environment to use (default: ENV_FOR_DYNACONF, else development).")
+@click.option(
+    "--env",
+    "env",
+    metavar="NAME",
+    help="Environment to use (default: ENV_FOR_DYNACONF, else development).",
+    shell_complete=completion.environments,
+)
 @click.option(
     "--project-dir", metavar="PATH", help="Project root (default: the nearest folder with settings/mlflow.yml)."
 )
@@ -57,6 +62,7 @@ class Options:
     metavar="KEY=VALUE",
     multiple=True,
     help="Set a key, highest layer (repeatable): tags.team=vision.",
+    shell_complete=completion.assignments,
 )
 @click.option("-v", "--verbose", is_flag=True, help="Say what is resolved, on stderr (secrets masked).")
 @click.option("-q", "--quiet", is_flag=True, help="Print no warnings.")
@@ -73,7 +79,10 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     ctx.obj = Options(environ=inherited_environment(), **options)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@cli.command(
+    short_help="Run CMD with the resolved settings: run -- CMD [ARGS...].",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
 @click.option("--dry-run", is_flag=True, help="Print the variables (masked) and the command instead of running it.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_obj
@@ -95,7 +104,7 @@ def run(options: Options, dry_run: bool, command: tuple[str, ...]) -> None:
     exec_command(command, child_environment(options.environ, resolved))
 
 
-@cli.command()
+@cli.command(short_help="Show the resolved settings and where each came from.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
 @click.pass_obj
@@ -108,8 +117,8 @@ def show(options: Options, fmt: str, show_secrets: bool) -> None:
     click.echo(render(resolved, show_secrets))
 
 
-@cli.command()
-@click.argument("key")
+@cli.command(short_help="Show every layer's value for KEY, the winner marked.")
+@click.argument("key", shell_complete=completion.keys)
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
 @click.pass_obj
 def explain(options: Options, key: str, show_secrets: bool) -> None:
@@ -124,7 +133,7 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
     click.echo(report.explain_text(resolved, report.find_key(resolved, key), show_secrets))
 
 
-@cli.command()
+@cli.command(short_help="Validate the settings: exit 0 clean, 1 problems, 2 broken.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--online", is_flag=True, help="Also reach the tracking store.")
 @click.option("--all-envs", is_flag=True, help="Check every known environment.")
@@ -147,7 +156,7 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     sys.exit(outcome.exit_code)
 
 
-@cli.command("env")
+@cli.command("env", short_help="Print the variables `run` sets, for a shell, Docker or CI.")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="dotenv", show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
 @click.pass_obj
@@ -169,7 +178,7 @@ def env_command(options: Options, fmt: str, show_secrets: bool) -> None:
     click.echo(os.fsencode(text))
 
 
-@cli.command()
+@cli.command(short_help="Scaffold settings/, .env.example and .gitignore lines.")
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
 @click.pass_obj
 def init(options: Options, force: bool) -> None:
@@ -180,12 +189,13 @@ def init(options: Options, force: bool) -> None:
     """
     from layered_mlflow import scaffold
 
-    root = scaffold.project_root(Path.cwd(), options.project_dir, options.environ)
-    for line in scaffold.init(root, force):
+    env = scaffold.environment_name(options.env)
+    root = scaffold.project_root(options.project_dir, options.environ)
+    for line in scaffold.init(root, force, env):
         click.echo(line)
 
 
-@cli.command()
+@cli.command(short_help="Print the JSON Schema of the settings files, for editors.")
 def schema() -> None:
     """Print the JSON Schema of the settings files (for editors), from the installed MLflow."""
     from layered_mlflow.schema import schema_text
@@ -193,7 +203,9 @@ def schema() -> None:
     click.echo(schema_text(), nl=False)
 
 
-@cli.command(context_settings={"allow_interspersed_args": False})
+@cli.command(
+    short_help="Start `mlflow server` from the server section.", context_settings={"allow_interspersed_args": False}
+)
 @click.option("--dry-run", is_flag=True, help="Print the variables (masked) and the mlflow command instead.")
 @click.argument("mlflow_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
@@ -206,7 +218,7 @@ def server(options: Options, dry_run: bool, mlflow_args: tuple[str, ...]) -> Non
     _serve(options, dry_run, mlflow_args, ui=False)
 
 
-@cli.command()
+@cli.command(short_help="Serve the local tracking store for a browser.")
 @click.option("--dry-run", is_flag=True, help="Print the variables (masked) and the mlflow command instead.")
 @click.pass_obj
 def ui(options: Options, dry_run: bool) -> None:
@@ -217,6 +229,7 @@ def ui(options: Options, dry_run: bool) -> None:
 def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bool) -> None:
     from layered_mlflow import report
     from layered_mlflow.exports import child_environment
+    from layered_mlflow.ports import refuse_unusable
     from layered_mlflow.runner import exec_command
     from layered_mlflow.server import describe, server_command
 
@@ -225,6 +238,7 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     if dry_run:
         click.echo(plan)
         return
+    refuse_unusable(command.argv)
     for line in plan.splitlines() if options.verbose else ():
         _say(line)
     if not options.quiet:

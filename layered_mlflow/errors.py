@@ -32,6 +32,12 @@ class WouldOverwrite(LayeredMlflowError):
     exit_code = 1
 
 
+class InsideAProject(LayeredMlflowError):
+    """``init``: the working directory is inside a project already; ``--project-dir`` nests one on purpose."""
+
+    exit_code = 1
+
+
 class CommandNotFound(LayeredMlflowError):
     """``run``: the command does not exist on ``PATH``."""
 

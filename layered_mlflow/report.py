@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import difflib
+import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from layered_mlflow import exports, keys
+from layered_mlflow import exports, keys, server
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.formats import json_text
 from layered_mlflow.keys import Value
 from layered_mlflow.masking import mask, mask_text, shown_variables
 from layered_mlflow.mlflow_vars import mlflow_variables
-from layered_mlflow.resolve import Resolved, Setting
+from layered_mlflow.project import EXTENSIONS, SETTINGS_DIR
+from layered_mlflow.resolve import Candidate, Resolved, Setting
 
 LAYER_TITLES = {
     "default": "built-in default",
@@ -52,7 +54,7 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
     files = [resolved.relative(str(path)) for path in resolved.files] or ["(none: built-in defaults only)"]
     lines = [
         f"environment  {resolved.environment}  (from {resolved.environment_source})",
-        f"root         {resolved.root}",
+        f"root         {resolved.root}" + (f"  ({note})" if (note := root_note(resolved)) else ""),
         f"files        {files[0]}",
         *(f"             {name}" for name in files[1:]),
         "",
@@ -61,6 +63,19 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
         (name, _text(shown(s, show_secrets)), _origin(resolved, s)) for name, s in resolved.settings.items()
     ]
     return "\n".join(lines + _table(rows))
+
+
+def root_note(resolved: Resolved) -> str | None:
+    """Why the root is where it is, when no settings/mlflow.yml made it a project (SPEC §2)."""
+    if {resolved.root / SETTINGS_DIR / f"mlflow{ext}" for ext in EXTENSIONS} & set(resolved.files):
+        return None
+    try:
+        here = Path(os.getcwd())
+    except OSError:
+        here = None
+    if here != resolved.root:
+        return f"no {SETTINGS_DIR}/mlflow.yml in it"
+    return f"no {SETTINGS_DIR}/mlflow.yml here or in a folder above: the working directory is the root"
 
 
 def dry_run(resolved: Resolved, argv: Sequence[str], show_secrets: bool = False, cwd: Path | None = None) -> str:
@@ -111,9 +126,13 @@ def find_key(resolved: Resolved, written: str) -> str:
         if name in resolved.history:
             return name
     for name in candidates:
-        if name.upper() in mlflow_variables():
-            return name  # an MLflow variable no layer sets
-    known = [*resolved.history, *(name.lower() for name in mlflow_variables())]
+        if name.upper() in mlflow_variables() or name.removeprefix("server.") in keys.SERVER_KEYS:
+            return name  # an MLflow variable, or a key of the server section, that no layer sets
+    known = [
+        *resolved.history,
+        *(name.lower() for name in mlflow_variables()),
+        *(f"server.{k}" for k in keys.SERVER_KEYS),
+    ]
     close = difflib.get_close_matches(candidates[0] if candidates else written, known, n=1, cutoff=0.7)
     raise ConfigError(
         f"unknown key {written!r}: no layer sets it and it is not an MLflow variable",
@@ -125,8 +144,17 @@ def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
     """Every layer's value for one key, highest first, the winner marked."""
     setting = resolved.settings.get(name)
     history = resolved.history.get(name, ())
-    if setting is None:
-        head = f"{name} is not set by any layer: MLflow's own default applies"
+    section, _, server_key = name.partition(".")
+    default = server.default(resolved, server_key) if section == "server" else None
+    if default is not None:
+        # Ours, not MLflow's: shown as the lowest layer, as the built-in mlflow_tracking_uri is.
+        history = (*history, Candidate("default", LAYER_TITLES["default"], default))
+    if setting is None and default is not None:
+        setting = Setting((section, server_key), default, "default", LAYER_TITLES["default"])
+        head = f"{name} = {_text(default)}\n  {_use(setting)}; no layer sets it, so the default applies"
+    elif setting is None:
+        owner = "`mlflow server`'s" if section == "server" else "MLflow's"
+        head = f"{name} is not set by any layer: {owner} own default applies"
     else:
         head = f"{name} = {_text(shown(setting, show_secrets))}\n  {_use(setting)}"
     # The winner is the highest layer's non-empty word (a layer may speak twice: --set, --set).

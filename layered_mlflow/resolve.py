@@ -81,7 +81,7 @@ def resolve(
     ``os.environ``, only read).
     """
     environ = dict(os.environ if environ is None else environ)
-    here = _working_directory(cwd, project_dir or environ.get(PROJECT_DIR_VARIABLE))
+    here = working_directory(cwd, project_dir or environ.get(PROJECT_DIR_VARIABLE))
     project = _project(here, project_dir, environ)
     explicit = bool(env_files)
     dotenv_paths = [here / Path(p) for p in env_files] if env_files else [project.root / ".env"]
@@ -134,7 +134,7 @@ def _unset(environ: Mapping[str, str], process_env: Variables) -> tuple[str, ...
     return tuple(sorted(empty | set(process_env.file_references())))
 
 
-def _working_directory(cwd: str | os.PathLike[str] | None, project_dir: str | os.PathLike[str] | None) -> Path:
+def working_directory(cwd: str | os.PathLike[str] | None, project_dir: str | os.PathLike[str] | None) -> Path:
     """The working directory; one that was deleted will do when the project is named by an absolute path."""
     if cwd is not None:
         return Path(os.path.abspath(cwd))

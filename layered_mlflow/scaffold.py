@@ -1,25 +1,29 @@
 """`layered-mlflow init`: the files a new project starts from (SPEC §7).
 
 Every target is checked before anything is written, so a refusal leaves the
-project exactly as it was.
+project exactly as it was (layered_mlflow/writing.py writes them).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from layered_mlflow.errors import LayeredMlflowError, WouldOverwrite
-from layered_mlflow.project import EXTENSIONS, SETTINGS_DIR, find_project
-from layered_mlflow.resolve import PROJECT_DIR_VARIABLE
+from layered_mlflow.errors import InsideAProject, UsageError, WouldOverwrite
+from layered_mlflow.project import EXTENSIONS, RESERVED_ENV, SETTINGS_DIR, find_project
+from layered_mlflow.resolve import PROJECT_DIR_VARIABLE, working_directory
 from layered_mlflow.schema import FILE_NAME, schema_text
+from layered_mlflow.writing import read_existing, refuse_unsafe, write_all
 
 # Files of a project that stay on one machine (SPEC §2); `init` makes git ignore them.
-GITIGNORE_LINES = (".env", "mlruns/", "mlartifacts/", "mlflow.db", "settings/mlflow.local.yml")
+GITIGNORE_LINES = (".env", "mlruns/", "mlartifacts/", "mlflow.db", "settings/mlflow.local.yml", "secrets/")
 NEXT_COMMAND = "layered-mlflow run -- python train.py"
+EXAMPLE_ENV = "production"  # the environment the template is written for
+_ENV_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")  # one dot-free name: settings/mlflow.<env>.yml
 
 
 @dataclass(frozen=True)
@@ -28,56 +32,74 @@ class Target:
     text: str
 
 
-def project_root(cwd: Path, project_dir: str | None, environ: Mapping[str, str]) -> Path:
-    """Where `init` writes: the folder named by --project-dir or its variable, else ``cwd``.
+def project_root(project_dir: str | None, environ: Mapping[str, str]) -> Path:
+    """Where `init` writes: the folder named by --project-dir or its variable, else the working directory.
 
-    Unlike the other commands, `init` does not look upwards for settings/: it starts a project.
+    Unlike the other commands, `init` starts a project: in a folder of one it
+    refuses rather than nest a second (a named folder nests on purpose).
     """
-    if project_dir is not None:
-        return find_project(cwd, project_dir, "--project-dir").root
-    if environ.get(PROJECT_DIR_VARIABLE):
-        return find_project(cwd, environ[PROJECT_DIR_VARIABLE], PROJECT_DIR_VARIABLE).root
-    return cwd
+    named_by = "--project-dir" if project_dir is not None else PROJECT_DIR_VARIABLE
+    explicit = project_dir if project_dir is not None else environ.get(PROJECT_DIR_VARIABLE) or None
+    here = working_directory(None, explicit)
+    if explicit is not None:
+        return find_project(here, explicit, named_by).root
+    found = find_project(here, None, named_by).root
+    if found != here:
+        raise InsideAProject(
+            f"{here} is inside the project {found} (it has {SETTINGS_DIR}/mlflow.yml), "
+            "and init would start a second one in it; nothing was written",
+            hint=f"run init in {found} to add what is missing, or nest a project on purpose: "
+            "layered-mlflow --project-dir . init",
+        )
+    return here
 
 
-def init(root: Path, force: bool) -> list[str]:
+def environment_name(env: str | None) -> str:
+    """The environment whose example `init` writes: --env, else production."""
+    name = (env or EXAMPLE_ENV).lower()
+    if name == RESERVED_ENV or not _ENV_NAME.fullmatch(name):
+        raise UsageError(
+            f"--env {env!r} cannot name an environment file of init"
+            + (": local is the personal file, read in every environment" if name == RESERVED_ENV else ""),
+            hint="use lower-case letters, digits, - and _, such as --env staging",
+        )
+    return name
+
+
+def init(root: Path, force: bool, env: str = EXAMPLE_ENV) -> list[str]:
     """Write the templates under ``root`` and extend its .gitignore; what was done, one line each."""
-    targets = _targets(root)
+    targets = _targets(root, env)
     existing = [t.path for t in targets if os.path.lexists(t.path)]
     if existing and not force:
         raise WouldOverwrite(
             f"{_names(root, existing)} already exist{'s' if len(existing) == 1 else ''}; nothing was written",
             hint="rerun with --force to overwrite " + ("it" if len(existing) == 1 else "them"),
         )
-    _refuse_obstacles(root, [t.path for t in targets])
-    done = []
-    for target in targets:
-        verb = "overwrote" if target.path in existing else "created"
-        _write(target.path, target.text)
-        done.append(f"{verb} {target.path.relative_to(root)}")
-    added = _extend_gitignore(root / ".gitignore")
+    gitignore = root / ".gitignore"
+    refuse_unsafe(root, [*(t.path for t in targets), gitignore])
+    before = read_existing(gitignore, ".gitignore")
+    after, added = _extended_gitignore(before)
+    files = [(t.path, t.text.encode()) for t in targets] + ([(gitignore, after)] if added else [])
+    write_all(root, files)
+    done = [f"{'overwrote' if t.path in existing else 'created'} {t.path.relative_to(root)}" for t in targets]
     if added:
         done.append(f"added {', '.join(added)} to .gitignore")
+    if not os.path.lexists(root / "train.py"):
+        done.append("next: write train.py, your training code: it logs with mlflow.log_* and sets no tracking URI")
     done.append(f"next: {NEXT_COMMAND}")
     return done
 
 
-def _targets(root: Path) -> list[Target]:
+def _targets(root: Path, env: str) -> list[Target]:
     settings = root / SETTINGS_DIR
+    # The example is written for production; another environment gets the same file under its own name.
+    example = re.sub(rf"\b{EXAMPLE_ENV}\b", env, _template(f"mlflow.{EXAMPLE_ENV}.yml"))
     return [
         Target(_layer_file(settings, "mlflow"), _template("mlflow.yml")),
-        Target(_layer_file(settings, "mlflow.production"), _template("mlflow.production.yml")),
+        Target(_layer_file(settings, f"mlflow.{env}"), example),
         Target(settings / FILE_NAME, schema_text()),
         Target(root / ".env.example", _template("env.example")),
     ]
-
-
-def _refuse_obstacles(root: Path, paths: list[Path]) -> None:
-    """A folder where a file goes, or a file where a folder goes: found before anything is written."""
-    for path in [*paths, root / ".gitignore"]:
-        if path.is_dir() or (os.path.lexists(path.parent) and not path.parent.is_dir()):
-            blocked = path if path.is_dir() else path.parent
-            raise LayeredMlflowError(f"{blocked}: is in the way of {path.name}; nothing was written")
 
 
 def _layer_file(settings: Path, stem: str) -> Path:
@@ -97,28 +119,12 @@ def _names(root: Path, paths: list[Path]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise LayeredMlflowError(f"{path}: cannot write it ({exc.strerror})") from None
-
-
-def _extend_gitignore(path: Path) -> list[str]:
-    """Append the lines .gitignore lacks, once; its own lines stay as they are."""
-    try:
-        data = path.read_bytes() if path.exists() else b""
-    except OSError as exc:
-        raise LayeredMlflowError(f"{path}: cannot read it ({exc.strerror})") from None
+def _extended_gitignore(data: bytes) -> tuple[bytes, list[str]]:
+    """.gitignore with the lines it lacks appended, once; its own lines stay as they are."""
     present = {line.strip() for line in data.decode("utf-8", "replace").splitlines()}
     missing = [line for line in GITIGNORE_LINES if line not in present]
-    if missing:
-        block = "# layered-mlflow: files that stay on this machine\n" + "".join(f"{line}\n" for line in missing)
-        separator = b"" if not data else b"\n" if data.endswith(b"\n") else b"\n\n"
-        try:
-            with path.open("ab") as file:
-                file.write(separator + block.encode())
-        except OSError as exc:
-            raise LayeredMlflowError(f"{path}: cannot write it ({exc.strerror})") from None
-    return missing
+    if not missing:
+        return data, []
+    block = "# layered-mlflow: files that stay on this machine\n" + "".join(f"{line}\n" for line in missing)
+    separator = b"" if not data else b"\n" if data.endswith(b"\n") else b"\n\n"
+    return data + separator + block.encode(), missing

@@ -171,3 +171,10 @@ def describe(command: ServerCommand, ui: bool) -> str:
     if ui:
         return f"serving {mask_text(command.backend)}: open {command.url} in a browser (Ctrl-C stops it)"
     return f"serving {mask_text(command.backend)} at {command.url}"
+
+
+def default(resolved: Resolved, key: str) -> str | None:
+    """What `server` uses for ``server.<key>`` when no layer sets it; None where `mlflow server`'s own applies."""
+    if key == "backend_store_uri":
+        return _default_backend(resolved)
+    return {"host": DEFAULT_HOST, "port": DEFAULT_PORT}.get(key)

@@ -144,3 +144,16 @@ def test_unknown_server_key_is_a_warning(project: Project) -> None:
         in result.stdout
     )
     assert "server.prot" in project.cli("run", "--", "true").stderr
+
+
+def test_check_notes_that_no_project_was_found(project: Project) -> None:
+    """No settings/mlflow.yml: a note says the working directory is the root, and how to start a project."""
+    result = project.cli("check")
+    assert result.returncode == 0, result
+    assert result.stdout.splitlines()[1] == (
+        f"  note: {project.root}: no settings/mlflow.yml here or in a folder above: the working directory is the root"
+        " (hint: only the defaults, .env and the environment apply; cd into a project, or start one with"
+        " `layered-mlflow init`)"
+    ), result
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: x\n")
+    assert "no settings/mlflow.yml" not in project.cli("check").stdout

@@ -123,3 +123,50 @@ def test_github_actions_appends_to_github_env_without_secrets() -> None:
     resolving = [step for step in steps if 'layered-mlflow env --format github >> "$GITHUB_ENV"' in step.get("run", "")]
     assert len(resolving) == 1
     assert "secrets." not in json.dumps(resolving[0].get("env", {}))
+
+
+def test_dockerfile_user_has_a_passwd_entry() -> None:
+    """USER is numeric (runAsNonRoot can verify it) and a RUN useradd gives that uid a name first.
+
+    Without a passwd entry every run warns `getpwuid(): uid not found` and MLflow loses its mlflow.user tag.
+    """
+    instructions = dockerfile_instructions()
+    (user,) = [args for instruction, args in instructions if instruction == "USER"]
+    assert user.isdigit(), user
+    created = [
+        index
+        for index, (instruction, args) in enumerate(instructions)
+        if instruction == "RUN" and "useradd" in args and f"--uid {user}" in args
+    ]
+    assert created, "no `useradd --uid` for the USER"
+    assert created[0] < instructions.index(("USER", user))
+
+
+def test_kubernetes_job_runs_as_the_images_user() -> None:
+    """The Job keeps runAsNonRoot and sets no runAsUser: the image's user, which has a passwd entry, runs it."""
+    pod = load("kubernetes/job.yaml")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    contexts = [pod["securityContext"], *(c.get("securityContext", {}) for c in pod["containers"])]
+    assert [c["runAsUser"] for c in contexts if "runAsUser" in c] == []
+
+
+def mounted_secret_files() -> list[str]:
+    """The files on the host that the examples' instructions mount or load as secrets, relative to the repository."""
+    dockerfile = (EXAMPLES / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    job = (EXAMPLES / "kubernetes" / "job.yaml").read_text(encoding="utf-8")
+    compose = load("docker/compose.yaml")["secrets"]
+    return [
+        *re.findall(r'-v "\$PWD/([^:"]+):', dockerfile),
+        *re.findall(r"--from-file=\w+=(\S+)", job),
+        *(str((EXAMPLES / "docker" / s["file"]).resolve().relative_to(REPO.resolve())) for s in compose.values()),
+    ]
+
+
+def test_every_secret_file_of_the_examples_is_git_ignored() -> None:
+    """The password files the examples tell you to create are git-ignored, so a newcomer cannot commit one."""
+    files = mounted_secret_files()
+    assert len(files) == 3, files
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *files], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert sorted(ignored.stdout.split()) == sorted(files), ignored.stderr

@@ -109,3 +109,62 @@ def test_one_winner_when_a_layer_speaks_twice(project: Project) -> None:
     assert result.returncode == 0, result
     assert [row[0] for row in rows(result.stdout)] == ["* command line", "command line"]
     assert rows(result.stdout)[0][-1] == "b"
+
+
+@pytest.mark.parametrize(
+    ("key", "default"),
+    [
+        pytest.param("server.port", "5000", id="port"),
+        pytest.param("server.host", "127.0.0.1", id="host"),
+        pytest.param("server.backend_store_uri", "file://{root}/mlruns", id="backend-the-local-tracking-store"),
+    ],
+)
+def test_explain_a_server_default(project: Project, key: str, default: str) -> None:
+    """No `server` section: the value `server`/`ui` use, said to be the default, exit 0 (not "unknown key")."""
+    result = project.cli("explain", key)
+    assert result.returncode == 0, result
+    value = default.format(root=project.root)
+    assert result.stdout.splitlines()[:2] == [
+        f"{key} = {value}",
+        "  read by `layered-mlflow server` and `ui`; no layer sets it, so the default applies",
+    ]
+    assert rows(result.stdout) == [["* built-in default", "built-in default", value]]
+
+
+def test_explain_a_server_key_set_shows_the_default_below(project: Project) -> None:
+    """A layer that sets server.port wins; the built-in 5000 is listed below it, unmarked."""
+    result = project.cli("explain", "server.port", env={"LAYERED_MLFLOW_SERVER__PORT": "5001"})
+    assert result.returncode == 0, result
+    assert rows(result.stdout) == [
+        ["* environment variable", "LAYERED_MLFLOW_SERVER__PORT", "5001"],
+        ["built-in default", "built-in default", "5000"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        pytest.param(
+            "server.workers",
+            "server.workers is not set by any layer: `mlflow server`'s own default applies",
+            id="workers",
+        ),
+        pytest.param(
+            "server.allowed_hosts",
+            "server.allowed_hosts is not set by any layer: `mlflow server`'s own default applies",
+            id="allowed-hosts",
+        ),
+    ],
+)
+def test_explain_a_server_key_with_mlflows_default(project: Project, written: str, expected: str) -> None:
+    """A `server` key whose default is `mlflow server`'s own: says so, exit 0."""
+    result = project.cli("explain", written)
+    assert result.returncode == 0, result
+    assert result.stdout.strip() == expected
+
+
+def test_explain_a_misspelt_server_key(project: Project) -> None:
+    """server.prot is no key of the section: exit 2, suggesting server.port."""
+    result = project.cli("explain", "server.prot")
+    assert result.returncode == 2, result
+    assert "did you mean server.port?" in result.stderr

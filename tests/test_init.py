@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import COMMAND, Project
 
 WRITTEN = ["settings/mlflow.yml", "settings/mlflow.production.yml", "settings/mlflow.schema.json", ".env.example"]
-IGNORED = [".env", "mlruns/", "mlartifacts/", "mlflow.db", "settings/mlflow.local.yml"]
+IGNORED = [".env", "mlruns/", "mlartifacts/", "mlflow.db", "settings/mlflow.local.yml", "secrets/"]
+NEXT = [
+    "next: write train.py, your training code: it logs with mlflow.log_* and sets no tracking URI",
+    "next: layered-mlflow run -- python train.py",
+]
 
 
 @pytest.fixture
@@ -35,7 +39,7 @@ def test_init_scaffolds_an_empty_folder(empty: Project) -> None:
     assert result.stdout.splitlines() == [
         *(f"created {name}" for name in WRITTEN),
         f"added {', '.join(IGNORED)} to .gitignore",
-        "next: layered-mlflow run -- python train.py",
+        *NEXT,
     ]
     assert sorted(snapshot(empty.root)) == sorted([*WRITTEN, ".gitignore"])
     assert (empty.root / ".gitignore").read_text().splitlines()[1:] == IGNORED
@@ -223,3 +227,160 @@ def test_a_new_project_trains(empty: Project) -> None:
     result = empty.cli("run", "--", sys.executable, str(TRAIN), timeout=300)
     assert result.returncode == 0, result
     assert f"logged to {(empty.root / 'mlruns').as_uri()}" in result.stdout
+
+
+def test_init_inside_a_project_refuses_to_nest_one(empty: Project) -> None:
+    """In a subfolder of a project: exit 1 naming the project, nothing written; --project-dir . nests on purpose."""
+    empty.cli("init")
+    notebooks = empty.root / "notebooks"
+    notebooks.mkdir()
+    before = snapshot(empty.root)
+    result = empty.cli("init", cwd=notebooks)
+    assert result.returncode == 1, result
+    assert result.stderr == (
+        f"layered-mlflow: error: {notebooks} is inside the project {empty.root} (it has settings/mlflow.yml), "
+        "and init would start a second one in it; nothing was written (hint: run init in "
+        f"{empty.root} to add what is missing, or nest a project on purpose: layered-mlflow --project-dir . init)\n"
+    )
+    assert snapshot(empty.root) == before
+    nested = empty.cli("--project-dir", ".", "init", cwd=notebooks)
+    assert nested.returncode == 0, nested
+    assert (notebooks / "settings" / "mlflow.yml").is_file()
+
+
+def test_env_names_the_example_environment(empty: Project) -> None:
+    """--env staging init writes settings/mlflow.staging.yml (not production), which `--env staging` then uses."""
+    result = empty.cli("--env", "Staging", "init")
+    assert result.returncode == 0, result
+    assert "created settings/mlflow.staging.yml" in result.stdout.splitlines()
+    assert not (empty.root / "settings" / "mlflow.production.yml").exists()
+    text = (empty.root / "settings" / "mlflow.staging.yml").read_text()
+    assert "production" not in text
+    assert "layered-mlflow --env staging run -- python train.py" in text
+    shown = empty.cli("--env", "staging", "show", "--format", "json").json()["settings"]
+    assert shown["tags.stage"]["value"] == "staging"  # type: ignore[index]
+    check = empty.cli("check", "--all-envs")
+    assert check.returncode == 0, check
+    assert "staging: 0 errors, 0 warnings" in check.stdout.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param(
+            "local", "--env 'local' cannot name an environment file of init: local is the personal", id="local"
+        ),
+        pytest.param("../up", "--env '../up' cannot name an environment file of init", id="a-path"),
+        pytest.param("a.b", "--env 'a.b' cannot name an environment file of init", id="a-dot"),
+    ],
+)
+def test_env_that_cannot_be_an_environment_file(empty: Project, env: str, message: str) -> None:
+    """A name no settings/mlflow.<env>.yml can carry: exit 2, one line, nothing written."""
+    result = empty.cli("--env", env, "init")
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: {message}"), result
+    assert snapshot(empty.root) == {}
+
+
+def test_next_step_skips_writing_train_py_when_it_exists(empty: Project) -> None:
+    """With a train.py already there, the last line is only the command that runs it."""
+    empty.write("train.py", "import mlflow\n")
+    result = empty.cli("init")
+    assert result.stdout.splitlines()[-1:] == NEXT[1:], result
+    assert NEXT[0] not in result.stdout
+
+
+def outside_file(tmp_path: Path) -> Path:
+    target = tmp_path / "outside" / "shared.txt"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text("not yours\n")
+    return target
+
+
+# (what the project holds, arguments, text of the one-line error)
+UNSAFE = [
+    pytest.param("settings->outside", (), "settings is a symbolic link to", id="settings-links-outside"),
+    pytest.param(".gitignore->outside", (), ".gitignore is a symbolic link", id="gitignore-links-outside"),
+    pytest.param(".gitignore->.gitignore", (), ".gitignore is a symbolic link", id="gitignore-symlink-loop"),
+    pytest.param(".gitignore=fifo", (), ".gitignore is not a regular file", id="gitignore-is-a-fifo"),
+    pytest.param(
+        "settings/mlflow.yml->outside", ("--force",), "settings/mlflow.yml is a symbolic link", id="force-link-outside"
+    ),
+    pytest.param(
+        "settings/mlflow.yml=fifo", ("--force",), "settings/mlflow.yml is not a regular file", id="force-fifo"
+    ),
+]
+
+
+@pytest.mark.parametrize(("layout", "args", "message"), UNSAFE)
+def test_init_never_writes_outside_the_root_or_half_way(
+    empty: Project, tmp_path: Path, layout: str, args: tuple[str, ...], message: str
+) -> None:
+    """Links, loops and FIFOs are found before the first byte: exit 2, one line, nothing written anywhere."""
+    outside = outside_file(tmp_path)
+    name, _, kind = layout.replace("->", "=").partition("=")
+    path = empty.root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        link = {"outside": outside.parent if name == "settings" else outside}.get(kind, Path(kind))
+        path.symlink_to(link)
+    before = sorted(p.name for p in empty.root.rglob("*"))
+    result = empty.cli("init", *args, timeout=30)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: {message}"), result
+    assert len(result.stderr.splitlines()) == 1, result
+    assert "nothing was written" in result.stderr
+    assert sorted(p.name for p in empty.root.rglob("*")) == before
+    assert sorted(p.name for p in outside.parent.iterdir()) == ["shared.txt"]
+    assert outside.read_text() == "not yours\n"
+
+
+def test_a_symlinked_settings_folder_inside_the_project_is_written(empty: Project) -> None:
+    """settings/ linking to a folder of the project itself: the files land there, inside the root."""
+    (empty.root / "config").mkdir()
+    (empty.root / "settings").symlink_to("config")
+    result = empty.cli("init")
+    assert result.returncode == 0, result
+    assert (empty.root / "config" / "mlflow.yml").is_file()
+
+
+def test_init_in_a_deleted_working_directory(tmp_path: Path) -> None:
+    """From a folder that no longer exists: exit 2 with one line saying so, not an internal error."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = f"cd {gone} && rmdir {gone} && exec {COMMAND} init"
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("layered-mlflow: error: the working directory no longer exists"), done.stderr
+
+
+def test_files_are_written_whole_with_the_modes_they_had(empty: Project) -> None:
+    """--force replaces each file by a rename (no temporary left behind); an existing file keeps its mode."""
+    empty.cli("init")
+    (empty.root / ".gitignore").write_text("*.pyc\n")
+    os.chmod(empty.root / ".gitignore", 0o600)
+    result = empty.cli("init", "--force")
+    assert result.returncode == 0, result
+    assert oct((empty.root / ".gitignore").stat().st_mode & 0o777) == oct(0o600)
+    assert sorted(snapshot(empty.root)) == sorted([*WRITTEN, ".gitignore"])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads and writes any file whatever its mode")
+@pytest.mark.parametrize("blocked", [".gitignore", "settings"], ids=["gitignore-unreadable", "settings-unwritable"])
+def test_a_file_it_cannot_read_or_a_folder_it_cannot_write_leaves_nothing(empty: Project, blocked: str) -> None:
+    """An unreadable .gitignore, or a settings/ it cannot write in: exit 2, and no file (or temporary) written."""
+    path = empty.root / blocked
+    if blocked == "settings":
+        path.mkdir()
+    else:
+        path.write_text("*.pyc\n")
+    path.chmod(0o500 if blocked == "settings" else 0o000)
+    try:
+        result = empty.cli("init")
+    finally:
+        path.chmod(0o700)
+    assert result.returncode == 2, result
+    assert "nothing was written" in result.stderr, result
+    assert sorted(p.name for p in empty.root.rglob("*")) == [blocked]

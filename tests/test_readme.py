@@ -1,4 +1,15 @@
-"""Every command the README shows is run, here or by a named test, and does what the README says."""
+"""Every command the README shows is run, here or by a named test, and prints what the README shows.
+
+Each `$ ` line of a console block is run in order in one shell; where the README
+shows output under it, the real output (stdout and stderr, as a terminal
+interleaves them) must match it line for line. A command shown without output
+makes no claim about it. A block of output alone (an error message) is the
+output of the script OUTPUTS gives it. Only what must vary is normalised, by
+`normalise`: the temporary project's path (the README writes /p or
+/home/me/layered-mlflow), the column padding and rule lengths of tables (they
+follow that path's length), trailing spaces, and in the benchmark's output
+every number (times, ratios, memory, versions).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +22,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_kedro import FILLED, KEDRO_TEMPLATE
+
 REPO = Path(__file__).parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BIN = Path(sys.executable).parent
+ROOTS = ("/home/me/layered-mlflow", "/p")  # how the README writes the project root
+FREE_PORT = (
+    "port=$(python -c \"import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])\")"
+)
 
 # command as the README shows it -> (exit status, the command as run here, or None for as shown).
-# Rewrites keep traffic on this machine (a production server, Databricks) or the run short.
+# Rewrites keep traffic on this machine (a production server, Databricks) or the run short, or set up
+# what the README's prose around the example says the project holds.
 RUN: dict[str, tuple[int, str | None]] = {
     "layered-mlflow run -- python train.py": (0, None),
     "ENV_FOR_DYNACONF=production layered-mlflow run -- python train.py": (
@@ -28,9 +46,14 @@ RUN: dict[str, tuple[int, str | None]] = {
         "layered-mlflow run -- python examples/train.py",  # installed already, by CI's `pip install -e`
     ),
     "layered-mlflow show": (0, None),
+    "layered-mlflow run -- mlflow experiments search": (0, None),
     "ENV_FOR_DYNACONF=prodution layered-mlflow run -- python train.py": (2, None),
-    "cd churn && layered-mlflow init": (0, "mkdir churn && cd churn && layered-mlflow init"),
-    "layered-mlflow init": (1, None),
+    # A new folder outside the demo project (inside it, init refuses to nest a project).
+    "cd churn && layered-mlflow init": (0, "mkdir ../churn && cd ../churn && layered-mlflow init"),
+    "layered-mlflow init": (
+        1,
+        "mkdir ../churn && cd ../churn && layered-mlflow init > /dev/null && layered-mlflow init",
+    ),
     "layered-mlflow --env production show": (0, None),
     "export ENV_FOR_DYNACONF=production": (0, None),
     "echo ENV_FOR_DYNACONF=production >> .env": (0, None),
@@ -45,22 +68,55 @@ RUN: dict[str, tuple[int, str | None]] = {
         "export LAYERED_MLFLOW_SERVER__BACKEND_STORE_URI='postgresql+psycopg2://mlflow:pw@db.internal:5432/mlflow'",
     ),
     "export AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=…": (0, "export AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y"),
-    # Started for real, with PostgreSQL and S3, by tests/test_tracking_server.py.
-    "layered-mlflow server": (0, "layered-mlflow server --dry-run"),
+    # Started for real, with PostgreSQL and S3, by tests/test_tracking_server.py. Here it says what it
+    # serves and execs `mlflow server --help`; on a free port, shown as the default 5000.
+    "layered-mlflow server": (
+        0,
+        f"{FREE_PORT}; LAYERED_MLFLOW_SERVER__PORT=$port layered-mlflow server -- --help 2>&1 >/dev/null"
+        ' | sed "s/:$port$/:5000/"',
+    ),
     "DATABRICKS_TOKEN_FILE=/run/secrets/databricks layered-mlflow --env databricks run -- python train.py": (
         0,
+        "cp databricks.yml settings/mlflow.databricks.yml && "
         "DATABRICKS_TOKEN_FILE=secrets/databricks layered-mlflow --env databricks run --dry-run -- python train.py",
     ),
     "ENV_FOR_DYNACONF=production MLFLOW_TRACKING_URI=http://mlflow:5000 layered-mlflow explain mlflow_tracking_uri": (
         0,
         None,
     ),
-    "layered-mlflow --env production explain MLFLOW_TRACKING_PASSWORD": (0, None),
-    "MLFLOW_TRACKING_URI=http://mlflow:5000 layered-mlflow explain mlflow_tracking_uri": (0, None),
-    "layered-mlflow check --all-envs": (0, None),
-    "layered-mlflow check": (0, None),
+    # The password in .env, as the example says.
+    "layered-mlflow --env production explain MLFLOW_TRACKING_PASSWORD": (
+        0,
+        "echo MLFLOW_TRACKING_PASSWORD=hunter2 >> .env && "
+        "layered-mlflow --env production explain MLFLOW_TRACKING_PASSWORD",
+    ),
+    # The kedro-mlflow section: its project template as settings/mlflow.yml.
+    "MLFLOW_TRACKING_URI=http://mlflow:5000 layered-mlflow explain mlflow_tracking_uri": (
+        0,
+        "cp kedro-mlflow.yml settings/mlflow.yml && MLFLOW_TRACKING_URI=http://mlflow:5000 layered-mlflow explain "
+        "mlflow_tracking_uri",
+    ),
+    "layered-mlflow check": (0, "cp kedro-mlflow.yml settings/mlflow.yml && layered-mlflow check"),
+    # The two problems the example shows: a misspelt key, and too many retries in production.
+    "layered-mlflow check --all-envs": (
+        1,
+        "echo 'mlflow_traking_uri: mlruns' >> settings/mlflow.yml && sed -i 's/max_retries: 3/max_retries: 20/' "
+        "settings/mlflow.production.yml && layered-mlflow check --all-envs",
+    ),
     "layered-mlflow schema > settings/mlflow.schema.json": (0, None),
     "python benchmarks/startup.py --runs 30": (0, f"python {REPO}/benchmarks/startup.py --runs 1"),
+}
+# A block of output alone, by its first line -> (exit status, the script that prints it).
+OUTPUTS: dict[str, tuple[int, str]] = {
+    "layered-mlflow: error: /p/settings/mlflow.yml:16: {{ python_package }} is a template placeholder": (
+        2,
+        "cp kedro-template.yml settings/mlflow.yml && layered-mlflow show",
+    ),
+    "layered-mlflow: error: /p/settings/mlflow.yml:3:29: invalid YAML: mapping values are not allowed here": (
+        2,
+        "printf '# base layer\\nmlflow_experiment_name: churn\\nmlflow_tracking_uri: mlruns/: old\\n' "
+        "> settings/mlflow.yml && layered-mlflow show",
+    ),
 }
 # Commands that CI itself runs on every submission, in a fresh virtual environment (.ci/run).
 BY_CI = {
@@ -79,51 +135,99 @@ env:
 """
 
 
-def console_blocks() -> list[list[str]]:
-    """The `$ ` commands of each console block, a `>` continuation joined to its command."""
+def console_blocks() -> list[list[tuple[str, list[str]]]]:
+    """Each console block: its `$ ` commands (a `>` continuation joined on) and the output shown under each.
+
+    A block of output alone is one entry whose command is "" .
+    """
     blocks = []
     for body in re.findall(r"```console\n(.*?)```", README, re.S):
-        commands: list[str] = []
+        shown: list[tuple[str, list[str]]] = []
         for line in body.splitlines():
             if line.startswith("$ "):
-                commands.append(line[2:])
-            elif line.startswith("> ") and commands:
-                commands[-1] += "\n" + line[2:]
-        if commands:
-            blocks.append(commands)
+                shown.append((line[2:], []))
+            elif line.startswith("> ") and shown and not shown[-1][1]:
+                shown[-1] = (shown[-1][0] + "\n" + line[2:], [])
+            elif shown:
+                shown[-1][1].append(line)
+            else:
+                shown.append(("", [line]))
+        blocks.append(shown)
     return blocks
 
 
 def test_every_readme_command_is_exercised() -> None:
-    """A command added to the README without a way to run it here fails this test; so does a stale entry."""
-    shown = {command for block in console_blocks() for command in block}
+    """A command or output added to the README without a way to run it here fails this test; so does a stale entry."""
+    shown = {command for block in console_blocks() for command, _ in block if command}
     assert shown - RUN.keys() - BY_CI == set()
     assert (RUN.keys() | BY_CI) - shown == set()
+    alone = {output[0] for block in console_blocks() for command, output in block if not command}
+    assert {first for first in alone if not any(first.startswith(key) for key in OUTPUTS)} == set()
+    assert {key for key in OUTPUTS if not any(first.startswith(key) for first in alone)} == set()
+
+
+def normalise(text: str, root: Path, command: str) -> list[str]:
+    """The lines of ``text`` with only what must vary made equal (the module's docstring lists it)."""
+    for written in (str(root), *ROOTS):
+        text = re.sub(rf"{re.escape(written)}(?=/|\s|$|\))", "<root>", text, flags=re.M)
+    lines = [re.sub(r"-{3,}", "---", re.sub(r" {2,}", "  ", line.rstrip())) for line in text.splitlines()]
+    if command.startswith("python benchmarks/"):
+        lines = [re.sub(r"\d+(\.\d+)*", "N", line) for line in lines]
+    return lines
+
+
+def planned(command: str, output: list[str]) -> tuple[int, str]:
+    """The exit status and script of one entry: a command of RUN, or a block of output of OUTPUTS."""
+    if command:
+        status, script = RUN[command]
+        return status, script or command
+    return next(value for key, value in OUTPUTS.items() if output[0].startswith(key))
 
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Path:
-    """A project like this repository: its settings, a Databricks environment, the example job, two secrets."""
+    """A project like this repository: its settings, the example job, two secrets.
+
+    Beside them, for their sections: the Databricks environment's file, and kedro-mlflow's project
+    template, filled in and not.
+    """
     root = tmp_path / "demo"
     shutil.copytree(REPO / "settings", root / "settings", ignore=shutil.ignore_patterns("mlflow.local.yml"))
-    (root / "settings" / "mlflow.databricks.yml").write_text(DATABRICKS)
+    (root / "databricks.yml").write_text(DATABRICKS)
     (root / "examples").mkdir()
     for target in (root / "train.py", root / "examples" / "train.py"):
         shutil.copy(REPO / "examples" / "train.py", target)
     (root / "secrets").mkdir()
     (root / "secrets" / "mlflow_password").write_text("hunter2\n")
     (root / "secrets" / "databricks").write_text("dapi-token\n")
+    (root / "kedro-mlflow.yml").write_text(FILLED)
+    (root / "kedro-template.yml").write_text(KEDRO_TEMPLATE)
     return root
 
 
-@pytest.mark.parametrize("block", [b for b in console_blocks() if set(b) - BY_CI], ids=lambda block: block[0][:60])
-def test_readme_block_runs(demo: Path, block: list[str]) -> None:
-    """Each console block, run in order in one shell: every command ends as the README says, none in a traceback."""
-    commands = [cmd for cmd in block if cmd not in BY_CI]
-    script = "".join(f'{RUN[cmd][1] or cmd}\necho "__status__ $?" >&2\n' for cmd in commands)
+def block_id(block: list[tuple[str, list[str]]]) -> str:
+    command, output = block[0]
+    return (command or output[0])[:60]
+
+
+@pytest.mark.parametrize("block", [b for b in console_blocks() if {c for c, _ in b} - BY_CI], ids=block_id)
+def test_readme_block_runs(demo: Path, block: list[tuple[str, list[str]]]) -> None:
+    """Each console block, run in order in one shell: every command ends as the README says and prints what it shows."""
+    entries = [(command, shown) for command, shown in block if command not in BY_CI]
+    plans = [planned(command, shown) for command, shown in entries]
+    outputs = demo.parent / "outputs"
+    outputs.mkdir()
+    script = "".join(
+        f'{{ {run}\n}} > {outputs}/{i} 2>&1\necho "__status__ $?" >&2\n' for i, (_, run) in enumerate(plans)
+    )
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     env.update({"PATH": f"{BIN}{os.pathsep}{env['PATH']}", "HOME": str(demo.parent), "DO_NOT_TRACK": "true"})
     done = subprocess.run(["bash", "-c", script], cwd=demo, env=env, capture_output=True, text=True, timeout=600)
     statuses = [int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("__status__ ")]
-    assert statuses == [RUN[cmd][0] for cmd in commands], done.stdout + done.stderr
-    assert "Traceback" not in done.stderr, done.stderr
+    printed = [(outputs / str(i)).read_text() for i in range(len(plans))]
+    assert statuses == [status for status, _ in plans], "\n".join([done.stderr, *printed])
+    for (command, shown), actual in zip(entries, printed, strict=True):
+        assert "Traceback" not in actual, actual
+        if shown:
+            expected = normalise("\n".join(shown), demo, command)
+            assert normalise(actual, demo, command) == expected, f"$ {command}\n{actual}"

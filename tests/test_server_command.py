@@ -6,7 +6,9 @@ These read `--dry-run`; tests/test_tracking_server.py starts the real thing.
 from __future__ import annotations
 
 import shlex
+import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -243,3 +245,51 @@ def test_injected_mlflow_server_variable_is_used(project: Project, variable: str
     uri = "postgresql+psycopg2://mlflow@127.0.0.1/mlflow" if "STORE" in variable else "s3://bucket/prefix"
     _, _, argv = dry_run(project, "server", env={variable: uri})
     assert argv[argv.index(option) + 1] == uri
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A free 127.0.0.1 port, held by a listening socket for the test's duration."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("command", "how"),
+    [
+        pytest.param("ui", "--set", id="ui-port-from-set"),
+        pytest.param("server", "variable", id="server-port-from-a-variable"),
+        pytest.param("server", "after-double-dash", id="server-port-after-double-dash"),
+    ],
+)
+def test_a_busy_port_is_refused_before_mlflow_starts(project: Project, busy_port: int, command: str, how: str) -> None:
+    """A port something listens on: exit 2 at once, naming host:port and `--set server.port`, nothing served."""
+    args: list[str] = ["--set", f"server.port={busy_port}", command] if how == "--set" else [command]
+    env = {"LAYERED_MLFLOW_SERVER__PORT": str(busy_port)} if how == "variable" else {}
+    if how == "after-double-dash":
+        args += ["--", f"--port={busy_port}"]
+    result = project.cli(*args, env=env)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: 127.0.0.1:{busy_port} is already in use"), result
+    assert "--set server.port=" in result.stderr, result
+    assert len(result.stderr.splitlines()) == 1, result
+    assert "serving" not in result.stderr, result
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        pytest.param(["--host", "127.0.0.1", "--port", "5000"], ("127.0.0.1", "5000"), id="settings-only"),
+        pytest.param(["--port", "5000", "--port", "6000"], (None, "6000"), id="the-last-wins"),
+        pytest.param(["--port", "5000", "-p", "6001", "-h", "::1"], ("::1", "6001"), id="short-options"),
+        pytest.param(["--port", "5000", "--port=6002", "--host=localhost"], ("localhost", "6002"), id="with-equals"),
+        pytest.param(["--port"], (None, None), id="option-without-value"),
+    ],
+)
+def test_the_address_mlflow_server_will_use(argv: list[str], expected: tuple[str | None, str | None]) -> None:
+    """The host and port checked are those `mlflow server` takes from its argv: the last of each spelling."""
+    from layered_mlflow.ports import _HOST_OPTIONS, _PORT_OPTIONS, _last
+
+    assert (_last(argv, _HOST_OPTIONS), _last(argv, _PORT_OPTIONS)) == expected

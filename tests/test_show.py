@@ -83,3 +83,30 @@ def test_this_repositorys_settings_resolve(env: str) -> None:
     result = Project(REPO).cli("--env", env, "show", "--format", "json", cwd=REPO)
     assert result.returncode == 0, result
     assert result.json()["environment"] == env
+
+
+@pytest.mark.parametrize(
+    ("where", "note"),
+    [
+        pytest.param(
+            "cwd", "no settings/mlflow.yml here or in a folder above: the working directory is the root", id="cwd"
+        ),
+        pytest.param("project-dir", "no settings/mlflow.yml in it", id="project-dir"),
+    ],
+)
+def test_show_says_why_the_root_is_the_working_directory(
+    project: Project, tmp_path: Path, where: str, note: str
+) -> None:
+    """No settings/mlflow.yml: the root line says so, rather than look like a project that was found."""
+    args = ("--project-dir", str(project.root)) if where == "project-dir" else ()
+    result = project.cli(*args, "show", cwd=tmp_path if where == "project-dir" else None)
+    assert result.returncode == 0, result
+    assert result.stdout.splitlines()[1] == f"root         {project.root}  ({note})", result
+
+
+def test_show_of_a_project_has_no_note(project: Project) -> None:
+    """With settings/mlflow.yml the root line is the root alone, from a subdirectory too."""
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: x\n")
+    (project.root / "notebooks").mkdir()
+    result = project.cli("show", cwd=project.root / "notebooks")
+    assert result.stdout.splitlines()[1] == f"root         {project.root}", result
