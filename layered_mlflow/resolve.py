@@ -85,7 +85,8 @@ def resolve(
     project = _project(here, project_dir, environ)
     explicit = bool(env_files)
     dotenv_paths = [here / Path(p) for p in env_files] if env_files else [project.root / ".env"]
-    dotenv, dotenv_read = read_dotenv(dotenv_paths, environ, explicit=explicit)
+    dotenv_files = read_dotenv(dotenv_paths, environ, explicit=explicit)
+    dotenv = [binding for _, bindings in dotenv_files for binding in bindings]
     environment, chosen_by = select_environment(
         project,
         [
@@ -98,8 +99,10 @@ def resolve(
     lower: list[Layer] = [Defaults(), *files]
     said = [(layer, layer.contributions()) for layer in lower]
     env_names = frozenset(c.key[1] for _, found in said for c in found if c.key[0] == "env" and len(c.key) == 2)
-    dotenv_layer = Variables("dotenv", dotenv, env_names, take_all=True, root=project.root)
-    said.append((dotenv_layer, dotenv_layer.contributions()))
+    # Each `.env` file is a layer of its own: later wins, and an empty value says nothing (SPEC §3).
+    for _, bindings in dotenv_files:
+        dotenv_layer = Variables("dotenv", bindings, env_names, take_all=True, root=project.root)
+        said.append((dotenv_layer, dotenv_layer.contributions()))
     env_names |= {name for name, _, _ in dotenv}
     process_env = Variables("process_env", variables_of(environ), env_names, take_all=False, root=project.root)
     upper: list[Layer] = [process_env, CommandLine(_assignments(overrides))]
@@ -110,7 +113,7 @@ def resolve(
         environment_source=chosen_by,
         environments=project.environments,
         root=project.root,
-        files=(*(f.path for f in files), *dotenv_read),
+        files=(*(f.path for f in files), *(path for path, _ in dotenv_files)),
         settings=MappingProxyType(settings),
         history=MappingProxyType(history),
         variables=MappingProxyType(exports.child_variables(settings, environment)),
