@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from layered_mlflow import keys, uris
+from layered_mlflow import artifact_root, keys, uris
 from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.exports import variable_name
 from layered_mlflow.masking import mask
@@ -58,6 +58,7 @@ def check(resolved: Resolved) -> list[Problem]:
         *_values(resolved),
         *_combinations(resolved),
         *_uris(resolved),
+        *_artifact_root(resolved),
         *(
             Problem(NOTE, f"{name} is set but empty in the environment; `run` removes it from the command's")
             for name in resolved.unset
@@ -209,6 +210,21 @@ def _uris(resolved: Resolved) -> Iterator[Problem]:
                 f"{_where(resolved, setting)} is a file store, which MLflow keeps in maintenance mode",
                 "sqlite:///mlflow.db is a drop-in local store",
             )
+
+
+def _artifact_root(resolved: Resolved) -> Iterator[Problem]:
+    """A sqlite: store's artifacts stay in the project only while MLflow reads its private variable (SPEC §6)."""
+    tracking = resolved.settings.get("mlflow_tracking_uri")
+    if tracking is None or not artifact_root.applies(str(tracking.value)):
+        return
+    if artifact_root.read_by_installed_mlflow() is False:
+        yield Problem(
+            WARNING,
+            f"{_where(resolved, tracking)} is a sqlite: store, but the installed MLflow no longer reads "
+            f"{artifact_root.VARIABLE} ({artifact_root.SOURCE}): new experiments keep their artifacts in "
+            "./mlruns of the working directory",
+            "run from the project root, or give each experiment an artifact_location",
+        )
 
 
 def _where(resolved: Resolved, setting: Setting) -> str:

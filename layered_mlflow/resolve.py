@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from layered_mlflow import exports, keys, uris
+from layered_mlflow import artifact_root, exports, keys, uris
 from layered_mlflow.dotenv_files import read_dotenv
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Key, Value
@@ -103,7 +103,7 @@ def resolve(
     for _, bindings in dotenv_files:
         dotenv_layer = Variables("dotenv", bindings, env_names, take_all=True, root=project.root)
         said.append((dotenv_layer, dotenv_layer.contributions()))
-    env_names |= {name for name, _, _ in dotenv}
+    env_names |= {name for name, _, _ in dotenv} | {artifact_root.VARIABLE}  # set in the environment, it is kept
     process_env = Variables("process_env", variables_of(environ), env_names, take_all=False, root=project.root)
     upper: list[Layer] = [process_env, CommandLine(_assignments(overrides))]
     said.extend((layer, layer.contributions()) for layer in upper)
@@ -196,6 +196,11 @@ def _merge(
         derived = Candidate("derived", "file: tracking store", "true")
         settings[_ALLOW_FILE_STORE] = Setting(_ALLOW_FILE_STORE, "true", derived.layer, derived.source)
         history.setdefault(_ALLOW_FILE_STORE, []).append(derived)
+    if tracking is not None and artifact_root.applies(str(tracking.value)) and artifact_root.KEY not in settings:
+        # MLflow's client would put new experiments' artifacts in ./mlruns of the working directory.
+        derived = Candidate("derived", "sqlite: tracking store", artifact_root.default(root))
+        settings[artifact_root.KEY] = Setting(artifact_root.KEY, derived.value, derived.layer, derived.source)
+        history.setdefault(artifact_root.KEY, []).append(derived)
     return (
         {keys.dotted(key): settings[key] for key in sorted(settings)},
         {keys.dotted(key): tuple(reversed(history[key])) for key in sorted(history)},
