@@ -35,6 +35,7 @@ _ARTIFACT_SCHEMES = (
     *("file", "s3", "gs", "wasbs", "abfss", "hdfs", "viewfs", "ftp", "sftp", "dbfs"),
     *("mlflow-artifacts", "http", "https", "runs", "models", "oci"),
 )
+_SETTINGS_FILES = ("base_file", "env_file", "local_file")
 _STORE_KEYS = (
     *(("mlflow_tracking_uri",), ("mlflow_registry_uri",), ("server", "backend_store_uri")),
     *(("server", "registry_store_uri"), ("mlflow_backend_store_uri",), ("mlflow_registry_store_uri",)),
@@ -59,6 +60,7 @@ def check(resolved: Resolved) -> list[Problem]:
         *_combinations(resolved),
         *_uris(resolved),
         *_artifact_root(resolved),
+        *_interpolations(resolved),
         *(
             Problem(NOTE, f"{name} is set but empty in the environment; `run` removes it from the command's")
             for name in resolved.unset
@@ -225,6 +227,18 @@ def _artifact_root(resolved: Resolved) -> Iterator[Problem]:
             "./mlruns of the working directory",
             "run from the project root, or give each experiment an artifact_location",
         )
+
+
+def _interpolations(resolved: Resolved) -> Iterator[Problem]:
+    """``${…}`` outside a URI (where it is an error) reaches the command as written: a run named ``${km…}``."""
+    for setting in resolved.settings.values():
+        if setting.layer in _SETTINGS_FILES and isinstance(setting.value, str) and "${" in setting.value:
+            yield Problem(
+                WARNING,
+                f"{_where(resolved, setting)} holds a ${{…}} interpolation, which settings files do not evaluate; "
+                "the command gets it as written",
+                "write the value itself, or use Dynaconf's '@format {env[NAME]}'",
+            )
 
 
 def _where(resolved: Resolved, setting: Setting) -> str:

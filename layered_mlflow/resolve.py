@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -98,6 +98,7 @@ def resolve(
     files = _settings_files(project, environment)
     lower: list[Layer] = [Defaults(), *files]
     said = [(layer, layer.contributions()) for layer in lower]
+    _refuse_interpolated_uris(c for _, found in said for c in found)
     env_names = frozenset(c.key[1] for _, found in said for c in found if c.key[0] == "env" and len(c.key) == 2)
     # Each `.env` file is a layer of its own: later wins, and an empty value says nothing (SPEC §3).
     for _, bindings in dotenv_files:
@@ -129,6 +130,23 @@ def _settings_files(project: Project, environment: str) -> list[SettingsFile]:
         ("local_file", project.local_file),
     )
     return [SettingsFile(name, path) for name, path in named if path is not None]
+
+
+def _refuse_interpolated_uris(contributions: Iterable[Contribution]) -> None:
+    """A settings file's URI holding ``${…}`` (OmegaConf's syntax, common in kedro-mlflow files) is an error.
+
+    Nothing evaluates it there (Dynaconf's ``@format`` would be), and anchored
+    to the root it would silently become a folder named ``${oc.env:…}``.
+    """
+    for contribution in contributions:
+        value, key = contribution.value, contribution.key
+        if key in keys.URI_KEYS and isinstance(value, str) and "${" in value:
+            variable = exports.variable_name(key) or f"{keys.SERVER_PREFIX}{key[-1].upper()}"
+            raise ConfigError(
+                f"{contribution.source}: `{keys.dotted(key)}` holds a ${{…}} interpolation, "
+                "which settings files do not evaluate",
+                hint=f"write the URI itself; {variable} in the environment wins over every file anyway",
+            )
 
 
 def _unset(environ: Mapping[str, str], process_env: Variables) -> tuple[str, ...]:

@@ -155,3 +155,70 @@ def test_check_warns_when_mlflow_no_longer_reads_it(project: Project, tmp_path: 
     assert "1 warning" in checked.stdout, checked
     clean = project.cli("check")
     assert VARIABLE not in clean.stdout, clean
+
+
+KEDRO_DEFAULT = "${oc.env:MLFLOW_TRACKING_URI, mlruns}"  # kedro-mlflow users write this
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "key"),
+    [
+        pytest.param("mlflow.yml", f"mlflow_tracking_uri: '{KEDRO_DEFAULT}'\n", "mlflow_tracking_uri", id="tracking"),
+        pytest.param("mlflow.yml", "mlflow_registry_uri: sqlite:///${DB}\n", "mlflow_registry_uri", id="registry"),
+        pytest.param(
+            "mlflow.staging.yml",
+            "server:\n  backend_store_uri: ${oc.env:DB}\n",
+            "server.backend_store_uri",
+            id="server",
+        ),
+        pytest.param(
+            "mlflow.local.yml",
+            "server:\n  default_artifact_root: ./${USER}/art\n",
+            "server.default_artifact_root",
+            id="artifact-root",
+        ),
+        pytest.param(
+            "mlflow.yml",
+            f"server:\n  mlflow_tracking_uri: '{KEDRO_DEFAULT}'\n",
+            "mlflow_tracking_uri",
+            id="kedro-shape",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", [("run", "--", "true"), ("check",), ("show",)])
+def test_interpolation_in_a_uri_is_an_error(
+    project: Project, file: str, text: str, key: str, command: tuple[str, ...]
+) -> None:
+    """`${…}` in a settings file's URI key is exit 2 naming file and key, never a folder called `${oc.env…`."""
+    project.write("settings/mlflow.staging.yml", "")
+    path = project.write(f"settings/{file}", text)
+    # Even where the environment overrides it: the same file fails on every machine, not only where unset.
+    result = project.cli("--env", "staging", *command, env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:1"})
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: {path}: `{key}` holds a ${{…}} interpolation"), result
+    assert len(result.stderr.splitlines()) == 1, result
+
+
+def test_check_all_envs_names_the_environment_with_an_interpolated_uri(project: Project) -> None:
+    """`check --all-envs` reports the environment whose file holds one, beside the clean ones."""
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: x\n")
+    project.write("settings/mlflow.production.yml", f"mlflow_tracking_uri: '{KEDRO_DEFAULT}'\n")
+    result = project.cli("check", "--all-envs")
+    assert result.returncode == 2, result
+    assert "production: error: " in result.stdout, result
+    assert "`mlflow_tracking_uri` holds a ${…} interpolation" in result.stdout, result
+    assert "development: 0 errors" in result.stdout, result
+
+
+def test_interpolation_elsewhere_is_passed_on_with_a_warning(project: Project) -> None:
+    """In a tag or `env` value, `${…}` reaches the command as written (never anchored), and `check` warns."""
+    project.write(
+        "settings/mlflow.yml", "tracking:\n  run:\n    name: ${km.random_name:}\nenv:\n  LM_PATH: ${HOME}/x\n"
+    )
+    child = project.child_env()
+    assert child["LM_PATH"] == "${HOME}/x"
+    assert json.loads(child["MLFLOW_RUN_CONTEXT"])["mlflow.runName"] == "${km.random_name:}"
+    checked = project.cli("check")
+    assert checked.returncode == 0, checked
+    for name in ("env.LM_PATH", "tags.mlflow.runName"):
+        assert f"warning: {name} (settings/mlflow.yml) holds a ${{…}} interpolation" in checked.stdout, checked
