@@ -135,8 +135,8 @@ def _settings_files(project: Project, environment: str) -> list[SettingsFile]:
 def _refuse_interpolated_uris(contributions: Iterable[Contribution]) -> None:
     """A settings file's URI holding ``${…}`` (OmegaConf's syntax, common in kedro-mlflow files) is an error.
 
-    Nothing evaluates it there (Dynaconf's ``@format`` would be), and anchored
-    to the root it would silently become a folder named ``${oc.env:…}``.
+    Nothing evaluates it there (Dynaconf evaluates ``@format``, not ``${…}``), and
+    anchored to the root it would silently become a folder named ``${oc.env:…}``.
     """
     for contribution in contributions:
         value, key = contribution.value, contribution.key
