@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from layered_mlflow import keys, uris
+from layered_mlflow import artifact_root, keys, uris
 from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.exports import variable_name
 from layered_mlflow.masking import mask
@@ -35,6 +35,7 @@ _ARTIFACT_SCHEMES = (
     *("file", "s3", "gs", "wasbs", "abfss", "hdfs", "viewfs", "ftp", "sftp", "dbfs"),
     *("mlflow-artifacts", "http", "https", "runs", "models", "oci"),
 )
+_SETTINGS_FILES = ("base_file", "env_file", "local_file")
 _STORE_KEYS = (
     *(("mlflow_tracking_uri",), ("mlflow_registry_uri",), ("server", "backend_store_uri")),
     *(("server", "registry_store_uri"), ("mlflow_backend_store_uri",), ("mlflow_registry_store_uri",)),
@@ -65,6 +66,8 @@ def check(resolved: Resolved) -> list[Problem]:
         *_values(resolved),
         *_combinations(resolved),
         *_uris(resolved),
+        *_artifact_root(resolved),
+        *_interpolations(resolved),
         *(
             Problem(NOTE, f"{name} is set but empty in the environment; `run` removes it from the command's")
             for name in resolved.unset
@@ -215,6 +218,33 @@ def _uris(resolved: Resolved) -> Iterator[Problem]:
                 NOTE,
                 f"{_where(resolved, setting)} is a file store, which MLflow keeps in maintenance mode",
                 "sqlite:///mlflow.db is a drop-in local store",
+            )
+
+
+def _artifact_root(resolved: Resolved) -> Iterator[Problem]:
+    """A sqlite: store's artifacts stay in the project only while MLflow reads its private variable (SPEC §6)."""
+    tracking = resolved.settings.get("mlflow_tracking_uri")
+    if tracking is None or not artifact_root.applies(str(tracking.value)):
+        return
+    if artifact_root.read_by_installed_mlflow() is False:
+        yield Problem(
+            WARNING,
+            f"{_where(resolved, tracking)} is a sqlite: store, but the installed MLflow no longer reads "
+            f"{artifact_root.VARIABLE} ({artifact_root.SOURCE}): new experiments keep their artifacts in "
+            "./mlruns of the working directory",
+            "run from the project root, or give each experiment an artifact_location",
+        )
+
+
+def _interpolations(resolved: Resolved) -> Iterator[Problem]:
+    """``${…}`` outside a URI (where it is an error) reaches the command as written: a run named ``${km…}``."""
+    for setting in resolved.settings.values():
+        if setting.layer in _SETTINGS_FILES and isinstance(setting.value, str) and "${" in setting.value:
+            yield Problem(
+                WARNING,
+                f"{_where(resolved, setting)} holds a ${{…}} interpolation, which settings files do not evaluate; "
+                "the command gets it as written",
+                "write the value itself, or use Dynaconf's '@format {env[NAME]}'",
             )
 
 

@@ -4,49 +4,71 @@ from __future__ import annotations
 
 import io
 import os
+from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from layered_mlflow.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from dotenv.parser import Original
 
 # (name, value, where): `where` is the file, as `explain` shows it.
 Binding = tuple[str, "str | None", str]
 
 
-def read_dotenv(paths: Sequence[Path], environ: Mapping[str, str], explicit: bool) -> tuple[list[Binding], list[Path]]:
-    """The variables of ``paths`` in order, and the files read; ``${VAR}`` expanded as ``dotenv run`` does.
+def read_dotenv(paths: Sequence[Path], environ: Mapping[str, str], explicit: bool) -> list[tuple[Path, list[Binding]]]:
+    """Each file of ``paths`` that exists, in order, with its variables; ``${VAR}`` expanded as ``dotenv run`` does.
 
-    ``${VAR}`` sees the variables read so far, then the process environment,
-    which wins as it does for the child. A missing default `.env` is no
-    error; a missing file given by ``--env-file`` is.
+    A file is one layer: the last binding of a name is the file's word on it
+    (``a=x`` then ``a=`` says ``a=``), as python-dotenv's ``dotenv_values``
+    has it. ``${VAR}`` sees the file's variables so far, then what the files
+    before it say (an empty value saying nothing, as across any layers), then
+    the process environment, which wins as it does for the child. A missing
+    default `.env` is no error; a missing file given by ``--env-file`` is.
     """
-    injected = {name: value for name, value in environ.items() if value}
-    known: dict[str, str | None] = {}
-    bindings: list[Binding] = []
-    read: list[Path] = []
+    injected: dict[str, str | None] = {name: value for name, value in environ.items() if value}
+    earlier: dict[str, str | None] = {}
+    files: list[tuple[Path, list[Binding]]] = []
     for path in paths:
         text = _read(path, explicit)
         if text is None:
             continue
-        read.append(path)
-        from dotenv.parser import parse_stream  # here: a project without .env need not import it
-        from dotenv.variables import parse_variables
+        said = _parse(path, text, earlier, injected)
+        files.append((path, [(name, value, str(path)) for name, value in said.items()]))
+        earlier.update((name, value) for name, value in said.items() if value)
+    return files
 
-        for binding in parse_stream(io.StringIO(text)):
-            if binding.error:
-                raise ConfigError(
-                    f"{path}:{binding.original.line}: not a python-dotenv line",
-                    hint="write KEY=VALUE, quoting values that hold spaces or #",
-                )
-            if binding.key is None:
-                continue
-            value = binding.value
-            if value is not None:
-                scope = {**known, **injected}
-                value = "".join(atom.resolve(scope) for atom in parse_variables(value))
-            known[binding.key] = value
-            bindings.append((binding.key, value, str(path)))
-    return bindings, read
+
+def _parse(
+    path: Path, text: str, earlier: dict[str, str | None], injected: dict[str, str | None]
+) -> dict[str, str | None]:
+    from dotenv.parser import parse_stream  # here: a project without .env need not import it
+    from dotenv.variables import parse_variables
+
+    said: dict[str, str | None] = {}
+    # A chain, not a merged copy per line: a `.env` of 10,000 lines stays linear.
+    scope = ChainMap(injected, said, earlier)
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"{path}:{_first_written_line(binding.original)}: not a python-dotenv line",
+                hint="write KEY=VALUE, quoting values that hold spaces or #",
+            )
+        if binding.key is None:
+            continue
+        value = binding.value
+        if value is not None:
+            value = "".join(atom.resolve(scope) for atom in parse_variables(value))
+        said[binding.key] = value
+    return said
+
+
+def _first_written_line(original: Original) -> int:
+    """The line a statement python-dotenv could not parse starts on: it counts from the blank lines before it."""
+    text = original.string
+    return original.line + text[: len(text) - len(text.lstrip())].count("\n")
 
 
 def _read(path: Path, explicit: bool) -> str | None:

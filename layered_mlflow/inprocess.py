@@ -3,6 +3,11 @@
 `run` sets the variables before the command starts; a notebook is already
 running, so ``configure()`` sets them in ``os.environ`` and tells an already
 imported mlflow through its own setters as well.
+
+A second call must answer as a first call in a fresh process would, so each
+call remembers what it (and mlflow's setters) changed in ``os.environ`` and the
+next call resolves against the environment as it was before: a variable the
+user has changed by hand since is the user's again.
 """
 
 from __future__ import annotations
@@ -10,7 +15,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+from layered_mlflow import exports
 from layered_mlflow.resolve import Resolved, resolve
+
+# Each variable an earlier call changed: (its value before the first change, the value left); None: unset.
+_changed: dict[str, tuple[str | None, str | None]] = {}
+_experiment_id: str | None = None  # the experiment the last call made active, if any
+_registry_set = False  # whether the last call set a registry URI
 
 
 def configure(
@@ -24,24 +35,72 @@ def configure(
     inherited empty ``MLFLOW_*`` ones), then calls ``mlflow.set_tracking_uri``,
     ``mlflow.set_registry_uri`` (when one is set) and ``mlflow.set_experiment``
     (when an experiment name is set). The tags reach every run started
-    afterwards through ``MLFLOW_RUN_CONTEXT``.
+    afterwards through ``MLFLOW_RUN_CONTEXT``. Calling it again (another
+    environment, other overrides) gives what a first call would.
     """
-    resolved = resolve(env, project_dir, overrides)
-    _export(resolved)
-    # Imported only now: importing layered_mlflow or resolving must stay cheap (SPEC §1),
-    # and mlflow reads some variables (MLFLOW_CONFIGURE_LOGGING) as it is imported.
-    import mlflow
-
-    variables = resolved.variables
-    mlflow.set_tracking_uri(variables["MLFLOW_TRACKING_URI"])
-    if "MLFLOW_REGISTRY_URI" in variables:
-        mlflow.set_registry_uri(variables["MLFLOW_REGISTRY_URI"])
-    if "MLFLOW_EXPERIMENT_NAME" in variables:
-        mlflow.set_experiment(variables["MLFLOW_EXPERIMENT_NAME"])
+    inherited = _inherited()
+    resolved = resolve(env, project_dir, overrides, environ=inherited)
+    _set_environment(exports.child_environment(inherited, resolved))
+    before = dict(os.environ)
+    try:
+        _tell_mlflow(resolved.variables)
+    finally:
+        _remember(before)  # mlflow's setters export variables too (MLFLOW_EXPERIMENT_ID)
     return resolved
 
 
-def _export(resolved: Resolved) -> None:
-    for name in resolved.unset:
-        os.environ.pop(name, None)
-    os.environ.update(resolved.variables)
+def _tell_mlflow(variables: Mapping[str, str]) -> None:
+    """Set mlflow's own state as a first call would leave it, undoing what only an earlier call set."""
+    global _experiment_id, _registry_set
+    # Imported only now: importing layered_mlflow or resolving must stay cheap (SPEC §1),
+    # and mlflow reads some variables (MLFLOW_CONFIGURE_LOGGING) as it is imported.
+    import mlflow
+    from mlflow.tracking import fluent
+
+    mlflow.set_tracking_uri(variables["MLFLOW_TRACKING_URI"])
+    if "MLFLOW_REGISTRY_URI" in variables:
+        mlflow.set_registry_uri(variables["MLFLOW_REGISTRY_URI"])
+    elif _registry_set:
+        # Typed `str`, but None is what a fresh process has: MLflow then derives it from the tracking URI.
+        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+    _registry_set = "MLFLOW_REGISTRY_URI" in variables
+    if "MLFLOW_EXPERIMENT_NAME" in variables:
+        _experiment_id = mlflow.set_experiment(variables["MLFLOW_EXPERIMENT_NAME"]).experiment_id
+    elif _experiment_id is not None:
+        if fluent._active_experiment_id == _experiment_id:  # unless the user has chosen another since
+            fluent._active_experiment_id = None  # an earlier call's, perhaps in another store
+        _experiment_id = None
+
+
+def _inherited() -> dict[str, str]:
+    """``os.environ`` with earlier calls' changes undone, except where the user changed a variable since."""
+    environ = dict(os.environ)
+    for name, (before, left) in list(_changed.items()):
+        if environ.get(name) != left:
+            del _changed[name]  # set or removed by hand since: the user's now
+        elif before is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = before
+    return environ
+
+
+def _set_environment(wanted: Mapping[str, str]) -> None:
+    """Make ``os.environ`` ``wanted``, remembering each change."""
+    before = dict(os.environ)
+    for name in set(before) - set(wanted):
+        del os.environ[name]
+    os.environ.update(wanted)
+    _remember(before)
+
+
+def _remember(before: Mapping[str, str]) -> None:
+    for name in set(before) | set(os.environ):
+        old, new = before.get(name), os.environ.get(name)
+        if old == new:
+            continue
+        first = _changed[name][0] if name in _changed else old
+        if first == new:
+            _changed.pop(name, None)  # back as it was: nothing to undo
+        else:
+            _changed[name] = (first, new)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from layered_mlflow import exports, keys, uris
+from layered_mlflow import artifact_root, exports, keys, uris
 from layered_mlflow.dotenv_files import read_dotenv
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Key, Value
@@ -85,7 +85,8 @@ def resolve(
     project = _project(here, project_dir, environ)
     explicit = bool(env_files)
     dotenv_paths = [here / Path(p) for p in env_files] if env_files else [project.root / ".env"]
-    dotenv, dotenv_read = read_dotenv(dotenv_paths, environ, explicit=explicit)
+    dotenv_files = read_dotenv(dotenv_paths, environ, explicit=explicit)
+    dotenv = [binding for _, bindings in dotenv_files for binding in bindings]
     environment, chosen_by = select_environment(
         project,
         [
@@ -97,10 +98,13 @@ def resolve(
     files = _settings_files(project, environment)
     lower: list[Layer] = [Defaults(), *files]
     said = [(layer, layer.contributions()) for layer in lower]
+    _refuse_interpolated_uris(c for _, found in said for c in found)
     env_names = frozenset(c.key[1] for _, found in said for c in found if c.key[0] == "env" and len(c.key) == 2)
-    dotenv_layer = Variables("dotenv", dotenv, env_names, take_all=True, root=project.root)
-    said.append((dotenv_layer, dotenv_layer.contributions()))
-    env_names |= {name for name, _, _ in dotenv}
+    # Each `.env` file is a layer of its own: later wins, and an empty value says nothing (SPEC §3).
+    for _, bindings in dotenv_files:
+        dotenv_layer = Variables("dotenv", bindings, env_names, take_all=True, root=project.root)
+        said.append((dotenv_layer, dotenv_layer.contributions()))
+    env_names |= {name for name, _, _ in dotenv} | {artifact_root.VARIABLE}  # set in the environment, it is kept
     process_env = Variables("process_env", variables_of(environ), env_names, take_all=False, root=project.root)
     upper: list[Layer] = [process_env, CommandLine(_assignments(overrides))]
     said.extend((layer, layer.contributions()) for layer in upper)
@@ -110,7 +114,7 @@ def resolve(
         environment_source=chosen_by,
         environments=project.environments,
         root=project.root,
-        files=(*(f.path for f in files), *dotenv_read),
+        files=(*(f.path for f in files), *(path for path, _ in dotenv_files)),
         settings=MappingProxyType(settings),
         history=MappingProxyType(history),
         variables=MappingProxyType(exports.child_variables(settings, environment)),
@@ -126,6 +130,23 @@ def _settings_files(project: Project, environment: str) -> list[SettingsFile]:
         ("local_file", project.local_file),
     )
     return [SettingsFile(name, path) for name, path in named if path is not None]
+
+
+def _refuse_interpolated_uris(contributions: Iterable[Contribution]) -> None:
+    """A settings file's URI holding ``${…}`` (OmegaConf's syntax, common in kedro-mlflow files) is an error.
+
+    Nothing evaluates it there (Dynaconf evaluates ``@format``, not ``${…}``), and
+    anchored to the root it would silently become a folder named ``${oc.env:…}``.
+    """
+    for contribution in contributions:
+        value, key = contribution.value, contribution.key
+        if key in keys.URI_KEYS and isinstance(value, str) and "${" in value:
+            variable = exports.variable_name(key) or f"{keys.SERVER_PREFIX}{key[-1].upper()}"
+            raise ConfigError(
+                f"{contribution.source}: `{keys.dotted(key)}` holds a ${{…}} interpolation, "
+                "which settings files do not evaluate",
+                hint=f"write the URI itself; {variable} in the environment wins over every file anyway",
+            )
 
 
 def _unset(environ: Mapping[str, str], process_env: Variables) -> tuple[str, ...]:
@@ -193,6 +214,11 @@ def _merge(
         derived = Candidate("derived", "file: tracking store", "true")
         settings[_ALLOW_FILE_STORE] = Setting(_ALLOW_FILE_STORE, "true", derived.layer, derived.source)
         history.setdefault(_ALLOW_FILE_STORE, []).append(derived)
+    if tracking is not None and artifact_root.applies(str(tracking.value)) and artifact_root.KEY not in settings:
+        # MLflow's client would put new experiments' artifacts in ./mlruns of the working directory.
+        derived = Candidate("derived", "sqlite: tracking store", artifact_root.default(root))
+        settings[artifact_root.KEY] = Setting(artifact_root.KEY, derived.value, derived.layer, derived.source)
+        history.setdefault(artifact_root.KEY, []).append(derived)
     return (
         {keys.dotted(key): settings[key] for key in sorted(settings)},
         {keys.dotted(key): tuple(reversed(history[key])) for key in sorted(history)},

@@ -110,3 +110,81 @@ def test_configure_takes_env_and_overrides(project: Project) -> None:
     assert found["experiment"] == "tuned"
     assert found["environ"] == {"LAYERED_MLFLOW_ENV": "staging"}
     assert Path(project.root / "tracking.db").is_file()
+
+
+# A notebook that calls configure() (and sets variables by hand) in the order given, then reports its state.
+SEQUENCE = textwrap.dedent(
+    """
+    import json, os, sys
+    import layered_mlflow
+    for step in json.loads(sys.argv[1]):
+        if "setenv" in step:
+            os.environ.update(step["setenv"])
+        else:
+            layered_mlflow.configure(**step["configure"])
+    import mlflow
+    environ = {k: v for k, v in os.environ.items() if "MLFLOW" in k or k.endswith("_ONLY")}
+    with mlflow.start_run() as run:
+        pass
+    experiment = mlflow.get_experiment(run.info.experiment_id)
+    print(json.dumps({
+        "environ": environ,
+        "tracking_uri": mlflow.get_tracking_uri(),
+        "registry_uri": mlflow.get_registry_uri(),
+        "experiment": [experiment.name, experiment.artifact_location],
+        "tags": {k: v for k, v in mlflow.get_run(run.info.run_id).data.tags.items() if not k.startswith("mlflow.")},
+    }))
+    """
+)
+DEVELOPMENT: dict[str, object] = {"configure": {}}
+PRODUCTION: dict[str, object] = {"configure": {"env": "production"}}
+
+
+def state_after(project: Project, steps: list[dict[str, object]]) -> dict[str, Any]:
+    """What a fresh notebook process in <root>/notebooks reports after ``steps``."""
+    folder = project.root / "notebooks"
+    folder.mkdir(exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-c", SEQUENCE, json.dumps(steps)],
+        cwd=folder,
+        env={**os.environ, "DO_NOT_TRACK": "true"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+@pytest.mark.parametrize(
+    ("earlier", "then"),
+    [
+        pytest.param([DEVELOPMENT], [PRODUCTION], id="file-store-then-sqlite"),
+        pytest.param([PRODUCTION], [DEVELOPMENT], id="sqlite-registry-experiment-then-file-store"),
+        pytest.param(
+            [DEVELOPMENT], [{"setenv": {"MLFLOW_EXPERIMENT_NAME": "mine"}}, PRODUCTION], id="set-by-hand-in-between"
+        ),
+        pytest.param(
+            [PRODUCTION],
+            [{"setenv": {"MLFLOW_TRACKING_URI": "sqlite:///hand.db"}}, DEVELOPMENT],
+            id="changed-by-hand-in-between",
+        ),
+    ],
+)
+def test_configure_again_answers_as_a_fresh_process(
+    project: Project, earlier: list[dict[str, object]], then: list[dict[str, object]]
+) -> None:
+    """configure() after configure(): the same variables, stores, experiment and tags as only the later steps give.
+
+    What an earlier call set is not taken for the process environment's; what the user set by hand is.
+    """
+    project.write("settings/mlflow.yml", "tags:\n  project: demo\n")
+    project.write(
+        "settings/mlflow.production.yml",
+        "mlflow_tracking_uri: sqlite:///prod.db\nmlflow_registry_uri: sqlite:///registry.db\n"
+        "mlflow_experiment_name: prod\nenv:\n  PROD_ONLY: '1'\n",
+    )
+    fresh = state_after(project, then)
+    assert state_after(project, [*earlier, *then]) == fresh
