@@ -133,17 +133,22 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
 def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout: float) -> None:
     """Validate the settings; exit 0 (clean), 1 (problems) or 2 (they do not load)."""
     from layered_mlflow import checks
+    from layered_mlflow.resolve import ENV_VARIABLE, project_of
 
-    if not all_envs:
-        outcome = checks.run_checks(options.resolve, [None], strict, timeout if online else None)
-    else:
-        active = options.resolve()  # lists the environments; checked as it is, not resolved twice
+    project = project_of(options.project_dir, options.environ)
 
-        def resolved(name: str | None) -> Resolved:
-            return active if name == active.environment else options.resolve(name)
+    def load_errors(name: str | None) -> list[LayeredMlflowError]:
+        chosen = name or options.env or options.environ.get(ENV_VARIABLE)  # a best guess when resolution fails
+        return checks.file_errors(project, chosen.lower() if chosen else None)
 
-        outcome = checks.run_checks(resolved, active.environments, strict, timeout if online else None)
-    click.echo(outcome.text)
+    environments: tuple[str | None, ...] = project.environments if all_envs else (None,)
+    outcome = checks.run_checks(
+        options.resolve, environments, strict, timeout if online else None, options.environ, load_errors
+    )
+    for line in outcome.errors:
+        _say(f"error: {line}")
+    if outcome.text:
+        click.echo(outcome.text)
     sys.exit(outcome.exit_code)
 
 
@@ -233,13 +238,13 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
 
 
 def _warn(options: Options, resolved: Resolved) -> None:
-    """Names that do nothing, one line each on stderr, unless -q."""
+    """Names that do nothing and values `check` calls errors, one line each on stderr, unless -q."""
     if options.quiet:
         return
-    from layered_mlflow.checks import unknown_keys
+    from layered_mlflow.checks import WARNING, Problem, run_warnings
 
-    for problem in unknown_keys(resolved):
-        _say(problem.line())
+    for problem in run_warnings(resolved, options.environ):
+        _say(Problem(WARNING, problem.message, problem.hint).line())  # `run` goes on: errors of `check` warn
 
 
 def _say(message: str) -> None:
