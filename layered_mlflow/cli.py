@@ -132,18 +132,18 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
 @click.pass_obj
 def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout: float) -> None:
     """Validate the settings; exit 0 (clean), 1 (problems) or 2 (they do not load)."""
-    from layered_mlflow import checks
+    from layered_mlflow import check_command
     from layered_mlflow.resolve import ENV_VARIABLE, project_of
 
     project = project_of(options.project_dir, options.environ)
-
-    def load_errors(name: str | None) -> list[LayeredMlflowError]:
-        chosen = name or options.env or options.environ.get(ENV_VARIABLE)  # a best guess when resolution fails
-        return checks.file_errors(project, chosen.lower() if chosen else None)
-
-    environments: tuple[str | None, ...] = project.environments if all_envs else (None,)
-    outcome = checks.run_checks(
-        options.resolve, environments, strict, timeout if online else None, options.environ, load_errors
+    guess = options.env or options.environ.get(ENV_VARIABLE)  # whose files to read when resolution fails
+    outcome = check_command.run_checks(
+        options.resolve,
+        project.environments if all_envs else (None,),
+        strict,
+        timeout if online else None,
+        options.environ,
+        lambda name: check_command.file_errors(project, name or guess),
     )
     for line in outcome.errors:
         _say(f"error: {line}")
