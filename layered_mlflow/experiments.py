@@ -24,7 +24,7 @@ def problems(resolved: Resolved) -> Iterator[Problem]:
     name, number = resolved.settings.get("mlflow_experiment_name"), resolved.settings.get("mlflow_experiment_id")
     if name is None or number is None or not isinstance(name.value, str) or not isinstance(number.value, str):
         return
-    both = f"{where(resolved, name)} = {name.value!r} and {where(resolved, number)} = {number.value!r}"
+    both = f"{where(resolved, name)} and {where(resolved, number)}"  # values unquoted: `secrets` may list them
     found = _experiment_id(resolved.variables.get("MLFLOW_TRACKING_URI", ""), name.value)
     if found is None:
         yield Problem(NOTE, f"{both}: MLflow fails unless that experiment has that id (a remote store: not looked up)")

@@ -111,9 +111,9 @@ def test_run_warns_about_errors_and_still_runs(project: Project) -> None:
     assert project.cli("-q", "run", "--", "true").stderr == ""
 
 
-def _experiment_store(project: Project) -> str:
-    """A real file store in the project's mlruns, holding experiment `a` (its id is returned)."""
-    uri = (project.root / "mlruns").as_uri()
+def _experiment_store(project: Project, store: str = "mlruns") -> str:
+    """A real store in the project (``mlruns`` or ``sqlite:///mlflow.db``), holding experiment `a`: its id."""
+    uri = (project.root / "mlruns").as_uri() if store == "mlruns" else f"sqlite:///{project.root}/mlflow.db"
     created = client_query(uri, "import mlflow, json; print(json.dumps(mlflow.create_experiment('a')))")
     assert isinstance(created, str)
     return created
@@ -142,3 +142,17 @@ def test_experiment_name_and_id_are_judged_by_the_store(
         assert len(problems) == 1, result
         assert problems[0].startswith(expected), result
         assert result.returncode == (1 if expected.startswith("error") else 0), result
+
+
+def test_experiment_id_is_looked_up_in_a_sqlite_store(project: Project) -> None:
+    """A sqlite store is read (read-only) too: another id than the named experiment's is an error."""
+    experiment_id = _experiment_store(project, "sqlite:///mlflow.db")
+    store = "mlflow_tracking_uri: sqlite:///mlflow.db\n"
+    project.write(
+        "settings/mlflow.yml", f"{store}mlflow_experiment_name: a\nmlflow_experiment_id: '{experiment_id}9'\n"
+    )
+    result = project.cli("check")
+    assert result.returncode == 1, result
+    assert f"that experiment's id is {experiment_id}, so MLflow refuses to start a run" in result.stdout, result
+    project.write("settings/mlflow.yml", f"{store}mlflow_experiment_id: '{experiment_id}'\n")
+    assert project.cli("check").stdout.strip() == "development: 0 errors, 0 warnings"
