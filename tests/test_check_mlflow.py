@@ -19,6 +19,10 @@ SERVER_ERRORS = ("`server.port` must be", "`server.workers` must be", "`server.s
         pytest.param("mlflow_home: /opt/mlflow\n", id="read-with-os-environ-get"),
         pytest.param("mlflow_tracking_auth: kubernetes-namespaced\n", id="built-in-auth-provider"),
         pytest.param("mlflow_http_request_max_retries: 11\n", id="retry-limit-without-http-store"),
+        pytest.param(
+            "mlflow_tracking_insecure_tls: true\nmlflow_tracking_server_cert_path: /ca.pem\n",
+            id="tls-without-http-store",
+        ),
         pytest.param(HTTP + "mlflow_http_request_timeout: 2147483\n", id="longest-timeout"),
         pytest.param("mlflow_trace_sampling_ratio: 0\n", id="sampling-ratio-zero"),
     ],
