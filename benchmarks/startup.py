@@ -44,6 +44,10 @@ tags:
 env:
   MLFLOW_S3_ENDPOINT_URL: https://s3.example.com
 """
+_WARNED = [
+    *("--set", "mlflow_http_request_timeout=0", "--set", "mlflow_trace_sampling_ratio=2"),
+    *("--set", "server.workers=0"),
+]
 DOTENV = "MLFLOW_TRACKING_USERNAME=alice\nMLFLOW_TRACKING_PASSWORD='s3cr3t'\nDATA_DIR=/data\n"
 
 
@@ -99,6 +103,8 @@ def main() -> None:
         "python -c pass": [sys.executable, "-c", "pass"],
         "dotenv run -- true": [dotenv, "run", "--", true],
         "layered-mlflow run -- true": [wrapper, "run", "--", true],
+        # The same with three values `check` calls errors, which `run` warns about.
+        "  ... with 3 warnings": [wrapper, *_WARNED, "run", "--", true],
         "layered-mlflow env": [wrapper, "env"],
         "layered-mlflow show": [wrapper, "show"],
     }

@@ -51,7 +51,7 @@ def read_by(source: str) -> bool:
 @functools.cache
 def read_by_installed_mlflow() -> bool | None:
     """Whether the installed MLflow reads the variable (its source, read by path); None without MLflow."""
-    package = mlflow_vars._package()
+    package = mlflow_vars.package()
     if package is None:
         return None
-    return read_by(mlflow_vars._read(package.parent / SOURCE))
+    return read_by(mlflow_vars.read(package.parent / SOURCE))

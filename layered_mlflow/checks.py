@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import difflib
-import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from layered_mlflow import artifact_root, keys, uris
-from layered_mlflow.errors import LayeredMlflowError
+from layered_mlflow import artifact_root, keys, mlflow_vars, server_settings, uris, value_rules
 from layered_mlflow.exports import variable_name
 from layered_mlflow.masking import mask
 from layered_mlflow.mlflow_vars import mlflow_variables
 from layered_mlflow.resolve import Resolved, Setting
 
 ERROR, WARNING, NOTE = "error", "warning", "note"
-_BOOLEANS = ("true", "false", "1", "0")
-_LEVELS = ("CRITICAL", "FATAL", "ERROR", "WARN", "WARNING", "INFO", "DEBUG", "NOTSET")
-# MLflow refuses more (its _MLFLOW_HTTP_REQUEST_*_LIMIT defaults).
-_LIMITS = {"mlflow_http_request_max_retries": 10, "mlflow_http_request_backoff_factor": 120}
+# Stores MLflow's client reaches over HTTP, through its REST client (mlflow/utils/rest_utils.py).
+_HTTP_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
 _STORE_SCHEMES = (
     "file",
     "sqlite",
@@ -55,17 +51,19 @@ class Problem:
         return f"{self.level}: {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
 
 
-def check(resolved: Resolved) -> list[Problem]:
-    """Every problem of ``resolved``: unknown keys, values MLflow would reject, URIs."""
+def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
+    """Every problem of ``resolved``: unknown keys, values MLflow would reject, URIs.
+
+    ``environ`` is what the command inherits (MLflow reads its private limits there).
+    """
+    from layered_mlflow import experiments
     from layered_mlflow.report import root_note
 
     note = root_note(resolved)
     return [
         *([Problem(NOTE, f"{resolved.root}: {note}", _NO_PROJECT_HINT)] if note else []),
-        *unknown_keys(resolved),
-        *_values(resolved),
-        *_combinations(resolved),
-        *_uris(resolved),
+        *run_warnings(resolved, environ, with_notes=True),
+        *experiments.problems(resolved),
         *_artifact_root(resolved),
         *_interpolations(resolved),
         *(
@@ -82,44 +80,20 @@ def check(resolved: Resolved) -> list[Problem]:
     ]
 
 
-@dataclass(frozen=True)
-class Outcome:
-    text: str
-    exit_code: int  # 0 clean (notes and warnings allowed), 1 problems, 2 settings that do not load
+def run_warnings(resolved: Resolved, environ: Mapping[str, str], with_notes: bool = False) -> list[Problem]:
+    """What `run` warns about before it runs: names that do nothing, and what `check` calls errors.
 
-
-def run_checks(
-    resolve: Callable[[str | None], Resolved], environments: Sequence[str | None], strict: bool, timeout: float | None
-) -> Outcome:
-    """Check each environment (``None``: the active one), reaching the store when ``timeout`` is given."""
-    lines: list[str] = []
-    codes = [0]
-    for name in environments:
-        try:
-            resolved = resolve(name)
-        except LayeredMlflowError as exc:
-            if name is None:
-                raise  # the active environment alone: the usual one-line error
-            lines.append(f"{name}: error: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else ""))
-            codes.append(2)
-            continue
-        problems = check(resolved)
-        if timeout is not None:
-            from layered_mlflow.online import reach
-
-            problems.append(reach(resolved.variables, timeout))
-        if strict:
-            problems = [Problem(ERROR, p.message, p.hint) if p.level == WARNING else p for p in problems]
-        errors = sum(p.level == ERROR for p in problems)
-        warnings = sum(p.level == WARNING for p in problems)
-        lines.append(f"{resolved.environment}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
-        lines.extend(f"  {p.line()}" for p in problems)
-        codes.append(1 if errors else 0)
-    return Outcome("\n".join(lines), max(codes))
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    Cheap: no store is opened and mlflow is not imported.
+    """
+    found = [
+        *unknown_keys(resolved),
+        *_no_ops(resolved),
+        *_values(resolved, environ),
+        *(Problem(ERROR, message) for message in server_settings.invalid(resolved)),
+        *_combinations(resolved),
+        *_uris(resolved),
+    ]
+    return found if with_notes else [p for p in found if p.level != NOTE]
 
 
 def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
@@ -131,44 +105,50 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
             close = difflib.get_close_matches(head.upper(), known, n=1, cutoff=0.8)
             hint = f"did you mean {_as_written(setting, close[0])}?" if close else None
             yield Problem(
-                WARNING, f"{_where(resolved, setting)} is not an MLflow variable; it is exported but unused", hint
+                WARNING, f"{where(resolved, setting)} is not an MLflow variable; it is exported but unused", hint
             )
         elif head not in keys.SECTIONS and not head.startswith("mlflow_"):
             close = difflib.get_close_matches(head, [*keys.SECTIONS, "mlflow_tracking_uri"], n=1, cutoff=0.7)
             hint = f"did you mean {close[0]}?" if close else "MLflow variables start with mlflow_"
-            yield Problem(WARNING, f"{_where(resolved, setting)} is not a layered-mlflow key; it is ignored", hint)
+            yield Problem(WARNING, f"{where(resolved, setting)} is not a layered-mlflow key; it is ignored", hint)
         elif head == "server" and len(setting.key) == 2 and setting.key[1] not in keys.SERVER_KEYS:
             close = difflib.get_close_matches(setting.key[1], keys.SERVER_KEYS, n=1)
             hint = f"did you mean server.{close[0]}?" if close else f"the keys are {', '.join(keys.SERVER_KEYS)}"
             if not setting.key[1].startswith("mlflow_"):  # kedro-mlflow's, translated elsewhere
-                yield Problem(WARNING, f"{_where(resolved, setting)} is not a `server` key", hint)
+                yield Problem(WARNING, f"{where(resolved, setting)} is not a `server` key", hint)
 
 
-def _values(resolved: Resolved) -> Iterator[Problem]:
-    known = mlflow_variables()
+def _no_ops(resolved: Resolved) -> Iterator[Problem]:
+    """`server.mlflow_*` left after kedro-mlflow's shape is translated: a variable in the wrong place."""
+    for setting in resolved.settings.values():
+        if setting.key[0] != "server" or len(setting.key) != 2 or not setting.key[1].startswith("mlflow_"):
+            continue
+        variable = setting.key[1].upper()
+        if setting.layer in ("process_env", "dotenv"):
+            hint = f"set {variable} itself"
+        elif setting.key[1] == "mlflow_experiment_name":
+            hint = "kedro-mlflow keeps it under tracking.experiment.name; or write mlflow_experiment_name at the top"
+        else:
+            hint = f"write {setting.key[1]} at the top level"
+        yield Problem(WARNING, f"{where(resolved, setting)} does nothing: it is not a `server` key", hint)
+
+
+def _values(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]:
+    http = _talks_http(resolved)
+    limits = {**environ, **resolved.variables}  # the command's environment, where MLflow reads its limits
     for setting in resolved.settings.values():
         name = variable_name(setting.key)
         if name is None or not name.startswith("MLFLOW_") or not isinstance(setting.value, str):
             continue
-        value, kind = setting.value, known.get(name, "str")
-        shown = mask(name, value)
-        if kind == "bool" and value.lower() not in _BOOLEANS:
-            yield Problem(
-                ERROR, f"{_where(resolved, setting)} = {shown!r} is not a boolean", "MLflow accepts true, false, 1 or 0"
-            )
-        elif kind in ("int", "float") and not _converts(value, int if kind == "int" else float):
-            yield Problem(
-                ERROR, f"{_where(resolved, setting)} = {shown!r} is not {'an integer' if kind == 'int' else 'a number'}"
-            )
-        elif setting.key[0] in _LIMITS and _converts(value, int) and not 0 <= int(value) <= _LIMITS[setting.key[0]]:
-            limit = _LIMITS[setting.key[0]]
-            yield Problem(ERROR, f"{_where(resolved, setting)} = {value} is outside MLflow's range 0..{limit}")
-        elif name == "MLFLOW_LOGGING_LEVEL" and value.upper() not in _LEVELS:
-            yield Problem(
-                ERROR, f"{_where(resolved, setting)} = {shown!r} is not a logging level", ", ".join(_LEVELS[2:7])
-            )
-        elif name == "MLFLOW_RUN_CONTEXT" and not _is_json_object(value):
-            yield Problem(ERROR, f"{_where(resolved, setting)} is not a JSON object; MLflow would drop it silently")
+        refused = value_rules.refusal(name, setting.value, limits, http)
+        if refused is not None:
+            shown = mask(name, setting.value)
+            yield Problem(ERROR, f"{where(resolved, setting)} = {shown!r} {refused.reason}", refused.hint)
+
+
+def _talks_http(resolved: Resolved) -> bool:
+    stores = (resolved.variables.get("MLFLOW_TRACKING_URI", ""), resolved.variables.get("MLFLOW_REGISTRY_URI", ""))
+    return any(uri.split(":", 1)[0].lower() in _HTTP_SCHEMES for uri in stores)
 
 
 def _combinations(resolved: Resolved) -> Iterator[Problem]:
@@ -176,9 +156,9 @@ def _combinations(resolved: Resolved) -> Iterator[Problem]:
         return resolved.settings.get(key)
 
     insecure, cert = get("mlflow_tracking_insecure_tls"), get("mlflow_tracking_server_cert_path")
-    if insecure and cert and str(insecure.value).lower() in ("true", "1"):
+    if insecure and cert and _talks_http(resolved) and mlflow_vars.boolean(str(insecure.value)):
         yield Problem(
-            ERROR, f"{_where(resolved, insecure)} is true while {_where(resolved, cert)} is set; MLflow refuses both"
+            ERROR, f"{where(resolved, insecure)} is true while {where(resolved, cert)} is set; MLflow refuses both"
         )
     token, user, password = (
         get("mlflow_tracking_token"),
@@ -188,14 +168,7 @@ def _combinations(resolved: Resolved) -> Iterator[Problem]:
     if token and user and password:
         yield Problem(
             WARNING,
-            f"{_where(resolved, token)} is ignored: MLflow uses {_where(resolved, user)} and its password first",
-        )
-    name, experiment_id = get("mlflow_experiment_name"), get("mlflow_experiment_id")
-    if name and experiment_id:
-        yield Problem(
-            WARNING,
-            f"both {_where(resolved, name)} and {_where(resolved, experiment_id)} are set; MLflow fails if they differ",
-            "keep one of them",
+            f"{where(resolved, token)} is ignored: MLflow uses {where(resolved, user)} and its password first",
         )
 
 
@@ -206,17 +179,17 @@ def _uris(resolved: Resolved) -> Iterator[Problem]:
         scheme = setting.value.split(":", 1)[0].lower() if ":" in setting.value else setting.value
         store = setting.key in _STORE_KEYS
         if scheme.split("+")[0] not in (_STORE_SCHEMES if store else _ARTIFACT_SCHEMES):
-            yield Problem(ERROR, f"{_where(resolved, setting)} has an unknown scheme {scheme!r}")
+            yield Problem(ERROR, f"{where(resolved, setting)} has an unknown scheme {scheme!r}")
         elif store and scheme == "postgresql":
             yield Problem(
                 WARNING,
-                f"{_where(resolved, setting)} names no driver: SQLAlchemy 2.1 then wants psycopg 3",
+                f"{where(resolved, setting)} names no driver: SQLAlchemy 2.1 then wants psycopg 3",
                 "write postgresql+psycopg2:// (or install psycopg)",
             )
         elif setting.key == ("mlflow_tracking_uri",) and uris.is_file_store(setting.value):
             yield Problem(
                 NOTE,
-                f"{_where(resolved, setting)} is a file store, which MLflow keeps in maintenance mode",
+                f"{where(resolved, setting)} is a file store, which MLflow keeps in maintenance mode",
                 "sqlite:///mlflow.db is a drop-in local store",
             )
 
@@ -229,7 +202,7 @@ def _artifact_root(resolved: Resolved) -> Iterator[Problem]:
     if artifact_root.read_by_installed_mlflow() is False:
         yield Problem(
             WARNING,
-            f"{_where(resolved, tracking)} is a sqlite: store, but the installed MLflow no longer reads "
+            f"{where(resolved, tracking)} is a sqlite: store, but the installed MLflow no longer reads "
             f"{artifact_root.VARIABLE} ({artifact_root.SOURCE}): new experiments keep their artifacts in "
             "./mlruns of the working directory",
             "run from the project root, or give each experiment an artifact_location",
@@ -242,13 +215,13 @@ def _interpolations(resolved: Resolved) -> Iterator[Problem]:
         if setting.layer in _SETTINGS_FILES and isinstance(setting.value, str) and "${" in setting.value:
             yield Problem(
                 WARNING,
-                f"{_where(resolved, setting)} holds a ${{…}} interpolation, which settings files do not evaluate; "
+                f"{where(resolved, setting)} holds a ${{…}} interpolation, which settings files do not evaluate; "
                 "the command gets it as written",
                 "write the value itself, or use Dynaconf's '@format {env[NAME]}'",
             )
 
 
-def _where(resolved: Resolved, setting: Setting) -> str:
+def where(resolved: Resolved, setting: Setting) -> str:
     """The key as its layer spelled it, and where: ``MLFLOW_X (environment)``, ``x (settings/mlflow.yml)``."""
     if setting.layer == "process_env":
         return f"{setting.source} (environment)"
@@ -258,18 +231,3 @@ def _where(resolved: Resolved, setting: Setting) -> str:
 
 def _as_written(setting: Setting, variable: str) -> str:
     return variable if setting.layer in ("process_env", "dotenv") else variable.lower()
-
-
-def _converts(value: str, kind: type) -> bool:
-    try:
-        kind(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_json_object(value: str) -> bool:
-    try:
-        return isinstance(json.loads(value), dict)
-    except ValueError:
-        return False

@@ -141,18 +141,23 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
 @click.pass_obj
 def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout: float) -> None:
     """Validate the settings; exit 0 (clean), 1 (problems) or 2 (they do not load)."""
-    from layered_mlflow import checks
+    from layered_mlflow import check_command
+    from layered_mlflow.resolve import ENV_VARIABLE, project_of
 
-    if not all_envs:
-        outcome = checks.run_checks(options.resolve, [None], strict, timeout if online else None)
-    else:
-        active = options.resolve()  # lists the environments; checked as it is, not resolved twice
-
-        def resolved(name: str | None) -> Resolved:
-            return active if name == active.environment else options.resolve(name)
-
-        outcome = checks.run_checks(resolved, active.environments, strict, timeout if online else None)
-    click.echo(outcome.text)
+    project = project_of(options.project_dir, options.environ)
+    guess = options.env or options.environ.get(ENV_VARIABLE)  # whose files to read when resolution fails
+    outcome = check_command.run_checks(
+        options.resolve,
+        project.environments if all_envs else (None,),
+        strict,
+        timeout if online else None,
+        options.environ,
+        lambda name: check_command.file_errors(project, name or guess),
+    )
+    for line in outcome.errors:
+        _say(f"error: {line}")
+    if outcome.text:
+        click.echo(outcome.text)
     sys.exit(outcome.exit_code)
 
 
@@ -247,13 +252,13 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
 
 
 def _warn(options: Options, resolved: Resolved) -> None:
-    """Names that do nothing, one line each on stderr, unless -q."""
+    """Names that do nothing and values `check` calls errors, one line each on stderr, unless -q."""
     if options.quiet:
         return
-    from layered_mlflow.checks import unknown_keys
+    from layered_mlflow.checks import WARNING, Problem, run_warnings
 
-    for problem in unknown_keys(resolved):
-        _say(problem.line())
+    for problem in run_warnings(resolved, options.environ):
+        _say(Problem(WARNING, problem.message, problem.hint).line())  # `run` goes on: errors of `check` warn
 
 
 def _say(message: str) -> None:

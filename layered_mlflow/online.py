@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from layered_mlflow import uris
+from layered_mlflow import mlflow_vars, uris
 from layered_mlflow.checks import ERROR, NOTE, Problem
 from layered_mlflow.masking import mask_text
 
@@ -141,7 +141,7 @@ def _tls(variables: Mapping[str, str]) -> Any:
     import ssl
 
     context = ssl.create_default_context(cafile=variables.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or None)
-    if variables.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("true", "1"):
+    if mlflow_vars.boolean(variables.get("MLFLOW_TRACKING_INSECURE_TLS", "")):
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     return context
 

@@ -95,7 +95,7 @@ def resolve(
             (f"{ENV_VARIABLE} in .env", _last(dotenv, ENV_VARIABLE)),
         ],
     )
-    files = _settings_files(project, environment)
+    files = settings_files(project, environment)
     lower: list[Layer] = [Defaults(), *files]
     said = [(layer, layer.contributions()) for layer in lower]
     _refuse_interpolated_uris(c for _, found in said for c in found)
@@ -123,10 +123,17 @@ def resolve(
     )
 
 
-def _settings_files(project: Project, environment: str) -> list[SettingsFile]:
+def project_of(project_dir: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Project:
+    """The project ``resolve`` would read, without reading it (for `check` when resolution fails)."""
+    here = working_directory(None, project_dir or environ.get(PROJECT_DIR_VARIABLE))
+    return _project(here, project_dir, environ)
+
+
+def settings_files(project: Project, environment: str | None) -> list[SettingsFile]:
+    """The settings files of ``environment`` (None: only those every environment reads), lowest first."""
     named = (
         ("base_file", project.base_file),
-        ("env_file", project.env_files.get(environment)),
+        ("env_file", project.env_files.get(environment or "")),
         ("local_file", project.local_file),
     )
     return [SettingsFile(name, path) for name, path in named if path is not None]

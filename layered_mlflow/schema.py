@@ -8,11 +8,11 @@ always in step with the MLflow that `run` exports for.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from layered_mlflow import keys
-from layered_mlflow.mlflow_vars import mlflow_variable_docs, mlflow_variables
+from layered_mlflow.mlflow_vars import BOOLEANS, mlflow_variable_docs, mlflow_variables
 
 FILE_NAME = "mlflow.schema.json"  # beside the settings files, which name it on their first line
 # Draft 7: the newest draft every YAML editor plugin understands.
@@ -22,10 +22,19 @@ _DYNACONF = {"type": "string", "pattern": "^@"}
 _NULL = {"type": "null"}  # "this layer says nothing" (SPEC §3)
 _DIGITS = r"^\s*[-+]?[0-9]+\s*$"
 _DECIMAL = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
-# MLflow reads a boolean variable as true, false, 1 or 0, in any case.
-_TRUE_FALSE = "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$"
+
+
+def _any_case(words: Iterable[str]) -> str:
+    """A pattern matching each of ``words`` in any case (JSON Schema patterns have no flags)."""
+    spelled = ("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word) for word in words)
+    return f"^({'|'.join(spelled)})$"
+
+
 _KINDS: Mapping[str, list[dict[str, Any]]] = {
-    "bool": [{"type": "boolean"}, {"enum": [0, 1]}, {"type": "string", "pattern": _TRUE_FALSE}],
+    **{
+        kind: [{"type": "boolean"}, {"enum": [0, 1]}, {"type": "string", "pattern": _any_case(words)}]
+        for kind, words in BOOLEANS.items()
+    },
     "int": [{"type": "integer"}, {"type": "string", "pattern": _DIGITS}],
     "float": [{"type": "number"}, {"type": "string", "pattern": _DECIMAL}],
     "str": [{"type": ["string", "number", "boolean"]}],

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from layered_mlflow import keys, uris
+from layered_mlflow import keys, mlflow_vars, server_settings, uris
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.masking import mask_text
 from layered_mlflow.resolve import Resolved
@@ -20,7 +20,6 @@ OPTIONS = {key: "--" + key.replace("_", "-") for key in keys.SERVER_KEYS}
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = "5000"
 DEFAULT_BACKEND = "sqlite:///mlflow.db"
-_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 _ANY_ADDRESS = ("0.0.0.0", "::")  # noqa: S104 (recognised, not bound to)
 
 
@@ -46,10 +45,13 @@ class ServerCommand:
 def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: bool = False) -> ServerCommand:
     """``mlflow server`` for ``resolved``; ``ui`` serves the local tracking store with one worker."""
     _refuse_unknown_keys(resolved)
+    problems = server_settings.invalid(resolved)
+    if problems:
+        raise ConfigError("; ".join(problems), hint="check lists every problem: layered-mlflow check")
     backend = _tracking_store(resolved) if ui else _value(resolved, "backend_store_uri") or _default_backend(resolved)
     host = _value(resolved, "host") or DEFAULT_HOST
-    port = _integer(resolved, "port", 1, 65535) or DEFAULT_PORT
-    workers = "1" if ui else _integer(resolved, "workers", 1, None)
+    port = _integer(resolved, "port") or DEFAULT_PORT
+    workers = "1" if ui else _integer(resolved, "workers")
     argv = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend]
     for key in ("registry_store_uri", "default_artifact_root", "artifacts_destination"):
         argv += _option(key, _value(resolved, key))
@@ -85,12 +87,11 @@ _FROM_VARIABLES = ("backend_store_uri", "registry_store_uri", "default_artifact_
 
 
 def _value(resolved: Resolved, key: str) -> str | None:
-    setting = resolved.settings.get(f"server.{key}")
-    if setting is None and key in _FROM_VARIABLES:
+    text = server_settings.text_of(resolved, key)
+    if text is None and key in _FROM_VARIABLES:
         setting = resolved.settings.get(f"mlflow_{key}")
-    if setting is None or setting.value is None:
-        return None
-    return ",".join(setting.value) if isinstance(setting.value, tuple) else setting.value
+        text = None if setting is None or not isinstance(setting.value, str) else setting.value
+    return text
 
 
 def _allowed_hosts(resolved: Resolved) -> str | None:
@@ -99,31 +100,14 @@ def _allowed_hosts(resolved: Resolved) -> str | None:
     return ",".join(host.strip() for host in hosts if host.strip()) or None
 
 
-def _integer(resolved: Resolved, key: str, low: int, high: int | None) -> str | None:
+def _integer(resolved: Resolved, key: str) -> str | None:
     text = _value(resolved, key)
-    if text is None:
-        return None
-    number = text.strip()
-    if not number.isdigit() or int(number) < low or (high is not None and int(number) > high):
-        wanted = f"an integer from {low} to {high}" if high is not None else f"an integer of at least {low}"
-        raise ConfigError(f"`server.{key}` must be {wanted}, not {text!r} (from {_origin(resolved, key)})")
-    return str(int(number))
+    return None if text is None else str(int(text.strip()))  # validated by server_settings.invalid
 
 
 def _boolean(resolved: Resolved, key: str) -> bool | None:
     text = _value(resolved, key)
-    if text is None:
-        return None
-    if text.strip().lower() not in _BOOLEANS:
-        raise ConfigError(
-            f"`server.{key}` must be true or false, not {text!r} (from {_origin(resolved, key)})",
-            hint="write true or false (YAML booleans, or the words in a variable)",
-        )
-    return _BOOLEANS[text.strip().lower()]
-
-
-def _origin(resolved: Resolved, key: str) -> str:
-    return resolved.relative(resolved.settings[f"server.{key}"].source)
+    return None if text is None else mlflow_vars.boolean(text.strip())
 
 
 def _tracking_store(resolved: Resolved) -> str:

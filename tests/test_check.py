@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import Project
 
+HTTP = "mlflow_tracking_uri: http://127.0.0.1:5000\n"  # a store reached over HTTP, never reached here
 # (settings/mlflow.yml, level, text the report must contain)
 PROBLEMS = [
     pytest.param("mlflow_traking_uri: x\n", "warning", "did you mean mlflow_tracking_uri?", id="typo-mlflow-name"),
@@ -15,15 +16,28 @@ PROBLEMS = [
     pytest.param("mlflow_tracking_insecure_tls: maybe\n", "error", "= 'maybe' is not a boolean", id="bool"),
     pytest.param("mlflow_enable_async_logging: 'yes'\n", "error", "is not a boolean", id="yes-is-not-a-boolean"),
     pytest.param("mlflow_http_request_timeout: soon\n", "error", "= 'soon' is not an integer", id="int"),
-    pytest.param("mlflow_http_request_max_retries: 11\n", "error", "outside MLflow's range 0..10", id="max-retries"),
+    pytest.param(HTTP + "mlflow_http_request_max_retries: 11\n", "error", "MLflow's range 0..10", id="max-retries"),
     pytest.param(
-        "mlflow_http_request_max_retries: -1\n", "error", "outside MLflow's range 0..10", id="negative-retries"
+        HTTP + "mlflow_http_request_max_retries: -1\n", "error", "MLflow's range 0..10", id="negative-retries"
     ),
-    pytest.param("mlflow_http_request_backoff_factor: 500\n", "error", "outside MLflow's range 0..120", id="backoff"),
+    pytest.param(HTTP + "mlflow_http_request_backoff_factor: 500\n", "error", "MLflow's range 0..120", id="backoff"),
+    pytest.param(HTTP + "mlflow_http_request_timeout: -1\n", "error", "range 1..2147483", id="negative-timeout"),
+    pytest.param(HTTP + "mlflow_http_request_timeout: 0\n", "error", "range 1..2147483", id="zero-timeout"),
+    pytest.param(
+        HTTP + "mlflow_http_request_timeout: '10000000000000000000'\n", "error", "range 1..2147483", id="huge-timeout"
+    ),
+    pytest.param("mlflow_tracking_auth: kubernets\n", "error", "did you mean kubernetes?", id="auth-provider-typo"),
+    pytest.param("mlflow_trace_sampling_ratio: 1.5\n", "error", "range 0..1", id="sampling-ratio-above-1"),
+    pytest.param("mlflow_trace_sampling_ratio: -0.1\n", "error", "range 0..1", id="sampling-ratio-negative"),
+    pytest.param(
+        "mlflow_boto_client_addressing_style: virtul\n", "error", "not one of auto, virtual, path", id="addressing"
+    ),
+    pytest.param("mlflow_serve_artifacts: maybe\n", "error", "true/false, yes/no", id="cli-flag-variable"),
+    pytest.param("mlflow_port: 50OO\n", "error", "is not an integer", id="cli-int-variable"),
     pytest.param("mlflow_logging_level: LOUD\n", "error", "is not a logging level", id="logging-level"),
     pytest.param("mlflow_run_context: '[1]'\n", "error", "is not a JSON object", id="run-context"),
     pytest.param(
-        "mlflow_tracking_insecure_tls: true\nmlflow_tracking_server_cert_path: /ca.pem\n",
+        HTTP + "mlflow_tracking_insecure_tls: true\nmlflow_tracking_server_cert_path: /ca.pem\n",
         "error",
         "MLflow refuses both",
         id="insecure-tls-with-cert",
@@ -37,8 +51,27 @@ PROBLEMS = [
     pytest.param(
         "mlflow_experiment_name: a\nmlflow_experiment_id: '1'\n",
         "warning",
-        "MLflow fails if they differ",
-        id="name-and-id",
+        "no experiment has that name, so MLflow creates one and ignores the id",
+        id="name-and-id-of-no-experiment",
+    ),
+    pytest.param(
+        HTTP + "mlflow_experiment_name: a\nmlflow_experiment_id: '1'\n",
+        "note",
+        "MLflow fails unless that experiment has that id",
+        id="name-and-id-remote",
+    ),
+    pytest.param(
+        "server:\n  port: '50OO'\n", "error", "`server.port` must be an integer from 1 to 65535", id="server-port"
+    ),
+    pytest.param("server:\n  workers: 0\n", "error", "`server.workers` must be an integer of at least 1", id="workers"),
+    pytest.param("server:\n  serve_artifacts: maybe\n", "error", "must be true or false, not 'maybe'", id="serve"),
+    pytest.param(
+        "server:\n  mlflow_tracking_uri: null\n  mlflow_experiment_name: x\n",
+        "warning",
+        "server.mlflow_experiment_name (settings/mlflow.yml) does nothing: it is not a `server` key "
+        "(hint: kedro-mlflow keeps it under "
+        "tracking.experiment.name",
+        id="kedro-experiment-under-server",
     ),
     pytest.param("mlflow_tracking_uri: ftp://x/y\n", "error", "unknown scheme 'ftp'", id="unknown-tracking-scheme"),
     pytest.param("mlflow_registry_uri: redis://x\n", "error", "unknown scheme 'redis'", id="unknown-registry-scheme"),

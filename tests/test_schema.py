@@ -128,3 +128,21 @@ def test_every_mlflow_variable_is_a_property_of_its_type() -> None:
         if name.lower() in properties
     }
     assert found == declared
+
+
+@pytest.mark.parametrize(
+    ("key", "start"),
+    [
+        pytest.param("mlflow_trace_buffer_ttl_seconds", "How long a trace can be buffered", id="plain-comment"),
+        pytest.param("mlflow_sagemaker_deploy_img_url", "Specifies the URL of the ECR-hosted", id="mixed-comment"),
+        pytest.param(
+            "mlflow_disable_huggingface_accelerate_features",
+            "Specifies to Huggingface whether",
+            id="attribute-named-otherwise",
+        ),
+        pytest.param("mlflow_port", "MLFLOW_PORT Exported as", id="cli-option-has-no-comment"),
+    ],
+)
+def test_descriptions_come_from_mlflows_comments(key: str, start: str) -> None:
+    """A variable documented with `#` (not only `#:`) gets MLflow's words, keyed by the variable's name."""
+    assert schema()["properties"][key]["description"].startswith(start)

@@ -152,7 +152,8 @@ def test_check_warns_when_mlflow_no_longer_reads_it(project: Project, tmp_path: 
     checked = project.cli("check", env={"PYTHONPATH": str(fake.parent)})
     assert checked.returncode == 0, checked
     assert f"the installed MLflow no longer reads {VARIABLE}" in checked.stdout, checked
-    assert "1 warning" in checked.stdout, checked
+    # The fake MLflow declares no variables, so other warnings may name them; this one is said once.
+    assert checked.stdout.count(VARIABLE) == 1, checked
     clean = project.cli("check")
     assert VARIABLE not in clean.stdout, clean
 

@@ -1,0 +1,87 @@
+"""`check` over one or every environment: each one's problems, or why its settings do not load (SPEC §7, §8)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from layered_mlflow.checks import ERROR, WARNING, Problem, check
+from layered_mlflow.errors import LayeredMlflowError
+from layered_mlflow.project import Project
+from layered_mlflow.resolve import Resolved, settings_files
+
+
+@dataclass(frozen=True)
+class Outcome:
+    text: str
+    exit_code: int  # 0 clean (notes and warnings allowed), 1 problems, 2 settings that do not load
+    errors: tuple[str, ...] = ()  # the active environment's settings do not load: each reason, for stderr
+
+
+def run_checks(
+    resolve: Callable[[str | None], Resolved],
+    environments: Sequence[str | None],
+    strict: bool,
+    timeout: float | None,
+    environ: Mapping[str, str],
+    load_errors: Callable[[str | None], list[LayeredMlflowError]],
+) -> Outcome:
+    """Check each environment (``None``: the active one), reaching the store when ``timeout`` is given.
+
+    Settings that do not load are reported with every other file that does not load
+    (``load_errors``), so that one run names them all.
+    """
+    lines: list[str] = []
+    codes = [0]
+    for name in environments:
+        try:
+            resolved = resolve(name)
+        except LayeredMlflowError as exc:
+            failures = _gathered(exc, load_errors(name))
+            if name is None:
+                return Outcome("", 2, tuple(_error_line(failure) for failure in failures))
+            lines.extend(f"{name}: error: {_error_line(failure)}" for failure in failures)
+            codes.append(2)
+            continue
+        problems = check(resolved, environ)
+        if timeout is not None:
+            from layered_mlflow.online import reach
+
+            problems.append(reach(resolved.variables, timeout))
+        if strict:
+            problems = [Problem(ERROR, p.message, p.hint) if p.level == WARNING else p for p in problems]
+        errors = sum(p.level == ERROR for p in problems)
+        warnings = sum(p.level == WARNING for p in problems)
+        lines.append(f"{resolved.environment}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
+        lines.extend(f"  {p.line()}" for p in problems)
+        codes.append(1 if errors else 0)
+    return Outcome("\n".join(lines), max(codes))
+
+
+def file_errors(project: Project, environment: str | None) -> list[LayeredMlflowError]:
+    """Why each settings file ``environment`` reads does not load, every one of them."""
+    failures = []
+    for layer in settings_files(project, environment.lower() if environment else None):
+        try:
+            layer.contributions()
+        except LayeredMlflowError as exc:
+            failures.append(exc)
+    return failures
+
+
+def _gathered(first: LayeredMlflowError, others: list[LayeredMlflowError]) -> list[LayeredMlflowError]:
+    """The error that stopped resolution, then those of the other files, each once."""
+    seen, gathered = {first.message}, [first]
+    for other in others:
+        if other.message not in seen:
+            seen.add(other.message)
+            gathered.append(other)
+    return gathered
+
+
+def _error_line(error: LayeredMlflowError) -> str:
+    return error.message + (f" (hint: {error.hint})" if error.hint else "")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

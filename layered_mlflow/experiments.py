@@ -1,0 +1,70 @@
+"""`check`: an experiment named and numbered at once, judged as MLflow judges it.
+
+MLflow (``mlflow.tracking.fluent._get_experiment_id_from_env``) looks the name up:
+an experiment of that name with another id makes every run fail; no experiment of
+that name is created, and the id is ignored; the same id is fine. Only the store
+knows which, so local stores are read here (read-only, never created).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+from layered_mlflow import uris
+from layered_mlflow.checks import ERROR, NOTE, WARNING, Problem, where
+from layered_mlflow.resolve import Resolved
+
+_ABSENT = ""  # no experiment of that name in the store
+
+
+def problems(resolved: Resolved) -> Iterator[Problem]:
+    name, number = resolved.settings.get("mlflow_experiment_name"), resolved.settings.get("mlflow_experiment_id")
+    if name is None or number is None or not isinstance(name.value, str) or not isinstance(number.value, str):
+        return
+    both = f"{where(resolved, name)} and {where(resolved, number)}"  # values unquoted: `secrets` may list them
+    found = _experiment_id(resolved.variables.get("MLFLOW_TRACKING_URI", ""), name.value)
+    if found is None:
+        yield Problem(NOTE, f"{both}: MLflow fails unless that experiment has that id (a remote store: not looked up)")
+    elif found == _ABSENT:
+        yield Problem(WARNING, f"{both}: no experiment has that name, so MLflow creates one and ignores the id")
+    elif found != number.value:
+        yield Problem(
+            ERROR, f"{both}: that experiment's id is {found}, so MLflow refuses to start a run", "keep one of them"
+        )
+
+
+def _experiment_id(tracking_uri: str, name: str) -> str | None:
+    """The id of experiment ``name`` in a local store, ``_ABSENT`` if it has none; None: not a local store."""
+    if tracking_uri.startswith("sqlite:///"):
+        return _from_sqlite(Path(tracking_uri.removeprefix("sqlite:///")), name)
+    if uris.is_file_store(tracking_uri):
+        return _from_folder(Path(uris.file_uri_path(tracking_uri)), name)
+    return None
+
+
+def _from_sqlite(path: Path, name: str) -> str:
+    if not path.is_file():
+        return _ABSENT  # MLflow would create the database, and the experiment in it
+    try:
+        with sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True) as db:
+            row = db.execute("SELECT experiment_id FROM experiments WHERE name = ?", (name,)).fetchone()
+    except sqlite3.Error:
+        return _ABSENT  # not an MLflow database yet: MLflow creates its tables first
+    return _ABSENT if row is None else str(row[0])
+
+
+def _from_folder(folder: Path, name: str) -> str:
+    """A file store keeps ``<id>/meta.yaml`` (deleted ones under ``.trash``, which still hold the name)."""
+    from dynaconf.vendor.ruamel import yaml
+
+    for meta in [*folder.glob("*/meta.yaml"), *folder.glob(".trash/*/meta.yaml")]:
+        try:
+            data = yaml.YAML(typ="safe", pure=True).load(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and data.get("name") == name and "experiment_id" in data:
+            return str(data["experiment_id"])
+    return _ABSENT
