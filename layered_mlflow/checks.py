@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from layered_mlflow import keys, uris
 from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.exports import variable_name
-from layered_mlflow.masking import mask
+from layered_mlflow.masking import secrets_of
 from layered_mlflow.mlflow_vars import mlflow_variables
 from layered_mlflow.resolve import Resolved, Setting
 
@@ -123,7 +123,7 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
             yield Problem(
                 WARNING, f"{_where(resolved, setting)} is not an MLflow variable; it is exported but unused", hint
             )
-        elif head not in keys.SECTIONS and not head.startswith("mlflow_"):
+        elif head not in (*keys.SECTIONS, *keys.NAME_LISTS) and not head.startswith("mlflow_"):
             close = difflib.get_close_matches(head, [*keys.SECTIONS, "mlflow_tracking_uri"], n=1, cutoff=0.7)
             hint = f"did you mean {close[0]}?" if close else "MLflow variables start with mlflow_"
             yield Problem(WARNING, f"{_where(resolved, setting)} is not a layered-mlflow key; it is ignored", hint)
@@ -135,13 +135,13 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
 
 
 def _values(resolved: Resolved) -> Iterator[Problem]:
-    known = mlflow_variables()
+    known, secrets = mlflow_variables(), secrets_of(resolved)
     for setting in resolved.settings.values():
         name = variable_name(setting.key)
         if name is None or not name.startswith("MLFLOW_") or not isinstance(setting.value, str):
             continue
         value, kind = setting.value, known.get(name, "str")
-        shown = mask(name, value)
+        shown = secrets.mask(name, value)
         if kind == "bool" and value.lower() not in _BOOLEANS:
             yield Problem(
                 ERROR, f"{_where(resolved, setting)} = {shown!r} is not a boolean", "MLflow accepts true, false, 1 or 0"
@@ -152,7 +152,7 @@ def _values(resolved: Resolved) -> Iterator[Problem]:
             )
         elif setting.key[0] in _LIMITS and _converts(value, int) and not 0 <= int(value) <= _LIMITS[setting.key[0]]:
             limit = _LIMITS[setting.key[0]]
-            yield Problem(ERROR, f"{_where(resolved, setting)} = {value} is outside MLflow's range 0..{limit}")
+            yield Problem(ERROR, f"{_where(resolved, setting)} = {shown} is outside MLflow's range 0..{limit}")
         elif name == "MLFLOW_LOGGING_LEVEL" and value.upper() not in _LEVELS:
             yield Problem(
                 ERROR, f"{_where(resolved, setting)} = {shown!r} is not a logging level", ", ".join(_LEVELS[2:7])

@@ -161,8 +161,8 @@ def env_command(options: Options, fmt: str, show_secrets: bool) -> None:
     from layered_mlflow import formats, masking
 
     resolved = options.resolve()
-    text = formats.render(fmt, resolved.variables, show_secrets, resolved.unset)
-    hidden = [] if show_secrets or options.quiet else masking.hidden(resolved.variables)
+    text = formats.render(fmt, resolved, show_secrets)
+    hidden = [] if show_secrets or options.quiet else masking.secrets_of(resolved).hidden(resolved.variables)
     if hidden:
         _say(f"warning: {', '.join(hidden)} printed as *** (pass --show-secrets to print the values)")
     # Bytes: a value that is not UTF-8 (an environment may hold any bytes) is written exactly.

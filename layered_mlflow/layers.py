@@ -144,6 +144,8 @@ def _flatten(data: Mapping[str, Any], source: str) -> Iterable[Contribution]:
     for name, value in data.items():
         if name in keys.SECTIONS:
             yield from _section(name, value, source)
+        elif name in keys.NAME_LISTS:
+            yield Contribution((name,), _names(value, name, source), source)
         elif name.startswith("mlflow_"):
             _require_scalar(value, name, source, "a single value (it is an MLflow variable)")
             yield Contribution((name,), keys.render(value), source)
@@ -175,6 +177,20 @@ def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
         elif isinstance(item, Mapping):
             raise ConfigError(f"{source}: `{keys.dotted(key)}` must be a list, not a mapping")
         yield Contribution(key, keys.render(item), source)
+
+
+def _names(value: Any, name: str, source: str) -> Value:
+    """A list of key or variable names (``secrets: [WANDB_ENTITY, env.FOO]``); ``null`` says nothing."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError(
+            f"{source}: `{name}` must be a list of key or variable names, not {_kind(value)}"
+            if not isinstance(value, list)
+            else f"{source}: `{name}` must hold only names (strings)",
+            hint=f"for example `{name}: [WANDB_ENTITY, env.MY_VARIABLE]`",
+        )
+    return tuple(value)
 
 
 def _nested(prefix: Key, value: Mapping[str, Any], source: str) -> Iterable[Contribution]:
