@@ -252,6 +252,19 @@ def _fail(message: str, hint: str | None, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _unparsed_set(args: list[str]) -> str | None:
+    """The first global ``--set`` without ``=`` (``--set KEY VALUE``), before the command."""
+    words = iter(args)
+    for word in words:
+        if word == "--" or word in cli.commands:
+            return None
+        if word == "--set" or word.startswith("--set="):
+            value = next(words, "") if word == "--set" else word.removeprefix("--set=")
+            if "=" not in value:
+                return value
+    return None
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """The console script: one-line errors, exit codes of SPEC §8, no traceback."""
     debug = os.environ.get(DEBUG_VARIABLE) == "1"
@@ -270,6 +283,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)  # no command: the help
         sys.exit(2)
     except click.UsageError as exc:
+        unparsed = _unparsed_set(sys.argv[1:] if argv is None else argv)
+        if unparsed is not None:  # click would quote what followed it as a command or option: a value
+            from layered_mlflow.layers import malformed_assignment
+
+            error = malformed_assignment(unparsed)
+            _fail(error.message, error.hint, error.exit_code)
         where = exc.ctx.command_path if exc.ctx else PROG
         _fail(exc.format_message(), f"see '{where} --help'", exc.exit_code)
     except click.ClickException as exc:

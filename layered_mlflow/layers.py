@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,13 +127,28 @@ class CommandLine:
             written, equals, text = assignment.partition("=")
             key = keys.parse_key(written.strip())
             if not equals or key is None:
-                raise UsageError(
-                    f"--set {written!r}: expected KEY=VALUE with KEY like mlflow_tracking_uri, "
-                    "tags.NAME, env.VARIABLE or server.NAME",
-                    hint="for example --set tags.team=vision",
-                )
+                raise malformed_assignment(assignment)
             found.append(Contribution(key, keys.from_text(key, text), "--set"))
         return found
+
+
+def malformed_assignment(assignment: str) -> UsageError:
+    """A ``--set`` that is not KEY=VALUE. Without ``=`` it may be a value, so only a sure key is echoed."""
+    written, equals, _ = assignment.partition("=")
+    if equals:
+        return UsageError(
+            f"--set {written!r}: expected KEY=VALUE with KEY like mlflow_tracking_uri, "
+            "tags.NAME, env.VARIABLE or server.NAME",
+            hint="for example --set tags.team=vision",
+        )
+    found = re.match(r"[A-Za-z0-9_.]+", assignment)
+    name = found.group() if found else ""
+    if name.upper().startswith("MLFLOW_") or ("." in name and keys.parse_key(name) is not None):
+        return UsageError(f"--set {name}: expected KEY=VALUE, one argument", hint=f"write --set {name}=VALUE")
+    return UsageError(
+        "--set: an argument without '=' (not shown: it may be a value)",
+        hint="write --set KEY=VALUE as one argument, for example --set tags.team=vision",
+    )
 
 
 def variables_of(environ: Mapping[str, str]) -> list[Binding]:

@@ -77,21 +77,34 @@ def test_no_canary_is_printed(planted: Project, command: tuple[str, ...]) -> Non
 
 
 @pytest.mark.parametrize(
-    ("settings", "args"),
+    ("settings", "args", "leak"),
     [
-        pytest.param("mlflow_tracking_password: CANARY-yaml: oops\n", (), id="yaml-error-line"),
-        pytest.param("mlflow_tracking_password: [CANARY-in-a-list]\n", (), id="type-error"),
-        pytest.param("env:\n  BAD-NAME: CANARY-value\n", (), id="bad-env-name"),
-        pytest.param("mlflow_tracking_password: a\nmlflow_tracking_password: CANARY-dup\n", (), id="duplicate-key"),
-        pytest.param("", ("--set", "CANARY-no-equals"), id="malformed-set-value"),
+        pytest.param("mlflow_tracking_password: CANARY-yaml: oops\n", (), "CANARY", id="yaml-error-line"),
+        pytest.param("mlflow_tracking_password: [CANARY-in-a-list]\n", (), "CANARY", id="type-error"),
+        pytest.param("env:\n  BAD-NAME: CANARY-value\n", (), "CANARY", id="bad-env-name"),
+        pytest.param(
+            "mlflow_tracking_password: a\nmlflow_tracking_password: CANARY-dup\n", (), "CANARY", id="duplicate-key"
+        ),
+        pytest.param("mlflow_tracking_password: !CANARY-tag\n", (), "CANARY", id="yaml-tag"),
+        pytest.param("mlflow_tracking_password: *CANARY-alias\n", (), "CANARY", id="yaml-alias"),
+        pytest.param("mlflow_tracking_password: %CANARY\n", (), "'%'", id="yaml-first-character"),
+        pytest.param('mlflow_tracking_password: "\\QCANARY"\n', (), "'Q'", id="yaml-escape-character"),
+        pytest.param("mlflow_tracking_password: 2024-13-45T99:00:00 # CANARY\n", (), "2024-13", id="yaml-timestamp"),
+        pytest.param("", ("--set", "CANARY-no-equals"), "CANARY", id="set-value-without-key"),
+        pytest.param("", ("--set", "MLFLOW_TRACKING_PASSWORD:CANARY"), "CANARY", id="set-with-a-colon"),
+        pytest.param("", ("--set", "bad key=CANARY"), "CANARY", id="set-bad-key"),
+        pytest.param("", ("--set", "MLFLOW_TRACKING_PASSWORD", "CANARY-as-command"), "CANARY", id="set-key-value"),
+        pytest.param("", ("--set", "MLFLOW_TRACKING_PASSWORD", "-xCANARY"), "-x", id="set-key-option-like-value"),
     ],
 )
-def test_no_canary_in_error_messages(project: Project, settings: str, args: tuple[str, ...]) -> None:
-    """Error messages name the key and place, never the value."""
+def test_no_canary_in_error_messages(project: Project, settings: str, args: tuple[str, ...], leak: str) -> None:
+    """Error messages name the key and place, never the value, not even one character of it."""
     project.write("settings/mlflow.yml", settings)
     result = project.cli(*args, "show")
     assert result.returncode == 2, result
-    assert "CANARY" not in result.stdout + result.stderr.replace("CANARY-no-equals", ""), result
+    assert result.stderr.startswith("layered-mlflow: error: "), result
+    assert result.stderr.count("\n") == 1, result
+    assert leak not in result.stdout + result.stderr, result
 
 
 def test_show_secrets_reveals_them(planted: Project) -> None:
