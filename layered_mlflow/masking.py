@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from layered_mlflow.exports import RUN_CONTEXT, variable_name
 from layered_mlflow.file_variables import SUFFIX
 from layered_mlflow.keys import SECTIONS, parse_key
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 MASK = "***"
 SECRETS_KEY = "secrets"  # the top-level list of more names to mask
-RUN_CONTEXT = "MLFLOW_RUN_CONTEXT"
 _CONTAINS = (
     *("PASSWORD", "PASSWD", "TOKEN", "SECRET", "CREDENTIAL", "CONNECTION_STRING"),
     *("API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY", "ACCOUNT_KEY"),
@@ -63,8 +63,8 @@ class Secrets:
             return value
         if self.is_secret(name):
             return MASK
-        if bare(name) == RUN_CONTEXT and not _is_json_object(value):
-            return MASK  # MLflow drops it anyway; a broken object's entries cannot be told apart
+        if bare(name) == RUN_CONTEXT and not value.lstrip().startswith("{"):
+            return MASK  # not an object: MLflow drops it, and its entries cannot be told apart
         return self._structured(value)
 
     def variables(self, variables: Mapping[str, str], show_secrets: bool = False) -> dict[str, str]:
@@ -103,8 +103,6 @@ class Secrets:
 
 def secrets_of(resolved: Resolved) -> Secrets:
     """The secrets of ``resolved``: its `secrets` list, X_FILE values, and every secret value, for scrubbing."""
-    from layered_mlflow.exports import variable_name
-
     listed = resolved.settings.get(SECRETS_KEY)
     names = {bare(name) for name in (listed.value if isinstance(listed.value, tuple) else ())} if listed else set()
     for name, history in resolved.history.items():
@@ -160,13 +158,13 @@ def _password_spans(text: str) -> Iterable[tuple[int, int]]:
     for word in re.finditer(r"\S+", text):
         token, offset = word.group(), word.start()
         last_at = token.rfind("@")
-        position = token.find("://")
-        while position > 0 and token[position - 1] in _SCHEME_CHARS:
+        position = token.find("://", 1)
+        while position > 0:
             found = _USER_END.search(token, position + 3)
-            user_end = found.start() if found else -1
-            if user_end < 0 or user_end >= last_at:
+            user_end = found.start() if found else len(token)
+            if user_end >= last_at:
                 break  # no `:…@` after this point of the word, so none after any later `://` either
-            if token[user_end] == ":":
+            if token[user_end] == ":" and token[position - 1] in _SCHEME_CHARS:
                 yield offset + user_end + 1, offset + last_at
                 break  # masked up to the word's last `@`: nothing after it is user-info
             position = token.find("://", user_end)
@@ -177,10 +175,3 @@ def _masked_pair(found: re.Match[str]) -> str:
     squeezed = name.upper().replace("_", "")
     secret = is_secret_name(name) or squeezed == "SIG" or any(w in squeezed for w in _PAIR_WORDS)
     return f"{name}={MASK}" if secret and found["value"] else found.group()
-
-
-def _is_json_object(value: str) -> bool:
-    try:
-        return isinstance(json.loads(value), dict)
-    except ValueError:
-        return False

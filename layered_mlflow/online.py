@@ -161,12 +161,10 @@ def _credentials(parts: SplitResult, variables: Mapping[str, str]) -> tuple[str,
 
 def _auth(parts: SplitResult, variables: Mapping[str, str]) -> dict[str, str]:
     """The Authorization MLflow's client sends: username and password, else a token, else the URI's user-info."""
-    import base64
-
     user, password, token = _credentials(parts, variables)
     headers = {"Accept": "application/json"}
     if user and password:
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = "Basic " + _basic(user, password)
     elif token:
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
             raise Refused(
@@ -178,14 +176,20 @@ def _auth(parts: SplitResult, variables: Mapping[str, str]) -> dict[str, str]:
     return headers
 
 
-def _forms(credentials: tuple[str, str, str]) -> list[str]:
-    """Each credential as a server may echo it: as sent, percent-encoded, and the basic-auth blob."""
+def _basic(user: str, password: str) -> str:
     import base64
+
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _forms(credentials: tuple[str, str, str]) -> list[str]:
+    """Each credential as a server may echo it: as sent, percent-encoded, and the basic-auth blob; longest first."""
     from urllib.parse import quote
 
     user, password, token = credentials
-    blob = base64.b64encode(f"{user}:{password}".encode()).decode() if user and password else ""
-    return sorted({form for value in (password, token, blob) if value for form in (value, quote(value))}, key=len)[::-1]
+    blob = _basic(user, password) if user and password else ""
+    forms = {form for value in (password, token, blob) if value for form in (value, quote(value))}
+    return sorted(forms, key=len, reverse=True)
 
 
 def _tls(variables: Mapping[str, str]) -> Any:

@@ -39,6 +39,7 @@ TEXTS = [
     pytest.param("https://alice@host", "https://alice@host", id="user-without-password"),
     pytest.param("a https://u:p@h b http://v:q@k", "a https://u:***@h b http://v:***@k", id="two-uris"),
     pytest.param("mlruns", "mlruns", id="no-uri"),
+    pytest.param(";://x,https://u:pw@h", ";://x,https://u:***@h", id="after-a-scheme-less-separator"),
     pytest.param(
         "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=K1;EndpointSuffix=core.windows.net",
         "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=***;EndpointSuffix=core.windows.net",
