@@ -15,21 +15,21 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from layered_mlflow import uris
 from layered_mlflow.checks import ERROR, NOTE, Problem
-from layered_mlflow.masking import Secrets, mask_text, printable
+from layered_mlflow.masking import Secrets, printable
 
 _PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 # One API call: /health answers even where MLflow's Host check refuses every API call.
 _API_PATH = "/api/2.0/mlflow/experiments/search?max_results=1"
 
 
-def reach(variables: Mapping[str, str], timeout: float) -> Problem:
+def reach(variables: Mapping[str, str], timeout: float, secrets: Secrets) -> Problem:
     """Whether the tracking store answers, as a note (it does) or an error (it does not)."""
     uri = variables.get("MLFLOW_TRACKING_URI", "")
     scheme = uri.split(":", 1)[0].split("+")[0].lower()
-    shown = mask_text(uri)
+    shown = secrets.mask("MLFLOW_TRACKING_URI", uri)
     probes: dict[str, Callable[[], str]] = {
-        "http": lambda: _http(uri, variables, timeout),
-        "https": lambda: _http(uri, variables, timeout),
+        "http": lambda: _http(uri, variables, timeout, secrets),
+        "https": lambda: _http(uri, variables, timeout, secrets),
         "sqlite": lambda: _sqlite(uri),
         "file": lambda: _folder(uri),
     }
@@ -92,7 +92,7 @@ def _failure(shown: str, exc: Exception, timeout: float) -> Problem:
 _TLS_HINT = "check MLFLOW_TRACKING_SERVER_CERT_PATH (or MLFLOW_TRACKING_INSECURE_TLS for a test server)"
 
 
-def _http(uri: str, variables: Mapping[str, str], timeout: float) -> str:
+def _http(uri: str, variables: Mapping[str, str], timeout: float, secrets: Secrets) -> str:
     """One API call, as MLflow's client makes it; redirects are reported, not followed with the credentials."""
     import http.client
     import json
@@ -123,8 +123,8 @@ def _http(uri: str, variables: Mapping[str, str], timeout: float) -> str:
         return "reached the tracking server: its API answered"
     if 300 <= response.status < 400:
         # The server's own words: they may reflect the credentials, and hold control characters.
-        sent = _credentials(parts, variables)
-        target = printable(Secrets(values=tuple(_forms(sent))).scrub(response.getheader("Location") or "?"))
+        known = Secrets(values=(*_forms(_credentials(parts, variables)), *secrets.values))
+        target = printable(known.scrub(response.getheader("Location") or "?"))
         raise Refused(
             f"the server redirects (HTTP {response.status}) to {target}",
             "point the tracking URI there: credentials are not sent on to another address",

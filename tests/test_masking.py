@@ -221,3 +221,14 @@ def test_a_value_from_an_x_file_is_secret_whatever_its_name(project: Project) ->
         assert MASK in result.stdout + result.stderr, result
     child = project.child_env(env=env)
     assert (child["MLFLOW_EXPERIMENT_NAME"], child["WANDB_ENTITY"]) == ("CANARY-from-file", "CANARY-entity-file")
+
+
+def test_a_listed_tracking_uri_is_masked_by_check_online(project: Project) -> None:
+    """`secrets: [mlflow_tracking_uri]` hides the whole URI, in check --online's report too."""
+    project.write(
+        "settings/mlflow.yml", "secrets: [mlflow_tracking_uri]\nmlflow_tracking_uri: http://127.0.0.1:1/CANARY\n"
+    )
+    result = project.cli("check", "--online", "--timeout", "1")
+    assert result.returncode == 1, result
+    assert "***: connection refused" in result.stdout, result
+    assert "CANARY" not in result.stdout + result.stderr, result
