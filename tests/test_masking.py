@@ -72,20 +72,20 @@ def test_mask_text_of_a_megabyte() -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "expected"),
     [
-        pytest.param("a" * 1_000_000, id="one-long-word"),
-        pytest.param("a://" * 250_000 + "@", id="many-schemes-one-at"),
-        pytest.param("x://u/" * 200_000 + ":@", id="users-ending-in-slashes"),
-        pytest.param("a=" * 500_000, id="one-long-pair"),
-        pytest.param("_" * 1_000_000 + ";", id="a-name-without-equals"),
+        pytest.param("a" * 1_000_000, "a" * 1_000_000, id="one-long-word"),
+        pytest.param("https://u:" + "a" * 1_000_000, "https://u:" + "a" * 1_000_000, id="password-without-at"),
+        pytest.param("a://" * 250_000 + "@", f"a://a:{MASK}@", id="many-schemes-one-at"),
+        pytest.param("x://u/" * 200_000 + ":@", "x://u/" * 200_000 + ":@", id="users-ending-in-slashes"),
+        pytest.param("a=" * 500_000, "a=" * 500_000, id="one-long-pair"),
+        pytest.param("_" * 1_000_000 + ";", "_" * 1_000_000 + ";", id="a-name-without-equals"),
+        pytest.param("password=" + "x" * 1_000_000, f"password={MASK}", id="a-long-secret-pair"),
     ],
 )
-def test_mask_text_of_pathological_input(text: str) -> None:
-    """Inputs that made the old regular expression backtrack come back masked (this used to never end)."""
-    masked = mask_text(text)
-    assert "://" not in text or "@" not in masked or masked.endswith("@")
-    assert len(masked) <= len(text) + len(MASK)
+def test_mask_text_of_pathological_input(text: str, expected: str) -> None:
+    """Inputs that made the old regular expression backtrack (40 kB: 2.6 s; 1 MB: never) are masked right."""
+    assert mask_text(text) == expected
 
 
 JSON_VALUES = [
