@@ -76,6 +76,7 @@ COMMANDS = [
     *(pytest.param(("env", "--format", f), 0, id=f"env-{f}") for f in ("dotenv", "shell", "json", "docker", "github")),
     pytest.param(("server", "--dry-run"), 0, id="server-dry-run"),
     pytest.param(("-v", "server", "--dry-run"), 0, id="server-verbose"),
+    pytest.param(("ui", "--dry-run"), 2, id="ui-refuses-the-remote-store"),
     *(
         pytest.param(("explain", key), 0, id=f"explain-{key}")
         for key in (
