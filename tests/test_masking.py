@@ -232,3 +232,11 @@ def test_a_listed_tracking_uri_is_masked_by_check_online(project: Project) -> No
     assert result.returncode == 1, result
     assert "***: connection refused" in result.stdout, result
     assert "CANARY" not in result.stdout + result.stderr, result
+
+
+def test_dry_run_masks_a_secret_value_in_the_command(project: Project) -> None:
+    """`run --dry-run -- CMD` hides a secret the shell expanded into CMD's arguments (four characters or more)."""
+    env = {"MLFLOW_TRACKING_TOKEN": "CANARY-token-value", "MLFLOW_TRACKING_PASSWORD": "abc"}
+    result = project.cli("run", "--dry-run", "--", "curl", "-H", "Bearer CANARY-token-value", "abc", env=env)
+    assert result.returncode == 0, result
+    assert result.stdout.splitlines()[-1] == "exec curl -H 'Bearer ***' abc", result
