@@ -45,9 +45,10 @@ def run_checks(
             continue
         problems = check(resolved, environ)
         if timeout is not None:
+            from layered_mlflow.masking import secrets_of
             from layered_mlflow.online import reach
 
-            problems.append(reach(resolved.variables, timeout))
+            problems.append(reach(resolved.variables, timeout, secrets_of(resolved)))
         if strict:
             problems = [Problem(ERROR, p.message, p.hint) if p.level == WARNING else p for p in problems]
         errors = sum(p.level == ERROR for p in problems)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from layered_mlflow import artifact_root, keys, mlflow_vars, server_settings, uris, value_rules
 from layered_mlflow.exports import variable_name
-from layered_mlflow.masking import mask
+from layered_mlflow.masking import secrets_of
 from layered_mlflow.mlflow_vars import mlflow_variables
 from layered_mlflow.resolve import Resolved, Setting
 
@@ -107,7 +107,7 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
             yield Problem(
                 WARNING, f"{where(resolved, setting)} is not an MLflow variable; it is exported but unused", hint
             )
-        elif head not in keys.SECTIONS and not head.startswith("mlflow_"):
+        elif head not in (*keys.SECTIONS, *keys.NAME_LISTS) and not head.startswith("mlflow_"):
             close = difflib.get_close_matches(head, [*keys.SECTIONS, "mlflow_tracking_uri"], n=1, cutoff=0.7)
             hint = f"did you mean {close[0]}?" if close else "MLflow variables start with mlflow_"
             yield Problem(WARNING, f"{where(resolved, setting)} is not a layered-mlflow key; it is ignored", hint)
@@ -134,7 +134,7 @@ def _no_ops(resolved: Resolved) -> Iterator[Problem]:
 
 
 def _values(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]:
-    http = _talks_http(resolved)
+    http, secrets = _talks_http(resolved), secrets_of(resolved)
     limits = {**environ, **resolved.variables}  # the command's environment, where MLflow reads its limits
     for setting in resolved.settings.values():
         name = variable_name(setting.key)
@@ -142,7 +142,7 @@ def _values(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]
             continue
         refused = value_rules.refusal(name, setting.value, limits, http)
         if refused is not None:
-            shown = mask(name, setting.value)
+            shown = secrets.mask(name, setting.value)
             yield Problem(ERROR, f"{where(resolved, setting)} = {shown!r} {refused.reason}", refused.hint)
 
 

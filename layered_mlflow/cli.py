@@ -175,8 +175,8 @@ def env_command(options: Options, fmt: str, show_secrets: bool) -> None:
     from layered_mlflow import formats, masking
 
     resolved = options.resolve()
-    text = formats.render(fmt, resolved.variables, show_secrets, resolved.unset)
-    hidden = [] if show_secrets or options.quiet else masking.hidden(resolved.variables)
+    text = formats.render(fmt, resolved, show_secrets)
+    hidden = [] if show_secrets or options.quiet else masking.secrets_of(resolved).hidden(resolved.variables)
     if hidden:
         _say(f"warning: {', '.join(hidden)} printed as *** (pass --show-secrets to print the values)")
     # Bytes: a value that is not UTF-8 (an environment may hold any bytes) is written exactly.
@@ -271,6 +271,19 @@ def _fail(message: str, hint: str | None, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _unparsed_set(args: list[str]) -> str | None:
+    """The first global ``--set`` without ``=`` (``--set KEY VALUE``), before the command."""
+    words = iter(args)
+    for word in words:
+        if word == "--" or word in cli.commands:
+            return None
+        if word == "--set" or word.startswith("--set="):
+            value = next(words, "") if word == "--set" else word.removeprefix("--set=")
+            if "=" not in value:
+                return value
+    return None
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """The console script: one-line errors, exit codes of SPEC §8, no traceback."""
     debug = os.environ.get(DEBUG_VARIABLE) == "1"
@@ -289,6 +302,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)  # no command: the help
         sys.exit(2)
     except click.UsageError as exc:
+        unparsed = _unparsed_set(sys.argv[1:] if argv is None else argv)
+        if unparsed is not None:  # click would quote what followed it as a command or option: a value
+            from layered_mlflow.layers import malformed_assignment
+
+            error = malformed_assignment(unparsed)
+            _fail(error.message, error.hint, error.exit_code)
         where = exc.ctx.command_path if exc.ctx else PROG
         _fail(exc.format_message(), f"see '{where} --help'", exc.exit_code)
     except click.ClickException as exc:

@@ -233,9 +233,21 @@ def _yaml_error(path: Path, text: str, exc: Any) -> ConfigError:
         where, problem = str(path), type(exc).__name__
     if problem.startswith("found duplicate key"):
         problem = problem.split(" with value ")[0]  # the key's name, not its values
-    else:  # the parser quotes what it could not read (`failed to construct timestamp from "…"`)
-        problem = re.sub(r'"[^"]*"', '"…"', problem)
+    else:  # the parser quotes what it could not read: a tag, an alias, a character of a password
+        problem = _QUOTED.sub(lambda found: found.group() if _is_syntax(found) else _ELIDED[found.group()[0]], problem)
     return ConfigError(f"{where}: invalid YAML: {problem}", hint="fix the YAML syntax at that line")
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_ELIDED = {"'": "'…'", '"': '"…"'}
+
+
+def _is_syntax(found: re.Match[str]) -> bool:
+    """A quoted token name (`'<stream end>'`), a tab, or what the parser expected (`expected ','`)."""
+    quoted = found.group()[1:-1]
+    before = found.string[: found.start()]
+    expected = len(quoted) == 1 and before.endswith(("expected ", " or "))
+    return expected or quoted == "\\t" or re.fullmatch(r"<[a-z ]+>", quoted) is not None
 
 
 def _refuse_alias_bombs(path: Path, text: str) -> None:

@@ -5,26 +5,29 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from layered_mlflow import keys
 from layered_mlflow.errors import ConfigError
-from layered_mlflow.masking import shown_variables
+from layered_mlflow.masking import secrets_of
+
+if TYPE_CHECKING:
+    from layered_mlflow.resolve import Resolved
 
 
-def render(fmt: str, variables: Mapping[str, str], show_secrets: bool, unset: Sequence[str] = ()) -> str:
-    """``variables`` written in format ``fmt``, secrets masked unless ``show_secrets``.
+def render(fmt: str, resolved: Resolved, show_secrets: bool) -> str:
+    """The variables `run` sets, written in format ``fmt``, secrets masked unless ``show_secrets``.
 
-    ``shell`` also unsets ``unset`` (what `run` removes: empty MLFLOW_*, X_FILE); the
+    ``shell`` also unsets what `run` removes (empty MLFLOW_*, X_FILE); the
     other formats can only set variables.
     """
     if fmt == "docker":
         # On the real values: whether the output works must not depend on --show-secrets.
-        _refuse_line_breaks(variables)
-    text = FORMATS[fmt](shown_variables(variables, show_secrets))
-    if fmt == "shell" and unset:
-        text = "".join(f"unset {name}\n" for name in unset) + text
+        _refuse_line_breaks(resolved.variables)
+    text = FORMATS[fmt](secrets_of(resolved).variables(resolved.variables, show_secrets))
+    if fmt == "shell" and resolved.unset:
+        text = "".join(f"unset {name}\n" for name in resolved.unset) + text
     return text
 
 

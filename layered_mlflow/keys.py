@@ -18,7 +18,9 @@ SERVER_KEYS = (
     *("backend_store_uri", "registry_store_uri", "default_artifact_root", "artifacts_destination"),
     *("serve_artifacts", "host", "port", "workers", "allowed_hosts"),
 )
-LIST_KEYS: frozenset[Key] = frozenset({("server", "allowed_hosts")})
+# `secrets` (SPEC §11) is a top-level list: an environment file's list replaces the base's.
+NAME_LISTS = ("secrets",)
+LIST_KEYS: frozenset[Key] = frozenset({("server", "allowed_hosts"), *((name,) for name in NAME_LISTS)})
 URI_KEYS: frozenset[Key] = frozenset(
     {
         ("mlflow_tracking_uri",),

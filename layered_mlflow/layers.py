@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,13 +127,28 @@ class CommandLine:
             written, equals, text = assignment.partition("=")
             key = keys.parse_key(written.strip())
             if not equals or key is None:
-                raise UsageError(
-                    f"--set {written!r}: expected KEY=VALUE with KEY like mlflow_tracking_uri, "
-                    "tags.NAME, env.VARIABLE or server.NAME",
-                    hint="for example --set tags.team=vision",
-                )
+                raise malformed_assignment(assignment)
             found.append(Contribution(key, keys.from_text(key, text), "--set"))
         return found
+
+
+def malformed_assignment(assignment: str) -> UsageError:
+    """A ``--set`` that is not KEY=VALUE. Without ``=`` it may be a value, so only a sure key is echoed."""
+    written, equals, _ = assignment.partition("=")
+    if equals:
+        return UsageError(
+            f"--set {written!r}: expected KEY=VALUE with KEY like mlflow_tracking_uri, "
+            "tags.NAME, env.VARIABLE or server.NAME",
+            hint="for example --set tags.team=vision",
+        )
+    found = re.match(r"[A-Za-z0-9_.]+", assignment)
+    name = found.group() if found else ""
+    if name.upper().startswith("MLFLOW_") or ("." in name and keys.parse_key(name) is not None):
+        return UsageError(f"--set {name}: expected KEY=VALUE, one argument", hint=f"write --set {name}=VALUE")
+    return UsageError(
+        "--set: an argument without '=' (not shown: it may be a value)",
+        hint="write --set KEY=VALUE as one argument, for example --set tags.team=vision",
+    )
 
 
 def variables_of(environ: Mapping[str, str]) -> list[Binding]:
@@ -144,6 +160,8 @@ def _flatten(data: Mapping[str, Any], source: str) -> Iterable[Contribution]:
     for name, value in data.items():
         if name in keys.SECTIONS:
             yield from _section(name, value, source)
+        elif name in keys.NAME_LISTS:
+            yield Contribution((name,), _names(value, name, source), source)
         elif name.startswith("mlflow_"):
             _require_scalar(value, name, source, "a single value (it is an MLflow variable)")
             yield Contribution((name,), keys.render(value), source)
@@ -175,6 +193,20 @@ def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
         elif isinstance(item, Mapping):
             raise ConfigError(f"{source}: `{keys.dotted(key)}` must be a list, not a mapping")
         yield Contribution(key, keys.render(item), source)
+
+
+def _names(value: Any, name: str, source: str) -> Value:
+    """A list of key or variable names (``secrets: [WANDB_ENTITY, env.FOO]``); ``null`` says nothing."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError(
+            f"{source}: `{name}` must be a list of key or variable names, not {_kind(value)}"
+            if not isinstance(value, list)
+            else f"{source}: `{name}` must hold only names (strings)",
+            hint=f"for example `{name}: [WANDB_ENTITY, env.MY_VARIABLE]`",
+        )
+    return tuple(value)
 
 
 def _nested(prefix: Key, value: Mapping[str, Any], source: str) -> Iterable[Contribution]:

@@ -15,21 +15,21 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from layered_mlflow import mlflow_vars, uris
 from layered_mlflow.checks import ERROR, NOTE, Problem
-from layered_mlflow.masking import mask_text
+from layered_mlflow.masking import Secrets, printable
 
 _PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 # One API call: /health answers even where MLflow's Host check refuses every API call.
 _API_PATH = "/api/2.0/mlflow/experiments/search?max_results=1"
 
 
-def reach(variables: Mapping[str, str], timeout: float) -> Problem:
+def reach(variables: Mapping[str, str], timeout: float, secrets: Secrets) -> Problem:
     """Whether the tracking store answers, as a note (it does) or an error (it does not)."""
     uri = variables.get("MLFLOW_TRACKING_URI", "")
     scheme = uri.split(":", 1)[0].split("+")[0].lower()
-    shown = mask_text(uri)
+    shown = secrets.mask("MLFLOW_TRACKING_URI", uri)
     probes: dict[str, Callable[[], str]] = {
-        "http": lambda: _http(uri, variables, timeout),
-        "https": lambda: _http(uri, variables, timeout),
+        "http": lambda: _http(uri, variables, timeout, secrets),
+        "https": lambda: _http(uri, variables, timeout, secrets),
         "sqlite": lambda: _sqlite(uri),
         "file": lambda: _folder(uri),
     }
@@ -64,7 +64,10 @@ class Refused(Exception):
 
 
 def _failure(shown: str, exc: Exception, timeout: float) -> Problem:
+    """What went wrong, from what is known: an exception's text may quote a header or the URI's password."""
+    import http.client
     import socket
+    import ssl
 
     if isinstance(exc, Refused):
         return Problem(ERROR, f"{shown}: {exc}", exc.hint)
@@ -74,23 +77,37 @@ def _failure(shown: str, exc: Exception, timeout: float) -> Problem:
         return Problem(ERROR, f"{shown}: no answer within {timeout:g} s", "is the server up, and listening there?")
     if isinstance(exc, socket.gaierror):
         return Problem(ERROR, f"{shown}: cannot resolve the host name")
-    return Problem(ERROR, f"{shown}: {type(exc).__name__}: {mask_text(str(exc))}")
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason if isinstance(exc.reason, str) and exc.reason.isupper() else None
+        return Problem(ERROR, f"{shown}: TLS failed" + (f" ({reason})" if reason else ""), _TLS_HINT)
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return Problem(ERROR, f"{shown}: the server closed the connection without answering")
+    if isinstance(exc, http.client.HTTPException):
+        return Problem(ERROR, f"{shown}: the answer is not HTTP ({type(exc).__name__})", "is this the server's port?")
+    if isinstance(exc, OSError) and exc.errno:
+        return Problem(ERROR, f"{shown}: {os.strerror(exc.errno).lower()}")
+    return Problem(ERROR, f"{shown}: the check failed ({type(exc).__name__})")
 
 
-def _http(uri: str, variables: Mapping[str, str], timeout: float) -> str:
+_TLS_HINT = "check MLFLOW_TRACKING_SERVER_CERT_PATH (or MLFLOW_TRACKING_INSECURE_TLS for a test server)"
+
+
+def _http(uri: str, variables: Mapping[str, str], timeout: float, secrets: Secrets) -> str:
     """One API call, as MLflow's client makes it; redirects are reported, not followed with the credentials."""
     import http.client
     import json
 
     parts = urlsplit(uri)
+    port = _port(parts)
+    headers = _auth(parts, variables)
     if parts.scheme == "https":
         connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname or "", parts.port, timeout=timeout, context=_tls(variables)
+            parts.hostname or "", port, timeout=timeout, context=_tls(variables)
         )
     else:
-        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+        connection = http.client.HTTPConnection(parts.hostname or "", port, timeout=timeout)
     try:
-        connection.request("GET", parts.path.rstrip("/") + _API_PATH, headers=_auth(parts, variables))
+        connection.request("GET", parts.path.rstrip("/") + _API_PATH, headers=headers)
         response = connection.getresponse()
         body = response.read(1 << 20).decode("utf-8", "replace")
     finally:
@@ -105,7 +122,9 @@ def _http(uri: str, variables: Mapping[str, str], timeout: float) -> str:
             raise Refused("HTTP 200, but not MLflow's API (a login page or a proxy?)", "check the tracking URI")
         return "reached the tracking server: its API answered"
     if 300 <= response.status < 400:
-        target = mask_text(response.getheader("Location") or "?")
+        # The server's own words: they may reflect the credentials, and hold control characters.
+        known = Secrets(values=(*_forms(_credentials(parts, variables)), *secrets.values))
+        target = printable(known.scrub(response.getheader("Location") or "?"))
         raise Refused(
             f"the server redirects (HTTP {response.status}) to {target}",
             "point the tracking URI there: credentials are not sent on to another address",
@@ -123,18 +142,54 @@ def _http(uri: str, variables: Mapping[str, str], timeout: float) -> str:
     raise Refused(f"the API answered HTTP {response.status}", "is this an MLflow tracking server?")
 
 
-def _auth(parts: SplitResult, variables: Mapping[str, str]) -> dict[str, str]:
-    """The Authorization MLflow's client sends: username and password, else a token, else the URI's user-info."""
-    import base64
+def _port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port
+    except ValueError:  # its text quotes what it took for the port: a piece of the password
+        raise Refused(
+            "the URI's host and port do not parse",
+            "percent-encode #, / and ? in its password (%23, %2F, %3F)",
+        ) from None
 
+
+def _credentials(parts: SplitResult, variables: Mapping[str, str]) -> tuple[str, str, str]:
+    """Username, password and token as MLflow's client takes them: variables first, then the URI's user-info."""
     user = variables.get("MLFLOW_TRACKING_USERNAME") or unquote(parts.username or "")
     password = variables.get("MLFLOW_TRACKING_PASSWORD") or unquote(parts.password or "")
+    return user, password, variables.get("MLFLOW_TRACKING_TOKEN", "")
+
+
+def _auth(parts: SplitResult, variables: Mapping[str, str]) -> dict[str, str]:
+    """The Authorization MLflow's client sends: username and password, else a token, else the URI's user-info."""
+    user, password, token = _credentials(parts, variables)
     headers = {"Accept": "application/json"}
     if user and password:
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-    elif variables.get("MLFLOW_TRACKING_TOKEN"):
-        headers["Authorization"] = f"Bearer {variables['MLFLOW_TRACKING_TOKEN']}"
+        headers["Authorization"] = "Basic " + _basic(user, password)
+    elif token:
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
+            raise Refused(
+                "MLFLOW_TRACKING_TOKEN holds a control character, which no HTTP header can carry "
+                "(MLflow's client fails on every request)",
+                "remove it: a secret file saved with Windows line endings ends in \\r",
+            )
+        headers["Authorization"] = f"Bearer {token}"
     return headers
+
+
+def _basic(user: str, password: str) -> str:
+    import base64
+
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _forms(credentials: tuple[str, str, str]) -> list[str]:
+    """Each credential as a server may echo it: as sent, percent-encoded, and the basic-auth blob; longest first."""
+    from urllib.parse import quote
+
+    user, password, token = credentials
+    blob = _basic(user, password) if user and password else ""
+    forms = {form for value in (password, token, blob) if value for form in (value, quote(value))}
+    return sorted(forms, key=len, reverse=True)
 
 
 def _tls(variables: Mapping[str, str]) -> Any:
@@ -183,5 +238,5 @@ def _tcp(uri: str, default_port: int, timeout: float) -> str:
     import socket
 
     parts = urlsplit(uri)
-    with socket.create_connection((parts.hostname or "localhost", parts.port or default_port), timeout=timeout):
+    with socket.create_connection((parts.hostname or "localhost", _port(parts) or default_port), timeout=timeout):
         return "the database server accepts connections (the driver and credentials are not checked)"

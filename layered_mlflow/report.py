@@ -13,7 +13,7 @@ from layered_mlflow import exports, keys, server
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.formats import json_text
 from layered_mlflow.keys import Value
-from layered_mlflow.masking import mask, mask_text, shown_variables
+from layered_mlflow.masking import Secrets, secrets_of
 from layered_mlflow.mlflow_vars import mlflow_variables
 from layered_mlflow.project import EXTENSIONS, SETTINGS_DIR
 from layered_mlflow.resolve import Candidate, Resolved, Setting
@@ -30,27 +30,28 @@ LAYER_TITLES = {
 }
 
 
-def shown(setting: Setting, show_secrets: bool) -> Value:
-    """The value as it may be printed."""
-    return _masked(setting.name, setting.value, show_secrets)
-
-
 def show_json(resolved: Resolved, show_secrets: bool) -> str:
+    secrets = secrets_of(resolved)
     document: dict[str, Any] = {
         "environment": resolved.environment,
         "environment_source": resolved.environment_source,
         "root": str(resolved.root),
         "files": [str(path) for path in resolved.files],
         "settings": {
-            name: {"value": _jsonable(shown(s, show_secrets)), "layer": s.layer, "source": s.source}
+            name: {
+                "value": _jsonable(_masked(secrets, name, s.value, show_secrets)),
+                "layer": s.layer,
+                "source": s.source,
+            }
             for name, s in resolved.settings.items()
         },
-        "variables": shown_variables(resolved.variables, show_secrets),
+        "variables": secrets.variables(resolved.variables, show_secrets),
     }
     return json_text(document, indent=2)
 
 
 def show_text(resolved: Resolved, show_secrets: bool) -> str:
+    secrets = secrets_of(resolved)
     files = [resolved.relative(str(path)) for path in resolved.files] or ["(none: built-in defaults only)"]
     lines = [
         f"environment  {resolved.environment}  (from {resolved.environment_source})",
@@ -60,7 +61,8 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
         "",
     ]
     rows = [("KEY", "VALUE", "FROM")] + [
-        (name, _text(shown(s, show_secrets)), _origin(resolved, s)) for name, s in resolved.settings.items()
+        (name, _text(_masked(secrets, name, s.value, show_secrets)), _origin(resolved, s))
+        for name, s in resolved.settings.items()
     ]
     return "\n".join(lines + _table(rows))
 
@@ -79,12 +81,14 @@ def root_note(resolved: Resolved) -> str | None:
 
 
 def dry_run(resolved: Resolved, argv: Sequence[str], show_secrets: bool = False, cwd: Path | None = None) -> str:
+    secrets = secrets_of(resolved)
     lines = [f"unset {name}" for name in resolved.unset]
-    shown = shown_variables(resolved.variables, show_secrets)
+    shown = secrets.variables(resolved.variables, show_secrets)
     lines += [f"{name}={shlex.quote(value)}" for name, value in shown.items()]
     if cwd is not None:
         lines.append(f"cd {shlex.quote(str(cwd))}")
-    shown_argv = argv if show_secrets else [mask_text(arg) for arg in argv]  # a URI in the argv may hold a password
+    # The argv may hold a URI's password, or a secret's value (`--token "$MLFLOW_TRACKING_TOKEN"`).
+    shown_argv = argv if show_secrets else [secrets.scrub(arg) for arg in argv]
     lines.append(f"exec {shlex.join(shown_argv)}")
     return "\n".join(lines)
 
@@ -142,6 +146,7 @@ def find_key(resolved: Resolved, written: str) -> str:
 
 def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
     """Every layer's value for one key, highest first, the winner marked."""
+    secrets = secrets_of(resolved)
     setting = resolved.settings.get(name)
     history = resolved.history.get(name, ())
     section, _, server_key = name.partition(".")
@@ -156,14 +161,14 @@ def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
         owner = "`mlflow server`'s" if section == "server" else "MLflow's"
         head = f"{name} is not set by any layer: {owner} own default applies"
     else:
-        head = f"{name} = {_text(shown(setting, show_secrets))}\n  {_use(setting)}"
+        head = f"{name} = {_text(_masked(secrets, name, setting.value, show_secrets))}\n  {_use(setting)}"
     # The winner is the highest layer's non-empty word (a layer may speak twice: --set, --set).
     winner = next((i for i, c in enumerate(history) if not keys.is_empty(c.value)), None) if setting else None
     rows = [
         (
             f"{'*' if i == winner else ' '} {LAYER_TITLES.get(c.layer, c.layer)}",
             resolved.relative(c.source),
-            "(empty: says nothing)" if keys.is_empty(c.value) else _text(_masked(name, c.value, show_secrets)),
+            "(empty: says nothing)" if keys.is_empty(c.value) else _text(_masked(secrets, name, c.value, show_secrets)),
         )
         for i, c in enumerate(history)
     ]
@@ -182,9 +187,10 @@ def _use(setting: Setting) -> str:
     return "not used by layered-mlflow (see `layered-mlflow check`)"
 
 
-def _masked(name: str, value: Value, show_secrets: bool) -> Value:
+def _masked(secrets: Secrets, name: str, value: Value, show_secrets: bool) -> Value:
+    """The value as it may be printed."""
     if show_secrets or value is None:
         return value
     if isinstance(value, tuple):
-        return tuple(mask(name, item) for item in value)
-    return mask(name, value)
+        return tuple(secrets.mask(name, item) for item in value)
+    return secrets.mask(name, value)

@@ -74,6 +74,10 @@ def settings_schema() -> dict[str, Any]:
         "type": ["object", "null"],
         "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
     }
+    properties["secrets"] = {
+        "description": "More keys or variable names to print as *** (WANDB_ENTITY, env.NAME, tags.NAME).",
+        "anyOf": [{"type": "array", "items": {"type": "string", "minLength": 1}}, _NULL],
+    }
     server = {name: _typed(kind, text) for name, (kind, text) in _SERVER.items()}
     server["allowed_hosts"] = {
         "description": "Host names `mlflow server` answers to (its --allowed-hosts).",

@@ -41,7 +41,7 @@ CASES = [
     ),
     pytest.param({BASE: "env:\n  BAD-NAME: x\n"}, (), {}, 2, "'BAD-NAME' is not a variable name", id="env-name-dash"),
     pytest.param({BASE: "server:\n  allowed_hosts: {a: 1}\n"}, (), {}, 2, "must be a list", id="list-key-mapping"),
-    pytest.param({}, ("--set", "novalue"), {}, 2, "--set 'novalue': expected KEY=VALUE", id="set-without-equals"),
+    pytest.param({}, ("--set", "novalue"), {}, 2, "--set: an argument without '='", id="set-without-equals"),
     pytest.param({}, ("--set", "=x"), {}, 2, "expected KEY=VALUE", id="set-empty-key"),
     pytest.param({}, ("--set", "tags.=x"), {}, 2, "expected KEY=VALUE", id="set-empty-tag"),
     pytest.param({}, ("--set", "env.1X=y"), {}, 2, "expected KEY=VALUE", id="set-bad-env-name"),
