@@ -137,7 +137,7 @@ def test_a_broken_run_context_is_masked_whole(project: Project) -> None:
         assert "broken-context" not in result.stdout + result.stderr, result
         assert "***" in result.stdout, result
     checked = project.cli("check", env=env)
-    assert "MLFLOW_RUN_CONTEXT (environment) is not a JSON object" in checked.stdout, checked
+    assert "MLFLOW_RUN_CONTEXT (environment) = '***' is not a JSON object" in checked.stdout, checked
     assert "broken-context" not in checked.stdout + checked.stderr, checked
 
 

@@ -108,6 +108,11 @@ RUN: dict[str, tuple[int, str | None]] = {
 }
 # A block of output alone, by its first line -> (exit status, the script that prints it).
 OUTPUTS: dict[str, tuple[int, str]] = {
+    "layered-mlflow: error: /p/settings/mlflow.yml: `mlflow_tracking_uri` holds a ${…} interpolation": (
+        2,
+        "printf 'mlflow_tracking_uri: \"${oc.env:MLFLOW_TRACKING_URI, mlruns}\"\\n' > settings/mlflow.yml "
+        "&& layered-mlflow show",
+    ),
     "layered-mlflow: error: /p/settings/mlflow.yml:16: {{ python_package }} is a template placeholder": (
         2,
         "cp kedro-template.yml settings/mlflow.yml && layered-mlflow show",
