@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from layered_mlflow import kedro
+from layered_mlflow import kedro, reading
 from layered_mlflow.errors import ConfigError
 
 # Every Dynaconf setting that reading a file consults, given explicitly: Dynaconf
@@ -82,10 +82,10 @@ def _import_dynaconf(folder: Path) -> None:
 
 
 def _peek(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
+    try:  # any file of the folder, even another environment's: never one that would block
+        return reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT).decode("utf-8", errors="replace")
+    except ConfigError:
+        return ""  # reading it for real reports the problem
 
 
 def read_settings_file(path: Path) -> dict[str, Any]:
@@ -153,22 +153,7 @@ def _text(path: Path, value: str) -> str:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a settings file") from None
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (a dangling symbolic link?)") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x})",
-            hint="save the file as UTF-8",
-        ) from None
+    text = reading.read_text(path, str(path), reading.SETTINGS_LIMIT)
     if "\x00" in text:
         raise ConfigError(f"{path}: a binary file, not YAML text")
     return text
