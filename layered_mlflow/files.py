@@ -102,11 +102,12 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         warnings.simplefilter("ignore")  # deprecation notices about stray variables
         settings = Settings(ROOT_PATH_FOR_DYNACONF=str(path.parent), **_SEALED)
         try:
-            yaml_loader.load(settings, env="_envless", filename=str(path), silent=False, identifier="layered_mlflow")
+            # The text, never the path: Dynaconf splits a path on commas (`/a.yml,b/…`) and reads other files.
+            yaml_loader.load(settings, env="_envless", filename=[_as_source(text)], silent=False, identifier=_LOADER)
         except Exception as exc:
             raise _load_error(path, text, exc) from None
         keys = next(
-            (list(data) for source, data in settings.loaded_by_loaders.items() if source.loader == "layered_mlflow"),
+            (list(data) for source, data in settings.loaded_by_loaders.items() if source.loader == _LOADER),
             [],
         )
 
@@ -138,6 +139,16 @@ def read_settings_file(path: Path) -> dict[str, Any]:
                 ) from None
 
         return {str(key).lower(): evaluated(key) for key in keys}
+
+
+_LOADER = "layered_mlflow"
+
+
+def _as_source(text: str) -> str:
+    """``text`` as Dynaconf's loader takes text: it opens a "source" ending in .yml or .yaml as a file."""
+    from dynaconf.constants import YAML_EXTENSIONS
+
+    return f"{text}\n" if text.endswith(YAML_EXTENSIONS) else text
 
 
 def _text(path: Path, value: str) -> str:
