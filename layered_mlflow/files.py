@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from layered_mlflow import kedro, reading
+from layered_mlflow import kedro, reading, yaml_limits
 from layered_mlflow.errors import ConfigError
 
 # Every Dynaconf setting that reading a file consults, given explicitly: Dynaconf
@@ -45,8 +45,6 @@ _SEALED: Mapping[str, Any] = {
     "dynaconf_skip_loaders": True,
     "dynaconf_skip_validators": True,
 }
-# A document whose aliases expand past this many nodes is refused (a "billion laughs").
-MAX_NODES = 100_000
 
 
 # Dynaconf's package imports its Flask and Django integrations whenever they are installed (as
@@ -92,8 +90,9 @@ def read_settings_file(path: Path) -> dict[str, Any]:
     """The top-level mapping of ``path``, keys lower-cased, Dynaconf's values evaluated."""
     text = _read_text(path)
     _import_dynaconf(path.parent)
+    yaml_limits.refuse_deep_nesting(path, text)
     if "*" in text:  # only aliases (`*name`) can make a document grow
-        _refuse_alias_bombs(path, text)
+        yaml_limits.refuse_alias_bombs(path, _compose(path, text))
     from dynaconf.base import Settings
     from dynaconf.loaders import yaml_loader
     from dynaconf.utils.parse_conf import Lazy, MetaValue
@@ -111,13 +110,18 @@ def read_settings_file(path: Path) -> dict[str, Any]:
             [],
         )
 
-        def plain(value: Any, as_written: bool = True) -> Any:
+        def plain(value: Any, as_written: bool = True, depth: int = 0) -> Any:
             if isinstance(value, Lazy):  # '@jinja {{ ... }}' and the like: rendered, braces and all
                 value, as_written = value(settings), False
+            if isinstance(value, (Mapping, list)) and depth == yaml_limits.MAX_DEPTH:  # block nesting, aliases
+                raise ConfigError(
+                    f"{path}: lists and mappings nest more than {yaml_limits.MAX_DEPTH} levels deep",
+                    hint="flatten the structure",
+                )
             if isinstance(value, Mapping):
-                return {_text(path, str(k)): plain(value[k], as_written) for k in value}
+                return {_text(path, str(k)): plain(value[k], as_written, depth + 1) for k in value}
             if isinstance(value, list):
-                return [plain(item, as_written) for item in value]
+                return [plain(item, as_written, depth + 1) for item in value]
             if isinstance(value, MetaValue):  # @del, @reset, @merge: Dynaconf's merging, not ours
                 raise ConfigError(
                     f"{path}: {value.__class__.__name__.lower()} markers (@del, @reset, @merge) do not apply here",
@@ -232,30 +236,3 @@ def _yaml_error(path: Path, text: str, exc: Any) -> ConfigError:
     else:  # the parser quotes what it could not read (`failed to construct timestamp from "…"`)
         problem = re.sub(r'"[^"]*"', '"…"', problem)
     return ConfigError(f"{where}: invalid YAML: {problem}", hint="fix the YAML syntax at that line")
-
-
-def _refuse_alias_bombs(path: Path, text: str) -> None:
-    root = _compose(path, text)
-    sizes: dict[int, int] = {}
-
-    def size(node: Any) -> int:
-        if id(node) in sizes:
-            if sizes[id(node)] < 0:
-                raise ConfigError(f"{path}: a YAML alias refers to itself", hint="remove the recursive alias")
-            return sizes[id(node)]
-        sizes[id(node)] = -1
-        children = node.value if isinstance(node.value, list) else []
-        total = 1
-        for child in children:
-            parts = child if isinstance(child, tuple) else (child,)
-            total += sum(size(part) for part in parts)
-            if total > MAX_NODES:
-                raise ConfigError(
-                    f"{path}: YAML aliases expand to more than {MAX_NODES:,} values",
-                    hint="write the values out instead of nesting aliases",
-                )
-        sizes[id(node)] = total
-        return total
-
-    if root is not None:
-        size(root)

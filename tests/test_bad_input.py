@@ -135,7 +135,10 @@ BYTES_CASES = [
         b"a: 1\nb: \x1f\n", 2, "mlflow.yml:2:4: invalid YAML: character 0x1f is not allowed", id="control-char"
     ),
     pytest.param(b'tags:\n  "\\ud800": x\n', 2, "lone surrogate", id="lone-surrogate-escape"),
-    pytest.param(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", 2, "nested too deeply", id="deep-nesting"),
+    pytest.param(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", 2, "mlflow.yml:1: the YAML is nested", id="deep-nesting"),
+    pytest.param(b"a: [\n" + b"  [\n" * 150 + b"]\n", 2, "mlflow.yml:101: the YAML is nested", id="deep-multi-line"),
+    pytest.param(b"a:\n  " + b"- " * 150 + b"x\n", 2, "nest more than 100 levels", id="deep-block-nesting"),
+    pytest.param(b"a: " + b"[" * 40 + b"]" * 40 + b"\n", 0, "", id="84-byte-nested-list"),
     pytest.param(b"mlflow_experiment_name: '" + b"x" * 100_000 + b"'\n", 0, "", id="100kB-value"),
 ]
 
