@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def read_dotenv(paths: Sequence[Path], environ: Mapping[str, str], explicit: boo
     which wins as it does for the child. A missing default `.env` is no
     error; a missing file given by ``--env-file`` is.
     """
-    injected = {name: value for name, value in environ.items() if value}
+    injected: dict[str, str | None] = {name: value for name, value in environ.items() if value}
     known: dict[str, str | None] = {}
     bindings: list[Binding] = []
     read: list[Path] = []
@@ -43,7 +44,7 @@ def read_dotenv(paths: Sequence[Path], environ: Mapping[str, str], explicit: boo
                 continue
             value = binding.value
             if value is not None:
-                scope = {**known, **injected}
+                scope = ChainMap(injected, known)  # a view, not a copy per line (which was quadratic)
                 value = "".join(atom.resolve(scope) for atom in parse_variables(value))
             known[binding.key] = value
             bindings.append((binding.key, value, str(path)))
