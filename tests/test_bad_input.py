@@ -62,7 +62,17 @@ CASES = [
         "LAYERED_MLFLOW_PROJECT_DIR /nonexistent",
         id="project-dir-variable-missing",
     ),
+    pytest.param({}, ("--project-dir", "~nosuchuser"), {}, 2, "~nosuchuser: no such user", id="project-dir-no-user"),
+    pytest.param({}, ("--project-dir", "d" * 300), {}, 2, "(File name too long)", id="project-dir-name-too-long"),
     pytest.param({}, ("--env-file", "missing.env"), {}, 2, "--env-file", id="env-file-missing"),
+    pytest.param(
+        {BASE: 'mlflow_experiment_name: "a\\0b"\n'},
+        (),
+        {},
+        2,
+        "MLFLOW_EXPERIMENT_NAME holds a NUL character",
+        id="nul-escape-in-a-value",
+    ),
     pytest.param(
         {".env": "GOOD=1\nthis is not a line\n"}, (), {}, 2, ".env:2: not a python-dotenv line", id="dotenv-garbage"
     ),

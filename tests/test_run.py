@@ -26,6 +26,7 @@ def test_exit_status_is_the_commands(project: Project, status: int) -> None:
         pytest.param(["no-such-command-xyz"], 127, id="not-found"),
         pytest.param(["./not-executable.sh"], 126, id="not-executable"),
         pytest.param(["./a-directory"], 126, id="directory"),
+        pytest.param([""], 127, id="empty-name"),
     ],
 )
 def test_command_that_cannot_run(project: Project, command: list[str], status: int) -> None:
@@ -36,6 +37,18 @@ def test_command_that_cannot_run(project: Project, command: list[str], status: i
     assert result.returncode == status, result
     assert result.stderr.startswith(f"layered-mlflow: error: {command[0]}"), result
     assert len(result.stderr.splitlines()) == 1, result
+
+
+@pytest.mark.parametrize(
+    ("closed", "output"),
+    [pytest.param(">&-", "echo ran >&2", id="stdout-closed"), pytest.param("2>&-", "echo ran", id="stderr-closed")],
+)
+def test_command_runs_with_a_standard_stream_closed(project: Project, closed: str, output: str) -> None:
+    """Started with stdout or stderr closed (`>&-`), the command still runs and writes to the other one."""
+    script = f"exec {COMMAND} run -- sh -c '{output}' {closed}"
+    done = subprocess.run(["sh", "-c", script], cwd=project.root, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done
+    assert "ran" in done.stdout + done.stderr, done
 
 
 def test_signal_status_as_the_shell_sees_it(project: Project) -> None:
