@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from layered_mlflow import __version__, files
+from layered_mlflow import __version__, files, output
 from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.formats import FORMATS
 from layered_mlflow.resolve import Resolved, resolve
@@ -86,7 +86,7 @@ def run(options: Options, dry_run: bool, command: tuple[str, ...]) -> None:
     resolved = options.resolve()
     _warn(options, resolved)
     if dry_run:
-        click.echo(report.dry_run(resolved, command))
+        output.write(report.dry_run(resolved, command))
         return
     if options.verbose:
         _say(f"environment {resolved.environment} (from {resolved.environment_source}), root {resolved.root}")
@@ -105,7 +105,7 @@ def show(options: Options, fmt: str, show_secrets: bool) -> None:
 
     resolved = options.resolve()
     render = report.show_json if fmt == "json" else report.show_text
-    click.echo(render(resolved, show_secrets))
+    output.write(render(resolved, show_secrets))
 
 
 @cli.command()
@@ -121,7 +121,7 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
     from layered_mlflow import report
 
     resolved = options.resolve()
-    click.echo(report.explain_text(resolved, report.find_key(resolved, key), show_secrets))
+    output.write(report.explain_text(resolved, report.find_key(resolved, key), show_secrets))
 
 
 @cli.command()
@@ -143,7 +143,7 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
             return active if name == active.environment else options.resolve(name)
 
         outcome = checks.run_checks(resolved, active.environments, strict, timeout if online else None)
-    click.echo(outcome.text)
+    output.write(outcome.text)
     sys.exit(outcome.exit_code)
 
 
@@ -166,7 +166,7 @@ def env_command(options: Options, fmt: str, show_secrets: bool) -> None:
     if hidden:
         _say(f"warning: {', '.join(hidden)} printed as *** (pass --show-secrets to print the values)")
     # Bytes: a value that is not UTF-8 (an environment may hold any bytes) is written exactly.
-    click.echo(os.fsencode(text))
+    output.write(os.fsencode(text))
 
 
 @cli.command()
@@ -182,7 +182,7 @@ def init(options: Options, force: bool) -> None:
 
     root = scaffold.project_root(Path.cwd(), options.project_dir, options.environ)
     for line in scaffold.init(root, force):
-        click.echo(line)
+        output.write(line)
 
 
 @cli.command()
@@ -190,7 +190,7 @@ def schema() -> None:
     """Print the JSON Schema of the settings files (for editors), from the installed MLflow."""
     from layered_mlflow.schema import schema_text
 
-    click.echo(schema_text(), nl=False)
+    output.write(schema_text(), nl=False)
 
 
 @cli.command(context_settings={"allow_interspersed_args": False})
@@ -223,7 +223,7 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     command = server_command(options.resolve(), mlflow_args, ui=ui)
     plan = report.dry_run(command.resolved, command.shown_argv(), cwd=command.cwd)
     if dry_run:
-        click.echo(plan)
+        output.write(plan)
         return
     for line in plan.splitlines() if options.verbose else ():
         _say(line)
@@ -276,10 +276,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _fail(exc.format_message(), None, exc.exit_code)
     except click.Abort:
         _fail("interrupted", None, 130)
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as `cat` would.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(141)
+    except output.Failed as exc:
+        output.failed(exc.error, _fail)
     except Exception as exc:
         if debug:
             raise
