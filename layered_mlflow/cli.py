@@ -247,8 +247,9 @@ def _say(message: str) -> None:
 
 
 def _fail(message: str, hint: str | None, code: int) -> NoReturn:
-    line = " ".join(message.splitlines())
-    click.echo(f"{PROG}: error: {line}" + (f" (hint: {hint})" if hint else ""), err=True)
+    # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard.
+    line = " ".join(f"{message} (hint: {hint})".splitlines() if hint else message.splitlines())
+    click.echo(f"{PROG}: error: {line}", err=True)
     sys.exit(code)
 
 

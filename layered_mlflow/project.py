@@ -118,9 +118,10 @@ def _validate(project: Project, name: str, source: str) -> str:
             f"applies in every environment; known environments: {listed}"
         )
     close = difflib.get_close_matches(name, known, n=1)
+    can_be_a_file = name.isprintable() and "/" not in name and "\\" not in name
     hint = (
         f"did you mean '{close[0]}'?"
         if close
-        else (f"create settings/mlflow.{name}.yml to add it" if "/" not in name and "\\" not in name else None)
+        else (f"create settings/mlflow.{name}.yml to add it" if can_be_a_file else None)
     )
     raise ConfigError(f"unknown environment {name!r} (from {source}); known environments: {listed}", hint=hint)

@@ -78,6 +78,14 @@ CASES = [
     ),
     pytest.param({}, ("--env", "prodution"), {}, 2, "unknown environment 'prodution'", id="unknown-environment"),
     pytest.param({}, ("--env", "../../etc"), {}, 2, "unknown environment '../../etc'", id="path-like-environment"),
+    pytest.param({}, ("--env", "prod\nuction"), {}, 2, "'prod\\nuction'", id="newline-in-environment"),
+    pytest.param({}, (), {"ENV_FOR_DYNACONF": "a\nb\x1b[2J"}, 2, "'a\\nb\\x1b[2j'", id="control-in-environment"),
+    pytest.param({".env": 'ENV_FOR_DYNACONF="x\\ny"\n'}, (), {}, 2, "'x\\ny' (from", id="newline-from-dotenv"),
+    pytest.param({}, ("--project-dir", "/no\nsuch"), {}, 2, "'/no\\nsuch': no such", id="newline-in-project-dir"),
+    pytest.param({}, ("--env-file", "a\nb"), {}, 2, "b': no such file", id="newline-in-env-file"),
+    pytest.param(
+        {}, (), {"MLFLOW_TRACKING_PASSWORD_FILE": "/no\nfile"}, 2, "FILE=/no\\nfile': no such", id="newline-x-file"
+    ),
     pytest.param(
         {"settings/mlflow.yaml": "a: 1\n"},
         (),
