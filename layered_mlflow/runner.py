@@ -60,11 +60,30 @@ def inherited_environment() -> dict[str, str]:
     try:
         with open("/proc/self/environ", "rb") as stream:
             raw = stream.read()
-    except OSError:
-        return dict(os.environ)
+    except OSError:  # no /proc (a sandbox, a container without it)
+        return _uncoerced(dict(os.environ))
     environment = {}
     for entry in raw.split(b"\0"):
         name, equals, value = entry.partition(b"=")
         if equals and name:
             environment[os.fsdecode(name)] = os.fsdecode(value)
+    return environment
+
+
+def _uncoerced(environment: dict[str, str]) -> dict[str, str]:
+    """``environment`` less the ``LC_CTYPE`` that Python's locale coercion (PEP 538) added, if it did.
+
+    Python coerces when it starts in the C locale (no LC_ALL, PYTHONCOERCECLOCALE
+    not 0), and then also turns on its UTF-8 mode (PEP 540) by itself: that mode,
+    on without PYTHONUTF8, tells a coerced LC_CTYPE from one the user set.
+    """
+    coerced = (
+        environment.get("LC_CTYPE") in ("C.UTF-8", "C.utf8", "UTF-8")
+        and sys.flags.utf8_mode
+        and "PYTHONUTF8" not in environment
+        and not environment.get("LC_ALL")
+        and environment.get("PYTHONCOERCECLOCALE") != "0"
+    )
+    if coerced:
+        del environment["LC_CTYPE"]
     return environment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -119,6 +120,37 @@ def test_child_gets_no_variable_nobody_set(project: Project) -> None:
     assert sorted(entry.split("=")[0] for entry in result.stdout.split("\0") if entry) == sorted(
         ["PATH", "MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE", "MLFLOW_RUN_CONTEXT", "LAYERED_MLFLOW_ENV"]
     )
+
+
+def _without_proc(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in a mount namespace whose /proc is an empty tmpfs (root only)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare to hide /proc")
+    script = 'mount -t tmpfs none /proc && exec "$@"'
+    command = ["unshare", "--mount", "sh", "-c", script, "sh", "env", "-i", *(f"{k}={v}" for k, v in env.items())]
+    done = subprocess.run([*command, *argv], cwd=cwd, capture_output=True, text=True, check=False, timeout=120)
+    if "mount:" in done.stderr or "unshare:" in done.stderr:
+        pytest.skip(f"cannot hide /proc here: {done.stderr.strip()}")
+    return done
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param({}, None, id="nobody-set-it"),
+        pytest.param({"LC_CTYPE": "C.UTF-8"}, "C.UTF-8", id="the-user-set-it"),
+        pytest.param({"LC_ALL": "C.UTF-8"}, None, id="lc-all-set"),
+    ],
+)
+def test_without_proc_the_child_gets_no_coerced_locale(
+    project: Project, given: dict[str, str], expected: str | None
+) -> None:
+    """With /proc unmounted, LC_CTYPE reaches the command only if the user set it, not from Python's coercion."""
+    env = {"PATH": os.environ["PATH"], **given}
+    done = _without_proc([COMMAND, "run", "--", "env", "-0"], env, project.root)
+    assert done.returncode == 0, done
+    child = dict(entry.split("=", 1) for entry in done.stdout.split("\0") if entry)
+    assert child.get("LC_CTYPE") == expected, child
 
 
 def test_dry_run_prints_masked_variables_and_argv(project: Project) -> None:
