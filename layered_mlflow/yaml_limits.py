@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from layered_mlflow.errors import ConfigError
+from layered_mlflow.reading import MIB, SETTINGS_LIMIT
 
 # No settings file nests anywhere near this deep; parsing this deep takes milliseconds.
 MAX_DEPTH = 100
 # A document whose aliases expand past this many nodes is refused (a "billion laughs").
 MAX_NODES = 100_000
+# ... or to more text than a settings file may hold.
+MAX_TEXT = SETTINGS_LIMIT
 
 _SIGNIFICANT = re.compile(r"""[\[\]{}'"#]""")
 
@@ -83,27 +86,31 @@ def _after_quoted(text: str, start: int) -> int:
 
 
 def refuse_alias_bombs(path: Path, root: Any) -> None:
-    """Refuse a composed document (``root``, aliases shared) that would expand past MAX_NODES nodes."""
-    sizes: dict[int, int] = {}
+    """Refuse a composed document (``root``, aliases shared) that expands past MAX_NODES or MAX_TEXT.
 
-    def size(node: Any) -> int:
+    A big value repeated by aliases is as large as if it were written out.
+    """
+    sizes: dict[int, tuple[int, int]] = {}  # node -> (nodes, characters) once expanded
+    pending = (-1, -1)
+
+    def size(node: Any) -> tuple[int, int]:
         if id(node) in sizes:
-            if sizes[id(node)] < 0:
+            if sizes[id(node)] == pending:
                 raise ConfigError(f"{path}: a YAML alias refers to itself", hint="remove the recursive alias")
             return sizes[id(node)]
-        sizes[id(node)] = -1
-        children = node.value if isinstance(node.value, list) else []
-        total = 1
-        for child in children:
-            parts = child if isinstance(child, tuple) else (child,)
-            total += sum(size(part) for part in parts)
-            if total > MAX_NODES:
+        sizes[id(node)] = pending
+        nodes, text = 1, len(node.value) if isinstance(node.value, str) else 0
+        for child in node.value if isinstance(node.value, list) else []:
+            for part in child if isinstance(child, tuple) else (child,):
+                part_nodes, part_text = size(part)
+                nodes, text = nodes + part_nodes, text + part_text
+            if nodes > MAX_NODES or text > MAX_TEXT:
                 raise ConfigError(
-                    f"{path}: YAML aliases expand to more than {MAX_NODES:,} values",
+                    f"{path}: YAML aliases expand to more than {MAX_NODES:,} values or {MAX_TEXT // MIB} MiB of text",
                     hint="write the values out instead of nesting aliases",
                 )
-        sizes[id(node)] = total
-        return total
+        sizes[id(node)] = (nodes, text)
+        return nodes, text
 
     if root is not None:
         size(root)

@@ -150,6 +150,12 @@ BYTES_CASES = [
     ),
     pytest.param(b"a: &a [x, *a]\n", 2, "", id="recursive-alias"),
     pytest.param(
+        b"s: &s '" + b"x" * 1_000_000 + b"'\na: [[" + b"*s, " * 10 + b"]]\n",
+        2,
+        "or 4 MiB of text",
+        id="alias-repeats-a-big-value",
+    ),
+    pytest.param(
         b"a: 1\nb: \x1f\n", 2, "mlflow.yml:2:4: invalid YAML: character 0x1f is not allowed", id="control-char"
     ),
     pytest.param(b'tags:\n  "\\ud800": x\n', 2, "lone surrogate", id="lone-surrogate-escape"),
