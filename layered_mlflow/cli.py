@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 import click
 
-from layered_mlflow import __version__, completion, files
+from layered_mlflow import __version__, completion, files, output
 from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.formats import FORMATS
 from layered_mlflow.resolve import Resolved, resolve
@@ -95,7 +95,7 @@ def run(options: Options, dry_run: bool, command: tuple[str, ...]) -> None:
     resolved = options.resolve()
     _warn(options, resolved)
     if dry_run:
-        click.echo(report.dry_run(resolved, command))
+        output.write(report.dry_run(resolved, command))
         return
     if options.verbose:
         _say(f"environment {resolved.environment} (from {resolved.environment_source}), root {resolved.root}")
@@ -114,7 +114,7 @@ def show(options: Options, fmt: str, show_secrets: bool) -> None:
 
     resolved = options.resolve()
     render = report.show_json if fmt == "json" else report.show_text
-    click.echo(render(resolved, show_secrets))
+    output.write(render(resolved, show_secrets))
 
 
 @cli.command(short_help="Show every layer's value for KEY, the winner marked.")
@@ -130,7 +130,7 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
     from layered_mlflow import report
 
     resolved = options.resolve()
-    click.echo(report.explain_text(resolved, report.find_key(resolved, key), show_secrets))
+    output.write(report.explain_text(resolved, report.find_key(resolved, key), show_secrets))
 
 
 @cli.command(short_help="Validate the settings: exit 0 clean, 1 problems, 2 broken.")
@@ -157,7 +157,7 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     for line in outcome.errors:
         _say(f"error: {line}")
     if outcome.text:
-        click.echo(outcome.text)
+        output.write(outcome.text)
     sys.exit(outcome.exit_code)
 
 
@@ -180,7 +180,7 @@ def env_command(options: Options, fmt: str, show_secrets: bool) -> None:
     if hidden:
         _say(f"warning: {', '.join(hidden)} printed as *** (pass --show-secrets to print the values)")
     # Bytes: a value that is not UTF-8 (an environment may hold any bytes) is written exactly.
-    click.echo(os.fsencode(text))
+    output.write(os.fsencode(text))
 
 
 @cli.command(short_help="Scaffold settings/, .env.example and .gitignore lines.")
@@ -197,7 +197,7 @@ def init(options: Options, force: bool) -> None:
     env = scaffold.environment_name(options.env)
     root = scaffold.project_root(options.project_dir, options.environ)
     for line in scaffold.init(root, force, env):
-        click.echo(line)
+        output.write(line)
 
 
 @cli.command(short_help="Print the JSON Schema of the settings files, for editors.")
@@ -205,7 +205,7 @@ def schema() -> None:
     """Print the JSON Schema of the settings files (for editors), from the installed MLflow."""
     from layered_mlflow.schema import schema_text
 
-    click.echo(schema_text(), nl=False)
+    output.write(schema_text(), nl=False)
 
 
 @cli.command(
@@ -241,7 +241,7 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     command = server_command(options.resolve(), mlflow_args, ui=ui)
     plan = report.dry_run(command.resolved, command.shown_argv(), cwd=command.cwd)
     if dry_run:
-        click.echo(plan)
+        output.write(plan)
         return
     refuse_unusable(command.argv)
     for line in plan.splitlines() if options.verbose else ():
@@ -266,8 +266,9 @@ def _say(message: str) -> None:
 
 
 def _fail(message: str, hint: str | None, code: int) -> NoReturn:
-    line = " ".join(message.splitlines())
-    click.echo(f"{PROG}: error: {line}" + (f" (hint: {hint})" if hint else ""), err=True)
+    # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard.
+    line = " ".join(f"{message} (hint: {hint})".splitlines() if hint else message.splitlines())
+    click.echo(f"{PROG}: error: {line}", err=True)
     sys.exit(code)
 
 
@@ -314,10 +315,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _fail(exc.format_message(), None, exc.exit_code)
     except click.Abort:
         _fail("interrupted", None, 130)
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as `cat` would.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(141)
+    except output.Failed as exc:
+        output.failed(exc.error, _fail)
     except Exception as exc:
         if debug:
             raise

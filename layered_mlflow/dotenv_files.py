@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from layered_mlflow.errors import ConfigError, UsageError
+from layered_mlflow import reading
+from layered_mlflow.errors import ConfigError, UsageError, shown
 
 if TYPE_CHECKING:
     from dotenv.parser import Original
@@ -72,20 +73,8 @@ def _first_written_line(original: Original) -> int:
 
 
 def _read(path: Path, explicit: bool) -> str | None:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         if explicit:
-            raise UsageError(f"--env-file {path}: no such file") from None
-        if os.path.lexists(path):
-            raise ConfigError(f"{path}: a dangling symbolic link") from None
-        return None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a .env file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text", hint="save the file as UTF-8") from None
+            raise UsageError(f"--env-file {shown(str(path))}: no such file")
+        return None  # no `.env` is no error
+    return reading.read_text(path, str(path), reading.DOTENV_LIMIT)

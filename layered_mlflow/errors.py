@@ -18,6 +18,11 @@ class LayeredMlflowError(Exception):
         self.hint = hint
 
 
+def shown(text: str) -> str:
+    """``text`` as a message may echo it: as it is when printable, else quoted, escaped, on one line."""
+    return text if text.isprintable() else repr(text)
+
+
 class ConfigError(LayeredMlflowError):
     """The settings cannot be loaded: a bad file, value, name or environment."""
 

@@ -6,8 +6,8 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
-from layered_mlflow import keys
-from layered_mlflow.errors import ConfigError
+from layered_mlflow import keys, reading
+from layered_mlflow.errors import ConfigError, shown
 from layered_mlflow.keys import Key
 
 SUFFIX = "_FILE"
@@ -38,18 +38,11 @@ def read_value(variable: str, path_text: str, root: Path) -> str:
     A relative path is read from the project root, as relative URIs are
     anchored there: the result must not depend on the working directory.
     """
-    path = root / path_text
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{variable}={path_text}: no such file", hint=_HINT.format(variable=variable)) from None
-    except IsADirectoryError:
-        raise ConfigError(f"{variable}={path_text}: is a directory, not a file") from None
-    except OSError as exc:
-        raise ConfigError(f"{variable}={path_text}: cannot read it ({exc.strerror})") from None
+    label = f"{variable}={path_text}"
+    data = reading.read_bytes(root / path_text, label, reading.VALUE_LIMIT, _HINT.format(variable=variable))
     if b"\0" in data:
         raise ConfigError(
-            f"{variable}={path_text}: the file holds a NUL byte, which no environment variable can",
+            f"{shown(label)}: the file holds a NUL byte, which no environment variable can",
             hint="store the secret as text",
         )
     # Bytes, not text: the value reaches the child exactly, whatever its encoding.

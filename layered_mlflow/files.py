@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from layered_mlflow import kedro
+from layered_mlflow import kedro, reading, yaml_limits
 from layered_mlflow.errors import ConfigError
 
 # Every Dynaconf setting that reading a file consults, given explicitly: Dynaconf
@@ -45,8 +45,6 @@ _SEALED: Mapping[str, Any] = {
     "dynaconf_skip_loaders": True,
     "dynaconf_skip_validators": True,
 }
-# A document whose aliases expand past this many nodes is refused (a "billion laughs").
-MAX_NODES = 100_000
 
 
 # Dynaconf's package imports its Flask and Django integrations whenever they are installed (as
@@ -82,18 +80,19 @@ def _import_dynaconf(folder: Path) -> None:
 
 
 def _peek(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
+    try:  # any file of the folder, even another environment's: never one that would block
+        return reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT).decode("utf-8", errors="replace")
+    except ConfigError:
+        return ""  # reading it for real reports the problem
 
 
 def read_settings_file(path: Path) -> dict[str, Any]:
     """The top-level mapping of ``path``, keys lower-cased, Dynaconf's values evaluated."""
     text = _read_text(path)
     _import_dynaconf(path.parent)
+    yaml_limits.refuse_deep_nesting(path, text)
     if "*" in text:  # only aliases (`*name`) can make a document grow
-        _refuse_alias_bombs(path, text)
+        yaml_limits.refuse_alias_bombs(path, _compose(path, text))
     from dynaconf.base import Settings
     from dynaconf.loaders import yaml_loader
     from dynaconf.utils.parse_conf import Lazy, MetaValue
@@ -102,21 +101,27 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         warnings.simplefilter("ignore")  # deprecation notices about stray variables
         settings = Settings(ROOT_PATH_FOR_DYNACONF=str(path.parent), **_SEALED)
         try:
-            yaml_loader.load(settings, env="_envless", filename=str(path), silent=False, identifier="layered_mlflow")
+            # The text, never the path: Dynaconf splits a path on commas (`/a.yml,b/…`) and reads other files.
+            yaml_loader.load(settings, env="_envless", filename=[_as_source(text)], silent=False, identifier=_LOADER)
         except Exception as exc:
             raise _load_error(path, text, exc) from None
         keys = next(
-            (list(data) for source, data in settings.loaded_by_loaders.items() if source.loader == "layered_mlflow"),
+            (list(data) for source, data in settings.loaded_by_loaders.items() if source.loader == _LOADER),
             [],
         )
 
-        def plain(value: Any, as_written: bool = True) -> Any:
+        def plain(value: Any, as_written: bool = True, depth: int = 0) -> Any:
             if isinstance(value, Lazy):  # '@jinja {{ ... }}' and the like: rendered, braces and all
                 value, as_written = value(settings), False
+            if isinstance(value, (Mapping, list)) and depth == yaml_limits.MAX_DEPTH:  # block nesting, aliases
+                raise ConfigError(
+                    f"{path}: lists and mappings nest more than {yaml_limits.MAX_DEPTH} levels deep",
+                    hint="flatten the structure",
+                )
             if isinstance(value, Mapping):
-                return {_text(path, str(k)): plain(value[k], as_written) for k in value}
+                return {_text(path, str(k)): plain(value[k], as_written, depth + 1) for k in value}
             if isinstance(value, list):
-                return [plain(item, as_written) for item in value]
+                return [plain(item, as_written, depth + 1) for item in value]
             if isinstance(value, MetaValue):  # @del, @reset, @merge: Dynaconf's merging, not ours
                 raise ConfigError(
                     f"{path}: {value.__class__.__name__.lower()} markers (@del, @reset, @merge) do not apply here",
@@ -140,6 +145,16 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         return {str(key).lower(): evaluated(key) for key in keys}
 
 
+_LOADER = "layered_mlflow"
+
+
+def _as_source(text: str) -> str:
+    """``text`` as Dynaconf's loader takes text: it opens a "source" ending in .yml or .yaml as a file."""
+    from dynaconf.constants import YAML_EXTENSIONS
+
+    return f"{text}\n" if text.endswith(YAML_EXTENSIONS) else text
+
+
 def _text(path: Path, value: str) -> str:
     """``value``, if it is text: a YAML escape such as "\\ud800" can make a lone surrogate, which is not."""
     try:
@@ -153,22 +168,7 @@ def _text(path: Path, value: str) -> str:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a settings file") from None
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (a dangling symbolic link?)") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x})",
-            hint="save the file as UTF-8",
-        ) from None
+    text = reading.read_text(path, str(path), reading.SETTINGS_LIMIT)
     if "\x00" in text:
         raise ConfigError(f"{path}: a binary file, not YAML text")
     return text
@@ -249,29 +249,3 @@ def _is_syntax(found: re.Match[str]) -> bool:
     expected = len(quoted) == 1 and before.endswith(("expected ", " or "))
     return expected or quoted == "\\t" or re.fullmatch(r"<[a-z ]+>", quoted) is not None
 
-
-def _refuse_alias_bombs(path: Path, text: str) -> None:
-    root = _compose(path, text)
-    sizes: dict[int, int] = {}
-
-    def size(node: Any) -> int:
-        if id(node) in sizes:
-            if sizes[id(node)] < 0:
-                raise ConfigError(f"{path}: a YAML alias refers to itself", hint="remove the recursive alias")
-            return sizes[id(node)]
-        sizes[id(node)] = -1
-        children = node.value if isinstance(node.value, list) else []
-        total = 1
-        for child in children:
-            parts = child if isinstance(child, tuple) else (child,)
-            total += sum(size(part) for part in parts)
-            if total > MAX_NODES:
-                raise ConfigError(
-                    f"{path}: YAML aliases expand to more than {MAX_NODES:,} values",
-                    hint="write the values out instead of nesting aliases",
-                )
-        sizes[id(node)] = total
-        return total
-
-    if root is not None:
-        size(root)

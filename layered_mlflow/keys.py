@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 # A key is a path: ("mlflow_tracking_uri",), ("tags", "team"), ("env", "AWS_DEFAULT_REGION").
@@ -86,15 +88,30 @@ def parse_key(text: str) -> Key | None:
 
 def render(value: Any) -> Value:
     """A settings-file value as the string a child process gets; lists stay lists."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_item(item) for item in value)
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return tuple(str(render(item)) for item in value)
     return str(value)
+
+
+def _item(value: Any) -> str:
+    """A list's item: a scalar as it would be alone, a nested list or mapping as JSON.
+
+    JSON grows with the data; the text of a nested tuple would escape its
+    quotes again at every level, doubling its size each time.
+    """
+    if isinstance(value, (list, tuple, Mapping)):
+        return json.dumps(value, ensure_ascii=False, default=_scalar)
+    return str(_scalar(value))
 
 
 def from_text(key: Key, text: str | None) -> Value:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from layered_mlflow.errors import ConfigError, UsageError
+from layered_mlflow.errors import ConfigError, UsageError, shown
 
 SETTINGS_DIR = "settings"
 EXTENSIONS = (".yml", ".yaml")
@@ -34,16 +35,24 @@ class Project:
 
 def find_project(cwd: Path, explicit: str | None, named_by: str) -> Project:
     """The project of ``cwd``, or of ``explicit`` (named by ``named_by``) when given."""
-    if explicit is not None:
+    return _scan(_named_root(cwd, explicit, named_by) if explicit is not None else _discover_root(cwd))
+
+
+def _named_root(cwd: Path, explicit: str, named_by: str) -> Path:
+    named = f"{named_by} {shown(explicit)}"
+    try:
         root = Path(os.path.abspath(cwd / Path(explicit).expanduser()))
-        if not root.is_dir():
-            raise UsageError(
-                f"{named_by} {explicit}: no such directory",
-                hint="name the folder that holds settings/mlflow.yml",
-            )
-    else:
-        root = _discover_root(cwd)
-    return _scan(root)
+    except RuntimeError:  # `~user` of no user (or `~` with no home)
+        raise UsageError(f"{named}: no such user's home", hint="write the path without ~, or with ~ alone") from None
+    try:
+        is_dir = stat.S_ISDIR(root.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        is_dir = False
+    except OSError as exc:  # a name too long, a loop of links, a folder it may not enter
+        raise UsageError(f"{named}: cannot use it ({exc.strerror})") from None
+    if not is_dir:
+        raise UsageError(f"{named}: no such directory", hint="name the folder that holds settings/mlflow.yml")
+    return root
 
 
 def _discover_root(cwd: Path) -> Path:
@@ -109,9 +118,10 @@ def _validate(project: Project, name: str, source: str) -> str:
             f"applies in every environment; known environments: {listed}"
         )
     close = difflib.get_close_matches(name, known, n=1)
+    can_be_a_file = name.isprintable() and "/" not in name and "\\" not in name
     hint = (
         f"did you mean '{close[0]}'?"
         if close
-        else (f"create settings/mlflow.{name}.yml to add it" if "/" not in name and "\\" not in name else None)
+        else (f"create settings/mlflow.{name}.yml to add it" if can_be_a_file else None)
     )
     raise ConfigError(f"unknown environment {name!r} (from {source}); known environments: {listed}", hint=hint)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from layered_mlflow import artifact_root, exports, keys, uris
+from layered_mlflow import artifact_root, exports, keys, merging, uris
 from layered_mlflow.dotenv_files import read_dotenv
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Key, Value
@@ -201,19 +201,16 @@ def _merge(
 ) -> tuple[dict[str, Setting], dict[str, tuple[Candidate, ...]]]:
     """Later layers win; mappings merge key by key; an empty value says nothing."""
     history: dict[Key, list[Candidate]] = {}
-    winners: dict[Key, Candidate] = {}
+    said_something: list[tuple[Key, Candidate]] = []
     for layer, found in said:
         for contribution in found:
             candidate = Candidate(layer.name, contribution.source, contribution.value)
             history.setdefault(contribution.key, []).append(candidate)
-            if keys.is_empty(candidate.value):
-                continue
-            # A value replaces whatever stood at, above or below its key (a scalar over a mapping).
-            for other in [k for k in winners if _overlaps(k, contribution.key)]:
-                del winners[other]
-            winners[contribution.key] = candidate
+            if not keys.is_empty(candidate.value):
+                said_something.append((contribution.key, candidate))
     settings = {
-        key: Setting(key, _anchored(key, c.value, root, environ), c.layer, c.source) for key, c in winners.items()
+        key: Setting(key, _anchored(key, c.value, root, environ), c.layer, c.source)
+        for key, c in merging.winners(said_something).items()
     }
     tracking = settings.get(("mlflow_tracking_uri",))
     if tracking is not None and uris.is_file_store(str(tracking.value)) and _ALLOW_FILE_STORE not in settings:
@@ -239,7 +236,3 @@ def _anchored(key: Key, value: Value, root: Path, environ: Mapping[str, str]) ->
     if key in keys.URI_KEYS and isinstance(value, str):
         return uris.anchor(value, root, environ)
     return value
-
-
-def _overlaps(a: Key, b: Key) -> bool:
-    return a != b and (a[: len(b)] == b or b[: len(a)] == a)

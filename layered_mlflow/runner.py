@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from layered_mlflow.errors import CommandNotExecutable, CommandNotFound
+from layered_mlflow.errors import CommandNotExecutable, CommandNotFound, ConfigError, shown
 
 # Python ignores these, and an ignored signal stays ignored across exec:
 # `layered-mlflow run -- cmd | head` must behave as `cmd | head`.
@@ -23,16 +23,31 @@ def exec_command(argv: Sequence[str], environment: Mapping[str, str], cwd: Path 
     for name in _RESTORED:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None when started with that descriptor closed (`>&-`): the command still runs
+            stream.flush()
+    command = shown(argv[0])
+    if not argv[0]:  # as a shell says of ""
+        raise CommandNotFound(f"{command}: command not found", hint="name the command after --")
     try:
         os.execvpe(argv[0], list(argv), dict(environment))  # noqa: S606 (no shell: argv is the user's)
+    except ValueError:  # "embedded null byte", which names nothing
+        raise _holds_nul(environment) from None
     except FileNotFoundError:
-        raise CommandNotFound(f"{argv[0]}: command not found", hint="check the spelling and PATH") from None
+        raise CommandNotFound(f"{command}: command not found", hint="check the spelling and PATH") from None
     except PermissionError:
-        raise CommandNotExecutable(f"{argv[0]}: permission denied", hint="is it executable (chmod +x)?") from None
+        raise CommandNotExecutable(f"{command}: permission denied", hint="is it executable (chmod +x)?") from None
     except OSError as exc:
-        raise CommandNotExecutable(f"{argv[0]}: cannot execute ({exc.strerror})") from None
+        raise CommandNotExecutable(f"{command}: cannot execute ({exc.strerror})") from None
+
+
+def _holds_nul(environment: Mapping[str, str]) -> ConfigError:
+    """The variable with a NUL character, which exec cannot pass: a YAML or `.env` escape (\\0, \\x00) made it."""
+    name = next((n for n, v in environment.items() if "\0" in n or "\0" in v), "a variable")
+    return ConfigError(
+        f"{shown(name)} holds a NUL character, which no environment variable can",
+        hint=f"remove the \\0 or \\x00 escape; `layered-mlflow explain {shown(name)}` shows where it is set",
+    )
 
 
 def inherited_environment() -> dict[str, str]:
@@ -45,11 +60,30 @@ def inherited_environment() -> dict[str, str]:
     try:
         with open("/proc/self/environ", "rb") as stream:
             raw = stream.read()
-    except OSError:
-        return dict(os.environ)
+    except OSError:  # no /proc (a sandbox, a container without it)
+        return _uncoerced(dict(os.environ))
     environment = {}
     for entry in raw.split(b"\0"):
         name, equals, value = entry.partition(b"=")
         if equals and name:
             environment[os.fsdecode(name)] = os.fsdecode(value)
+    return environment
+
+
+def _uncoerced(environment: dict[str, str]) -> dict[str, str]:
+    """``environment`` less the ``LC_CTYPE`` that Python's locale coercion (PEP 538) added, if it did.
+
+    Python coerces when it starts in the C locale (no LC_ALL, PYTHONCOERCECLOCALE
+    not 0), and then also turns on its UTF-8 mode (PEP 540) by itself: that mode,
+    on without PYTHONUTF8, tells a coerced LC_CTYPE from one the user set.
+    """
+    coerced = (
+        environment.get("LC_CTYPE") in ("C.UTF-8", "C.utf8", "UTF-8")
+        and sys.flags.utf8_mode
+        and "PYTHONUTF8" not in environment
+        and not environment.get("LC_ALL")
+        and environment.get("PYTHONCOERCECLOCALE") != "0"
+    )
+    if coerced:
+        del environment["LC_CTYPE"]
     return environment

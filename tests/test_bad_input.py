@@ -62,12 +62,30 @@ CASES = [
         "LAYERED_MLFLOW_PROJECT_DIR /nonexistent",
         id="project-dir-variable-missing",
     ),
+    pytest.param({}, ("--project-dir", "~nosuchuser"), {}, 2, "~nosuchuser: no such user", id="project-dir-no-user"),
+    pytest.param({}, ("--project-dir", "d" * 300), {}, 2, "(File name too long)", id="project-dir-name-too-long"),
     pytest.param({}, ("--env-file", "missing.env"), {}, 2, "--env-file", id="env-file-missing"),
+    pytest.param(
+        {BASE: 'mlflow_experiment_name: "a\\0b"\n'},
+        (),
+        {},
+        2,
+        "MLFLOW_EXPERIMENT_NAME holds a NUL character",
+        id="nul-escape-in-a-value",
+    ),
     pytest.param(
         {".env": "GOOD=1\nthis is not a line\n"}, (), {}, 2, ".env:2: not a python-dotenv line", id="dotenv-garbage"
     ),
     pytest.param({}, ("--env", "prodution"), {}, 2, "unknown environment 'prodution'", id="unknown-environment"),
     pytest.param({}, ("--env", "../../etc"), {}, 2, "unknown environment '../../etc'", id="path-like-environment"),
+    pytest.param({}, ("--env", "prod\nuction"), {}, 2, "'prod\\nuction'", id="newline-in-environment"),
+    pytest.param({}, (), {"ENV_FOR_DYNACONF": "a\nb\x1b[2J"}, 2, "'a\\nb\\x1b[2j'", id="control-in-environment"),
+    pytest.param({".env": 'ENV_FOR_DYNACONF="x\\ny"\n'}, (), {}, 2, "'x\\ny' (from", id="newline-from-dotenv"),
+    pytest.param({}, ("--project-dir", "/no\nsuch"), {}, 2, "'/no\\nsuch': no such", id="newline-in-project-dir"),
+    pytest.param({}, ("--env-file", "a\nb"), {}, 2, "b': no such file", id="newline-in-env-file"),
+    pytest.param(
+        {}, (), {"MLFLOW_TRACKING_PASSWORD_FILE": "/no\nfile"}, 2, "FILE=/no\\nfile': no such", id="newline-x-file"
+    ),
     pytest.param(
         {"settings/mlflow.yaml": "a: 1\n"},
         (),
@@ -132,10 +150,19 @@ BYTES_CASES = [
     ),
     pytest.param(b"a: &a [x, *a]\n", 2, "", id="recursive-alias"),
     pytest.param(
+        b"s: &s '" + b"x" * 1_000_000 + b"'\na: [[" + b"*s, " * 10 + b"]]\n",
+        2,
+        "or 4 MiB of text",
+        id="alias-repeats-a-big-value",
+    ),
+    pytest.param(
         b"a: 1\nb: \x1f\n", 2, "mlflow.yml:2:4: invalid YAML: character 0x1f is not allowed", id="control-char"
     ),
     pytest.param(b'tags:\n  "\\ud800": x\n', 2, "lone surrogate", id="lone-surrogate-escape"),
-    pytest.param(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", 2, "nested too deeply", id="deep-nesting"),
+    pytest.param(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", 2, "mlflow.yml:1: the YAML is nested", id="deep-nesting"),
+    pytest.param(b"a: [\n" + b"  [\n" * 150 + b"]\n", 2, "mlflow.yml:101: the YAML is nested", id="deep-multi-line"),
+    pytest.param(b"a:\n  " + b"- " * 150 + b"x\n", 2, "nest more than 100 levels", id="deep-block-nesting"),
+    pytest.param(b"a: " + b"[" * 40 + b"]" * 40 + b"\n", 0, "", id="84-byte-nested-list"),
     pytest.param(b"mlflow_experiment_name: '" + b"x" * 100_000 + b"'\n", 0, "", id="100kB-value"),
 ]
 

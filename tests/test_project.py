@@ -103,3 +103,12 @@ def test_env_file_can_choose_the_environment(nested: Project) -> None:
     nested.write("staging.env", "ENV_FOR_DYNACONF=staging\n")
     child = nested.child_env("--env-file", "staging.env")
     assert (child["LAYERED_MLFLOW_ENV"], child["MLFLOW_EXPERIMENT_NAME"]) == ("staging", "staging")
+
+
+@pytest.mark.parametrize("folder", ["a.yml,b", "x,y", "settings.yaml,"])
+def test_comma_in_the_project_path_is_just_a_character(tmp_path: Path, folder: str) -> None:
+    """Dynaconf splits a path on commas: the file must still be read, not listed as read and ignored."""
+    project = Project(tmp_path / folder / "project")
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: read-it\nenv:\n  LAST: value.yml")
+    child = project.child_env()
+    assert (child["MLFLOW_EXPERIMENT_NAME"], child["LAST"]) == ("read-it", "value.yml")

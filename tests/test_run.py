@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ def test_exit_status_is_the_commands(project: Project, status: int) -> None:
         pytest.param(["no-such-command-xyz"], 127, id="not-found"),
         pytest.param(["./not-executable.sh"], 126, id="not-executable"),
         pytest.param(["./a-directory"], 126, id="directory"),
+        pytest.param([""], 127, id="empty-name"),
     ],
 )
 def test_command_that_cannot_run(project: Project, command: list[str], status: int) -> None:
@@ -36,6 +38,18 @@ def test_command_that_cannot_run(project: Project, command: list[str], status: i
     assert result.returncode == status, result
     assert result.stderr.startswith(f"layered-mlflow: error: {command[0]}"), result
     assert len(result.stderr.splitlines()) == 1, result
+
+
+@pytest.mark.parametrize(
+    ("closed", "output"),
+    [pytest.param(">&-", "echo ran >&2", id="stdout-closed"), pytest.param("2>&-", "echo ran", id="stderr-closed")],
+)
+def test_command_runs_with_a_standard_stream_closed(project: Project, closed: str, output: str) -> None:
+    """Started with stdout or stderr closed (`>&-`), the command still runs and writes to the other one."""
+    script = f"exec {COMMAND} run -- sh -c '{output}' {closed}"
+    done = subprocess.run(["sh", "-c", script], cwd=project.root, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done
+    assert "ran" in done.stdout + done.stderr, done
 
 
 def test_signal_status_as_the_shell_sees_it(project: Project) -> None:
@@ -106,6 +120,37 @@ def test_child_gets_no_variable_nobody_set(project: Project) -> None:
     assert sorted(entry.split("=")[0] for entry in result.stdout.split("\0") if entry) == sorted(
         ["PATH", "MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE", "MLFLOW_RUN_CONTEXT", "LAYERED_MLFLOW_ENV"]
     )
+
+
+def _without_proc(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in a mount namespace whose /proc is an empty tmpfs (root only)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare to hide /proc")
+    script = 'mount -t tmpfs none /proc && exec "$@"'
+    command = ["unshare", "--mount", "sh", "-c", script, "sh", "env", "-i", *(f"{k}={v}" for k, v in env.items())]
+    done = subprocess.run([*command, *argv], cwd=cwd, capture_output=True, text=True, check=False, timeout=120)
+    if "mount:" in done.stderr or "unshare:" in done.stderr:
+        pytest.skip(f"cannot hide /proc here: {done.stderr.strip()}")
+    return done
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param({}, None, id="nobody-set-it"),
+        pytest.param({"LC_CTYPE": "C.UTF-8"}, "C.UTF-8", id="the-user-set-it"),
+        pytest.param({"LC_ALL": "C.UTF-8"}, None, id="lc-all-set"),
+    ],
+)
+def test_without_proc_the_child_gets_no_coerced_locale(
+    project: Project, given: dict[str, str], expected: str | None
+) -> None:
+    """With /proc unmounted, LC_CTYPE reaches the command only if the user set it, not from Python's coercion."""
+    env = {"PATH": os.environ["PATH"], **given}
+    done = _without_proc([COMMAND, "run", "--", "env", "-0"], env, project.root)
+    assert done.returncode == 0, done
+    child = dict(entry.split("=", 1) for entry in done.stdout.split("\0") if entry)
+    assert child.get("LC_CTYPE") == expected, child
 
 
 def test_dry_run_prints_masked_variables_and_argv(project: Project) -> None:

@@ -1,0 +1,48 @@
+"""Writing a command's output on stdout, and ending as well-behaved tools do when that fails.
+
+A reader that went away (`show | head -c0`) ends the command as it ends
+`cat`: killed by SIGPIPE, silently (a shell shows 141). Any other failure
+(`show > /dev/full`, stdout closed) is one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+import click
+
+
+class Failed(Exception):
+    """Writing stdout failed; not an OSError, which click would turn into a silent exit 1."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror)
+        self.error = error
+
+
+def write(text: str | bytes, nl: bool = True) -> None:
+    """Write ``text`` on stdout; a failure raises Failed."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`)
+        raise Failed(OSError(errno.EBADF, os.strerror(errno.EBADF)))
+    try:
+        click.echo(text, nl=nl)
+    except OSError as exc:
+        raise Failed(exc) from None
+
+
+def failed(error: OSError, fail: Callable[[str, str | None, int], NoReturn]) -> NoReturn:
+    """End the process after ``error``; ``fail`` prints the one-line error and exits."""
+    if sys.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):  # the interpreter's last flush must not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if isinstance(error, BrokenPipeError):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+        sys.exit(128 + signal.SIGPIPE)  # where the signal cannot kill (PID 1 of a container)
+    fail(f"cannot write the output: {error.strerror}", None, 2)

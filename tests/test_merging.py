@@ -1,0 +1,37 @@
+"""SPEC §3: the winner of each key, computed in linear time, is exactly what comparing every pair gives."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from layered_mlflow.keys import Key
+from layered_mlflow.merging import winners
+
+
+def reference(values: list[tuple[Key, int]]) -> dict[Key, int]:
+    """The rule as written: a value replaces whatever stood at, above or below its key."""
+    standing: dict[Key, int] = {}
+    for key, value in values:
+        for other in [k for k in standing if k[: len(key)] == key or key[: len(k)] == k]:
+            del standing[other]
+        standing[key] = value
+    return standing
+
+
+# Few names, so that keys often share prefixes: ("tags",) over ("tags", "team"), and the reverse.
+KEYS = st.lists(st.sampled_from(["tags", "env", "team", "a", "b"]), min_size=1, max_size=4).map(tuple)
+# A stack of layers flattened in order: each entry's value is its position, so a winner names its layer.
+STACKS = st.lists(KEYS, max_size=40).map(lambda ks: [(key, position) for position, key in enumerate(ks)])
+
+
+@given(values=STACKS)
+def test_winners_match_the_pairwise_rule(values: list[tuple[Key, int]]) -> None:
+    """Over random stacks of overlapping keys, the prefix index picks the same winners as the pairwise rule."""
+    assert winners(values) == reference(values)
+
+
+def test_ten_thousand_keys_under_one_section() -> None:
+    """10,000 entries of one section then the section itself: one scalar replaces them all."""
+    values: list[tuple[Key, int]] = [(("env", f"V{i}"), i) for i in range(10_000)]
+    assert winners([*values, (("env",), -1)]) == {("env",): -1}
