@@ -248,4 +248,3 @@ def _is_syntax(found: re.Match[str]) -> bool:
     before = found.string[: found.start()]
     expected = len(quoted) == 1 and before.endswith(("expected ", " or "))
     return expected or quoted == "\\t" or re.fullmatch(r"<[a-z ]+>", quoted) is not None
-
