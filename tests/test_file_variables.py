@@ -111,7 +111,7 @@ def test_show_names_the_file_variable_as_the_origin(project: Project, secret: Pa
     """`show` gives X_FILE as the source, so the mounted file can be found; the value stays masked."""
     shown = project.cli("show", "--format", "json", env={f"{TARGET}_FILE": str(secret)})
     assert shown.returncode == 0, shown
-    setting = shown.json()["settings"]["mlflow_tracking_password"]  # type: ignore[index]
+    setting = shown.json()["settings"]["mlflow_tracking_password"]
     assert setting == {"value": "***", "layer": "process_env", "source": f"{TARGET}_FILE"}
     assert "canary" not in shown.stdout
 
