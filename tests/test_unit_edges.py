@@ -111,8 +111,12 @@ def test_tilde_in_a_settings_file_uses_the_given_home(tmp_path: Path) -> None:
 
 
 def test_process_environment_beats_names_from_the_env_section_and_dotenv(tmp_path: Path) -> None:
-    """A variable named only in a file's `env` section, or only in `.env`, is taken from the process."""
-    root = project(tmp_path, **{"settings__mlflow.yml": "env:\n  AWS_PROFILE: dev\n"}, dotenv="ONLY_DOTENV=d\n")
+    """A variable named only in a file's `env` section, or only in `.env`, is taken from the process.
+
+    A tag's name names no variable.
+    """
+    base = "env:\n  AWS_PROFILE: dev\ntags:\n  ELSE: t\n"
+    root = project(tmp_path, **{"settings__mlflow.yml": base}, dotenv="ONLY_DOTENV=d\n")
     result = at(root, {"AWS_PROFILE": "prod", "ONLY_DOTENV": "p", "ELSE": "x"})
     assert (result.variables["AWS_PROFILE"], result.variables["ONLY_DOTENV"]) == ("prod", "p")
     assert "ELSE" not in result.variables
