@@ -43,7 +43,7 @@ def _anchor_sqlite(uri: str, root: Path, environ: Mapping[str, str]) -> str:
 
 def _absolute(path: str, root: Path, environ: Mapping[str, str]) -> str:
     if path == "~" or path.startswith("~/"):
-        path = _home(environ) + path[1:]
+        path = os.path.join(_home(environ), path[2:])  # not home + path: a home of `/` would give `//`
     return os.path.normpath(os.path.join(root, path))
 
 

@@ -11,6 +11,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,10 @@ _STRAY_PREFIXES = ("MLFLOW_", "LAYERED_MLFLOW_", "DYNACONF_")
 _STRAY_NAMES = ("ENV_FOR_DYNACONF", "PROJECT_ROOT")
 
 COMMAND = shutil.which("layered-mlflow", path=os.path.dirname(sys.executable)) or "layered-mlflow"
+# Root reads files whatever their mode; without these two capabilities it obeys the mode as any user
+# does. (Not uid 65534: that user cannot reach a virtual environment or a checkout inside root's
+# private temporary folders, as CI's are.)
+DROP_FILE_PRIVILEGES = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
 # A child that reports the environment it was given, as JSON on stdout.
 PRINT_ENV = [sys.executable, "-c", "import json, os, sys; json.dump(dict(os.environ), sys.stdout)"]
 
@@ -49,9 +54,8 @@ class Result:
             f"--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}"
         )
 
-    def json(self) -> dict[str, str]:
-        document: dict[str, str] = json.loads(self.stdout)
-        return document
+    def json(self) -> Any:  # a JSON document: its shape is for each test to assert
+        return json.loads(self.stdout)
 
 
 class Project:
@@ -79,11 +83,17 @@ class Project:
         cwd: Path | str | None = None,
         base_env: Mapping[str, str] | None = None,
         timeout: float = 120,
+        unprivileged: bool = False,
     ) -> Result:
-        """Run ``layered-mlflow ARGS`` with the clean environment plus ``env``."""
+        """Run ``layered-mlflow ARGS`` with the clean environment plus ``env``.
+
+        ``unprivileged``: without root's power to read any file, so that file modes count.
+        """
         environment = dict(os.environ if base_env is None else base_env)
         environment.update(env or {})
         argv = [COMMAND, *args]
+        if unprivileged and os.geteuid() == 0:
+            argv = [*DROP_FILE_PRIVILEGES, *argv]
         completed = subprocess.run(
             argv,
             cwd=self.root if cwd is None else cwd,
@@ -99,7 +109,8 @@ class Project:
         """The environment `layered-mlflow [ARGS] run` gives its command."""
         result = self.cli(*args, "run", "--", *PRINT_ENV, **kwargs)  # type: ignore[arg-type]
         assert result.returncode == 0, result
-        return result.json()
+        environment: dict[str, str] = result.json()
+        return environment
 
 
 def client_query(tracking_uri: str, script: str) -> object:

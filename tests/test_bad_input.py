@@ -148,7 +148,7 @@ BYTES_CASES = [
         "aliases expand to more than",
         id="alias-bomb",
     ),
-    pytest.param(b"a: &a [x, *a]\n", 2, "", id="recursive-alias"),
+    pytest.param(b"a: &a [x, *a]\n", 2, "mlflow.yml: a YAML alias refers to itself", id="recursive-alias"),
     pytest.param(
         b"s: &s '" + b"x" * 1_000_000 + b"'\na: [[" + b"*s, " * 10 + b"]]\n",
         2,
@@ -196,11 +196,9 @@ def test_unreadable_paths(project: Project, tmp_path: Path, kind: str, relative:
     elif kind == "dangling-symlink":
         path.symlink_to(tmp_path / "nowhere")
     else:
-        if os.geteuid() == 0:
-            pytest.skip("root reads files whatever their mode")
         path.write_text("a: 1\n")
         path.chmod(0)
-    result = project.cli("run", "--", "true")
+    result = project.cli("run", "--", "true", unprivileged=True)
     assert result.returncode == 2, result
     assert str(path) in result.stderr, result
     assert len(result.stderr.splitlines()) == 1, result

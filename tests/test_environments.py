@@ -81,4 +81,4 @@ def test_environment_files_only_for_their_environment(envs: Project) -> None:
     envs.write("settings/mlflow.production.local.yml", "mlflow_experiment_name: never\n")
     shown = envs.cli("--env", "production", "show", "--format", "json").json()
     assert [f.rsplit("/", 1)[1] for f in shown["files"]] == ["mlflow.yml", "mlflow.production.yml"]
-    assert shown["settings"]["mlflow_experiment_name"]["value"] == "production"  # type: ignore[index]
+    assert shown["settings"]["mlflow_experiment_name"]["value"] == "production"

@@ -227,7 +227,8 @@ def test_dynaconf_jinja_is_not_a_placeholder(project: Project, value: str, expec
 @pytest.mark.mlflow
 def test_a_kedro_project_trains_under_layered_mlflow(project: Project) -> None:
     """The filled template, a run name, a real MLflow run: the experiment and the run name are kedro-mlflow's."""
-    from tests.test_mlflow_local import TRAIN, client_query
+    from tests.conftest import client_query
+    from tests.test_mlflow_local import TRAIN
 
     project.write("settings/mlflow.yml", FILLED.replace("    name: null", "    name: nightly"))
     result = project.cli("run", "--", sys.executable, str(TRAIN), timeout=300)

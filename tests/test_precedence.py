@@ -15,8 +15,8 @@ def winner(project: Project, *args: str, env: dict[str, str] | None = None) -> t
     child = project.child_env(*args, env=env)
     shown = project.cli(*args, "show", "--format", "json", env=env)
     assert shown.returncode == 0, shown
-    setting = shown.json()["settings"][KEY]  # type: ignore[index]
-    return child[VAR], setting["layer"], setting["source"]  # type: ignore[index]
+    setting = shown.json()["settings"][KEY]
+    return child[VAR], setting["layer"], setting["source"]
 
 
 def test_base_file_beats_default(project: Project) -> None:
@@ -90,7 +90,7 @@ def test_sections_merge_deeply_across_layers(project: Project) -> None:
     project.write("settings/mlflow.staging.yml", "tags:\n  team: b\nenv:\n  AWS_PROFILE: staging\n")
     project.write(".env", "LAYERED_MLFLOW_TAGS__owner=me\n")
     shown = project.cli("--env", "staging", "show", "--format", "json").json()["settings"]
-    values = {name: s["value"] for name, s in shown.items()}  # type: ignore[attr-defined, index]
+    values = {name: s["value"] for name, s in shown.items()}
     assert values["tags.project"] == "vision"
     assert values["tags.team"] == "b"
     assert values["tags.owner"] == "me"
@@ -110,7 +110,7 @@ def test_lists_replace_never_append(project: Project, upper: str, env: dict[str,
     project.write("settings/mlflow.yml", "server:\n  allowed_hosts: [a, b]\n")
     project.write("settings/mlflow.staging.yml", upper)
     shown = project.cli("--env", "staging", "show", "--format", "json", env=env).json()["settings"]
-    assert shown["server.allowed_hosts"]["value"] == expected  # type: ignore[index]
+    assert shown["server.allowed_hosts"]["value"] == expected
 
 
 def test_scalar_replaces_mapping(project: Project) -> None:
@@ -118,7 +118,7 @@ def test_scalar_replaces_mapping(project: Project) -> None:
     project.write("settings/mlflow.yml", "custom:\n  a: 1\n  b: 2\n")
     project.write("settings/mlflow.staging.yml", "custom: flat\n")
     shown = project.cli("--env", "staging", "show", "--format", "json").json()["settings"]
-    assert shown["custom"]["value"] == "flat"  # type: ignore[index]
+    assert shown["custom"]["value"] == "flat"
     assert "custom.a" not in shown
 
 
@@ -140,6 +140,6 @@ def test_set_reaches_sections_with_dotted_keys(project: Project) -> None:
     """--set takes dotted keys: tags.NAME, env.VARIABLE, server.NAME."""
     args = ("--set", "env.AWS_DEFAULT_REGION=us-east-1", "--set", "server.port=5001", "--set", "tags.team=x")
     shown = project.cli(*args, "show", "--format", "json").json()["settings"]
-    assert shown["env.AWS_DEFAULT_REGION"]["value"] == "us-east-1"  # type: ignore[index]
-    assert shown["server.port"]["value"] == "5001"  # type: ignore[index]
-    assert shown["tags.team"]["value"] == "x"  # type: ignore[index]
+    assert shown["env.AWS_DEFAULT_REGION"]["value"] == "us-east-1"
+    assert shown["server.port"]["value"] == "5001"
+    assert shown["tags.team"]["value"] == "x"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.conftest import Project
 
 # What an environment variable can hold: any text but NUL (and lone surrogates, which are not text).
-VALUES = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+VALUES = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40)
 NAMES = st.text(string.ascii_uppercase + "_", min_size=1, max_size=12).map(lambda s: f"X_{s}")
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -47,7 +47,7 @@ def test_dotenv_values_arrive_byte_exact(tmp_path: Path, values: dict[str, str])
     assert {name: child.get(name, "") for name in values} == values
 
 
-YAML_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)
+YAML_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=200)
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),

@@ -127,8 +127,11 @@ OUTPUTS: dict[str, tuple[int, str]] = {
 BY_CI = {
     "pip install -e '.[test]' && pytest",
     "python -m venv .venv && . .venv/bin/activate",
-    "ruff check . && ruff format --check . && mypy --strict layered_mlflow",
+    "ruff check . && ruff format --check . && mypy --strict layered_mlflow tests benchmarks",
+    "pytest tests/test_unit_*.py",  # a part of CI's pytest
     "bash .ci/run",
+    # Mutation testing takes minutes; tests/MUTANTS.md records its last run and what it left.
+    "pip install -e '.[test,mutation]' && mutmut run --max-children 2 && mutmut results",
 }
 DATABRICKS = """\
 mlflow_tracking_uri: databricks

@@ -26,7 +26,7 @@ def test_show_json_names_every_origin(layered: Project) -> None:
     env = {"LAYERED_MLFLOW_TAGS__owner": "me", "ENV_FOR_DYNACONF": "staging"}
     shown = layered.cli("--set", "server.port=5001", "show", "--format", "json", env=env).json()
     root = layered.root
-    origins = {name: (s["layer"], s["source"]) for name, s in shown["settings"].items()}  # type: ignore[attr-defined, index]
+    origins = {name: (s["layer"], s["source"]) for name, s in shown["settings"].items()}
     assert origins == {
         "mlflow_allow_file_store": ("derived", "file: tracking store"),
         "mlflow_experiment_name": ("base_file", str(root / "settings/mlflow.yml")),
@@ -47,7 +47,7 @@ def test_show_json_names_every_origin(layered: Project) -> None:
         str(root / "settings/mlflow.local.yml"),
         str(root / ".env"),
     ]
-    assert shown["variables"]["MLFLOW_REGISTRY_URI"] == f"sqlite:///{root}/registry.db"  # type: ignore[index]
+    assert shown["variables"]["MLFLOW_REGISTRY_URI"] == f"sqlite:///{root}/registry.db"
 
 
 def test_show_text_is_a_table_with_relative_sources(layered: Project) -> None:

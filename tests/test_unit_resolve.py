@@ -1,0 +1,149 @@
+"""In-process tables for the merge, environment selection and project discovery (SPEC §2-§5).
+
+``resolve()`` is a pure function of files, `.env`, an environ mapping and ``--set``,
+so these call it directly; tests/test_precedence.py proves the same through the command.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from layered_mlflow import Resolved, resolve
+from layered_mlflow.errors import ConfigError
+
+
+def project(root: Path, files: Mapping[str, str]) -> Path:
+    """``root`` holding ``files`` (relative path → text); a base file unless one is given."""
+    for relative, text in {"settings/mlflow.yml": "", **files}.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+def resolved(
+    root: Path, files: Mapping[str, str], environ: Mapping[str, str] | None = None, **kwargs: object
+) -> Resolved:
+    return resolve(cwd=project(root, files), environ=dict(environ or {}), **kwargs)  # type: ignore[arg-type]
+
+
+def values(result: Resolved) -> dict[str, object]:
+    """The resolved settings as name → value, without the derived file-store switch."""
+    return {name: s.value for name, s in result.settings.items() if name != "mlflow_allow_file_store"}
+
+
+BASE, PROD = "settings/mlflow.yml", "settings/mlflow.production.yml"
+MERGES = [
+    pytest.param(
+        {BASE: "extra: word\n", PROD: "extra:\n  a: 1\n"}, {"extra.a": "1"}, id="mapping-over-scalar-replaces-it"
+    ),
+    pytest.param(
+        {BASE: "extra:\n  a: 1\n  b: 2\n", PROD: "extra: word\n"},
+        {"extra": "word"},
+        id="scalar-over-mapping-replaces-it",
+    ),
+    pytest.param(
+        {BASE: "tags:\n  team: a\n  project: p\n", PROD: "tags:\n  team: b\n"},
+        {"tags.team": "b", "tags.project": "p"},
+        id="mappings-merge-deeply",
+    ),
+    pytest.param(
+        {BASE: "server:\n  allowed_hosts: [a, b]\n", PROD: "server:\n  allowed_hosts: [c]\n"},
+        {"server.allowed_hosts": ("c",)},
+        id="lists-replace",
+    ),
+    pytest.param(
+        {BASE: "mlflow_experiment_name: kept\n", PROD: "mlflow_experiment_name:\n"},
+        {"mlflow_experiment_name": "kept"},
+        id="null-says-nothing",
+    ),
+    pytest.param(
+        {BASE: "mlflow_experiment_name: kept\n", PROD: "mlflow_experiment_name: ''\n"},
+        {"mlflow_experiment_name": "kept"},
+        id="empty-says-nothing",
+    ),
+    pytest.param({BASE: "server:\n  PORT: 5001\n"}, {"server.port": "5001"}, id="yaml-server-keys-ignore-case"),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), MERGES)
+def test_merge(tmp_path: Path, files: Mapping[str, str], expected: dict[str, object]) -> None:
+    """Later layers win; mappings merge key by key; a value replaces what stood at, above or below its key."""
+    result = resolved(tmp_path, {PROD: "", **files}, env="production")
+    assert {k: v for k, v in values(result).items() if k != "mlflow_tracking_uri"} == expected
+
+
+ENVIRONMENTS = [
+    pytest.param({}, "", {}, "development", id="default"),
+    pytest.param({}, "ENV_FOR_DYNACONF=staging\n", {}, "staging", id="dotenv"),
+    pytest.param(
+        {}, "ENV_FOR_DYNACONF=staging\nENV_FOR_DYNACONF=production\n", {}, "production", id="later-dotenv-wins"
+    ),
+    pytest.param({"ENV_FOR_DYNACONF": "production"}, "ENV_FOR_DYNACONF=staging\n", {}, "production", id="process-wins"),
+    pytest.param({"ENV_FOR_DYNACONF": ""}, "ENV_FOR_DYNACONF=staging\n", {}, "staging", id="empty-process-no-word"),
+    pytest.param({"ENV_FOR_DYNACONF": "staging"}, "", {"env": "production"}, "production", id="option-wins"),
+    pytest.param({"ENV_FOR_DYNACONF": "PRODUCTION"}, "", {}, "production", id="case-normalised"),
+]
+
+
+@pytest.mark.parametrize(("environ", "dotenv", "kwargs", "expected"), ENVIRONMENTS)
+def test_environment_selection(
+    tmp_path: Path, environ: dict[str, str], dotenv: str, kwargs: dict[str, str], expected: str
+) -> None:
+    """SPEC §4: --env, then ENV_FOR_DYNACONF of the process, then of `.env` (its last word), else development."""
+    files = {PROD: "", "settings/mlflow.staging.yml": "", ".env": dotenv}
+    assert resolved(tmp_path, files, environ, **kwargs).environment == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("mlflow.production.local.yml", id="env-local-file"),
+        pytest.param("mlflow.local.yml", id="local-file"),
+        pytest.param("mlflowextra.yml", id="no-dot"),
+        pytest.param("mlflow.production.yml.bak", id="backup"),
+    ],
+)
+def test_files_that_are_not_environments(tmp_path: Path, name: str) -> None:
+    """Only `mlflow.<env>.yml` names an environment: `mlflow.X.local.yml` and `mlflow.local.yml` do not."""
+    assert resolved(tmp_path, {f"settings/{name}": "a: 1\n"}).environments == ("development",)
+
+
+def test_nearest_root_wins(tmp_path: Path) -> None:
+    """In nested projects, the nearest ancestor holding settings/mlflow.yml is the root."""
+    outer = project(tmp_path, {BASE: "mlflow_experiment_name: outer\n"})
+    inner = project(outer / "inner", {BASE: "mlflow_experiment_name: inner\n"})
+    (inner / "src").mkdir()
+    result = resolve(cwd=inner / "src", environ={})
+    assert (result.root, values(result)["mlflow_experiment_name"]) == (inner, "inner")
+
+
+def test_inherited_variables_to_unset(tmp_path: Path) -> None:
+    """Only empty inherited MLFLOW_* (and X_FILE) are removed from the child; a non-empty one is not."""
+    environ = {"MLFLOW_EXPERIMENT_NAME": "kept", "MLFLOW_RUN_ID": "", "MLFLOW_foo": ""}
+    assert resolved(tmp_path, {}, environ).unset == ("MLFLOW_RUN_ID",)
+
+
+def test_mixed_case_mlflow_variable_spells_no_key(tmp_path: Path) -> None:
+    """`MLFLOW_foo` is not `mlflow_foo`: it is neither a setting nor exported by us."""
+    result = resolved(tmp_path, {}, {"MLFLOW_foo": "x"})
+    assert "mlflow_foo" not in result.settings
+    assert "MLFLOW_foo" not in result.variables
+
+
+def test_empty_file_variable_says_nothing(tmp_path: Path) -> None:
+    """An empty `X_FILE` is no reference (not even a conflict with `X`): the value of `X` stands."""
+    environ = {"MLFLOW_TRACKING_PASSWORD": "pw", "MLFLOW_TRACKING_PASSWORD_FILE": ""}
+    password = resolved(tmp_path, {}, environ).variables["MLFLOW_TRACKING_PASSWORD"]
+    assert password == environ["MLFLOW_TRACKING_PASSWORD"]
+
+
+def test_file_variable_and_its_target_in_one_layer(tmp_path: Path) -> None:
+    """Both `X` and a non-empty `X_FILE` in the process environment is ambiguous: an error."""
+    environ = {"MLFLOW_TRACKING_PASSWORD": "pw", "MLFLOW_TRACKING_PASSWORD_FILE": str(tmp_path / "f")}
+    with pytest.raises(ConfigError, match="both MLFLOW_TRACKING_PASSWORD and MLFLOW_TRACKING_PASSWORD_FILE"):
+        resolved(tmp_path, {}, environ)

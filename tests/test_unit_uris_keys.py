@@ -1,0 +1,156 @@
+"""In-process tables for the pure rules of SPEC §5 and §6: URI anchoring and key spellings.
+
+The subprocess tests (tests/test_uris.py, tests/test_explain.py) prove the installed
+command; these pin every edge of the functions behind it in milliseconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from layered_mlflow import keys, uris
+
+ROOT = Path("/p/proj")
+HOME = {"HOME": "/home/me"}
+
+ANCHORED = [
+    pytest.param("mlruns", "file:///p/proj/mlruns", id="bare-folder"),
+    pytest.param("./mlruns/", "file:///p/proj/mlruns", id="dot-slash-trailing"),
+    pytest.param("../shared/runs", "file:///p/shared/runs", id="parent-normalised"),
+    pytest.param("~", "file:///home/me", id="tilde-alone"),
+    pytest.param("~/runs", "file:///home/me/runs", id="tilde-from-environ-HOME"),
+    pytest.param("~other/runs", "file:///p/proj/~other/runs", id="tilde-user-is-a-folder-name"),
+    pytest.param("/abs/runs", "file:///abs/runs", id="absolute"),
+    pytest.param("file:runs", "file:///p/proj/runs", id="file-relative"),
+    pytest.param("file:~/runs", "file:///home/me/runs", id="file-tilde"),
+    pytest.param("file:///abs/runs", "file:///abs/runs", id="file-absolute-unchanged"),
+    pytest.param("sqlite:///mlflow.db", "sqlite:////p/proj/mlflow.db", id="sqlite-relative"),
+    pytest.param("sqlite:///~/m.db", "sqlite:////home/me/m.db", id="sqlite-tilde"),
+    pytest.param("sqlite:///db/m.db?timeout=20", "sqlite:////p/proj/db/m.db?timeout=20", id="sqlite-query-kept"),
+    pytest.param("sqlite:////abs/m.db", "sqlite:////abs/m.db", id="sqlite-absolute-unchanged"),
+    pytest.param("sqlite:///:memory:", "sqlite:///:memory:", id="sqlite-memory-unchanged"),
+    pytest.param("sqlite:///", "sqlite:///", id="sqlite-empty-path-unchanged"),
+    pytest.param("sqlite:///file:m.db?mode=ro&uri=true", "sqlite:///file:m.db?mode=ro&uri=true", id="sqlite-uri-form"),
+    pytest.param("databricks", "databricks", id="databricks"),
+    pytest.param("databricks-uc", "databricks-uc", id="databricks-uc"),
+    pytest.param("uc", "uc", id="unity-catalog"),
+    pytest.param("databricks://profile", "databricks://profile", id="databricks-profile"),
+    pytest.param("http://127.0.0.1:5000", "http://127.0.0.1:5000", id="http"),
+    pytest.param("postgresql+psycopg2://u@db/x", "postgresql+psycopg2://u@db/x", id="scheme-with-plus"),
+    pytest.param("s3://bucket/runs", "s3://bucket/runs", id="s3"),
+]
+
+
+@pytest.mark.parametrize(("written", "expected"), ANCHORED)
+def test_anchor(written: str, expected: str) -> None:
+    """Each URI form of SPEC §6 resolves against the root, `~` against the given environ's HOME."""
+    assert uris.anchor(written, ROOT, HOME) == expected
+
+
+def test_tilde_ignores_the_process_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`~` is the HOME of the mapping passed in, not of os.environ: resolution is a function of its inputs."""
+    monkeypatch.setenv("HOME", "/somewhere/else")
+    assert uris.anchor("~/runs", ROOT, {"HOME": "/given"}) == "file:///given/runs"
+
+
+@pytest.mark.parametrize(
+    ("uri", "is_file"),
+    [
+        pytest.param("file:///p/mlruns", True, id="file-uri"),
+        pytest.param("sqlite:///m.db", False, id="sqlite"),
+        pytest.param("http://h", False, id="http"),
+        pytest.param("mlruns", False, id="unanchored-path"),
+    ],
+)
+def test_is_file_store(uri: str, is_file: bool) -> None:
+    """Only a `file:` URI is a file store (the one that needs MLFLOW_ALLOW_FILE_STORE)."""
+    assert uris.is_file_store(uri) is is_file
+
+
+VARIABLES = [
+    pytest.param("MLFLOW_TRACKING_URI", ("mlflow_tracking_uri",), id="mlflow-variable"),
+    pytest.param("MLFLOW_foo", None, id="mixed-case-spells-nothing"),
+    pytest.param("MLFLOW_", None, id="bare-prefix-spells-nothing"),
+    pytest.param("mlflow_tracking_uri", None, id="lower-case-spells-nothing"),
+    pytest.param("LAYERED_MLFLOW_TAGS__Team", ("tags", "Team"), id="tag-keeps-case"),
+    pytest.param("LAYERED_MLFLOW_TAGS__", None, id="tag-without-name"),
+    pytest.param("LAYERED_MLFLOW_SERVER__PORT", ("server", "port"), id="server-lower-cased"),
+    pytest.param("LAYERED_MLFLOW_SERVER__", None, id="server-without-name"),
+    pytest.param("AWS_DEFAULT_REGION", ("env", "AWS_DEFAULT_REGION"), id="named-in-env-section"),
+    pytest.param("AWS_PROFILE", None, id="not-named-anywhere"),
+]
+
+
+@pytest.mark.parametrize(("variable", "key"), VARIABLES)
+def test_key_of_variable(variable: str, key: keys.Key | None) -> None:
+    """Layer 6 spells keys as variables (SPEC §5); anything else spells no key."""
+    assert keys.key_of_variable(variable, {"AWS_DEFAULT_REGION"}) == key
+
+
+WRITTEN = [
+    pytest.param("MLFLOW_TRACKING_URI", ("mlflow_tracking_uri",), id="variable-spelling"),
+    pytest.param("mlflow_tracking_uri", ("mlflow_tracking_uri",), id="key-spelling"),
+    pytest.param("server.PORT", ("server", "port"), id="server-key-ignores-case"),
+    pytest.param("SERVER.port", ("server", "port"), id="section-ignores-case"),
+    pytest.param("tags.Team", ("tags", "Team"), id="tag-keeps-case"),
+    pytest.param("tags.mlflow.runName", ("tags", "mlflow.runName"), id="tag-with-dots"),
+    pytest.param("env.AWS_DEFAULT_REGION", ("env", "AWS_DEFAULT_REGION"), id="env-entry"),
+    pytest.param("env.1BAD", None, id="env-entry-not-a-variable-name"),
+    pytest.param("tags.", None, id="section-without-name"),
+    pytest.param("nosuch.x", None, id="not-a-section"),
+    pytest.param("env", None, id="bare-section"),
+    pytest.param("TAGS", None, id="bare-section-upper"),
+    pytest.param("1abc", None, id="not-a-name"),
+    pytest.param("", None, id="empty"),
+]
+
+
+@pytest.mark.parametrize(("written", "key"), WRITTEN)
+def test_parse_key(written: str, key: keys.Key | None) -> None:
+    """How `--set` and `explain` read a key: `--set server.PORT=…` is `server.port`."""
+    assert keys.parse_key(written) == key
+
+
+RENDERED = [
+    pytest.param(None, None, id="null-says-nothing"),
+    pytest.param(True, "true", id="true"),
+    pytest.param(False, "false", id="false"),
+    pytest.param(5000, "5000", id="int"),
+    pytest.param(["a", 1, True], ("a", "1", "true"), id="list-stays-a-list"),
+]
+
+
+@pytest.mark.parametrize(("value", "rendered"), RENDERED)
+def test_render(value: object, rendered: keys.Value) -> None:
+    """YAML values become the strings a child gets; booleans as true/false (SPEC §5)."""
+    assert keys.render(value) == rendered
+
+
+FROM_TEXT = [
+    pytest.param(("server", "allowed_hosts"), "a, b,,c ", ("a", "b", "c"), id="list-key-comma-separated"),
+    pytest.param(("server", "allowed_hosts"), "", "", id="list-key-empty-says-nothing"),
+    pytest.param(("mlflow_experiment_name",), "a,b", "a,b", id="scalar-byte-for-byte"),
+    pytest.param(("mlflow_experiment_name",), None, None, id="none"),
+]
+
+
+@pytest.mark.parametrize(("key", "text", "value"), FROM_TEXT)
+def test_from_text(key: keys.Key, text: str | None, value: keys.Value) -> None:
+    """Layers 5-7 give lists comma-separated and everything else exactly as written."""
+    assert keys.from_text(key, text) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "empty"),
+    [
+        pytest.param(None, True, id="none"),
+        pytest.param("", True, id="empty-string"),
+        pytest.param("0", False, id="zero"),
+        pytest.param((), False, id="empty-list-replaces"),
+    ],
+)
+def test_is_empty(value: keys.Value, empty: bool) -> None:
+    """Only null and '' say nothing; an empty list is a value that replaces (lists never append)."""
+    assert keys.is_empty(value) is empty
