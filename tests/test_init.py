@@ -258,7 +258,7 @@ def test_env_names_the_example_environment(empty: Project) -> None:
     assert "production" not in text
     assert "layered-mlflow --env staging run -- python train.py" in text
     shown = empty.cli("--env", "staging", "show", "--format", "json").json()["settings"]
-    assert shown["tags.stage"]["value"] == "staging"  # type: ignore[index]
+    assert shown["tags.stage"]["value"] == "staging"
     check = empty.cli("check", "--all-envs")
     assert check.returncode == 0, check
     assert "staging: 0 errors, 0 warnings" in check.stdout.splitlines()

@@ -113,15 +113,15 @@ ERRORS = [
     pytest.param(
         {".env": b"A=1\nB=caf\xe9\n"},
         {},
-        "{root}/.env:2: not UTF-8 text",
+        "{root}/.env:2: not UTF-8 text (byte 0xe9)",
         "save the file as UTF-8",
         id="dotenv-not-utf8",
     ),
     pytest.param(
         {".env/x": ""},
         {},
-        "{root}/.env: is a directory, not a .env file",
-        None,
+        "{root}/.env: is a directory, not a regular file",
+        "name a regular file",
         id="dotenv-a-directory",
     ),
     pytest.param(
@@ -148,8 +148,8 @@ ERRORS = [
     pytest.param(
         {"folder/x": ""},
         {"MLFLOW_TRACKING_PASSWORD_FILE": "folder"},
-        "MLFLOW_TRACKING_PASSWORD_FILE=folder: is a directory, not a file",
-        None,
+        "MLFLOW_TRACKING_PASSWORD_FILE=folder: is a directory, not a regular file",
+        "name a regular file",
         id="file-variable-a-directory",
     ),
     pytest.param(
@@ -226,7 +226,7 @@ def test_dangling_dotenv_link(tmp_path: Path) -> None:
     (tmp_path / ".env").symlink_to(tmp_path / "nowhere")
     with pytest.raises(ConfigError) as raised:
         resolve(cwd=tmp_path, environ={})
-    assert raised.value.message == f"{tmp_path}/.env: a dangling symbolic link"
+    assert raised.value.message == f"{tmp_path}/.env: no such file (a dangling symbolic link)"
 
 
 def test_deleted_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

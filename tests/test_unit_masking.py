@@ -35,7 +35,7 @@ MASKED = [
     pytest.param(
         "MY_STORAGE",
         "BlobEndpoint=https://a;SharedAccessSignature=sv=1&sig=abc;x=y",
-        "BlobEndpoint=https://a;SharedAccessSignature=***;x=y",
+        "BlobEndpoint=https://a;SharedAccessSignature=***&sig=***;x=y",
         id="embedded-signature",
     ),
     pytest.param("MY_STORAGE", "accountkey=abc", "accountkey=***", id="embedded-key-ignores-case"),
@@ -46,12 +46,12 @@ MASKED = [
 @pytest.mark.parametrize(("name", "value", "shown"), MASKED)
 def test_mask(name: str, value: str, shown: str) -> None:
     """A secret name hides the whole value; otherwise URI passwords and embedded keys are hidden."""
-    assert masking.mask(name, value) == shown
+    assert masking.Secrets().mask(name, value) == shown
 
 
 def test_run_context_masks_each_entry_by_its_own_name() -> None:
     """A JSON object's entries are masked by their names, and its other entries stay as written."""
-    shown = masking.mask("MLFLOW_RUN_CONTEXT", json.dumps({"api_token": "t", "team": "ü", "n": 1}))
+    shown = masking.Secrets().mask("MLFLOW_RUN_CONTEXT", json.dumps({"api_token": "t", "team": "ü", "n": 1}))
     assert json.loads(shown) == {"api_token": "***", "team": "ü", "n": 1}
     assert "ü" in shown
 
@@ -66,15 +66,15 @@ def test_run_context_masks_each_entry_by_its_own_name() -> None:
 )
 def test_json_lookalike_masks_as_text(value: str) -> None:
     """A value that is not a JSON object is still masked as text."""
-    assert "pw" not in masking.mask("MLFLOW_RUN_CONTEXT", value)
+    assert "pw" not in masking.Secrets().mask("MLFLOW_RUN_CONTEXT", value)
 
 
 def test_shown_variables_and_hidden() -> None:
-    """`shown_variables` masks unless asked not to; `hidden` names exactly what masking changes."""
+    """`variables` masks unless asked not to; `hidden` names exactly what masking changes."""
     variables = {"MLFLOW_TRACKING_PASSWORD": "pw", "MLFLOW_EXPERIMENT_NAME": "x"}
-    assert masking.shown_variables(variables, show_secrets=False) == {
+    assert masking.Secrets().variables(variables, show_secrets=False) == {
         "MLFLOW_TRACKING_PASSWORD": "***",
         "MLFLOW_EXPERIMENT_NAME": "x",
     }
-    assert masking.shown_variables(variables, show_secrets=True) == variables
-    assert masking.hidden(variables) == ["MLFLOW_TRACKING_PASSWORD"]
+    assert masking.Secrets().variables(variables, show_secrets=True) == variables
+    assert masking.Secrets().hidden(variables) == ["MLFLOW_TRACKING_PASSWORD"]
