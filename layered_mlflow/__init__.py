@@ -1,7 +1,7 @@
 """layered-mlflow: where and how a process logs to MLflow, resolved from layered settings."""
 
+from layered_mlflow.apply import configure
 from layered_mlflow.errors import LayeredMlflowError
-from layered_mlflow.inprocess import configure
 from layered_mlflow.resolve import Resolved, Setting, resolve
 
 __version__ = "0.1.0"

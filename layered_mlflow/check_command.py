@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from layered_mlflow.checks import ERROR, WARNING, Problem, check
-from layered_mlflow.errors import LayeredMlflowError
-from layered_mlflow.project import Project
-from layered_mlflow.resolve import Resolved, settings_files
+from layered_mlflow import precedence
+from layered_mlflow.checks import check
+from layered_mlflow.errors import LayeredMlflowError, with_hint
+from layered_mlflow.problems import ERROR, WARNING, Problem
+from layered_mlflow.project import Layout, locate
+from layered_mlflow.resolve import Resolved
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,29 @@ class Outcome:
     text: str
     exit_code: int  # 0 clean (notes and warnings allowed), 1 problems, 2 settings that do not load
     errors: tuple[str, ...] = ()  # the active environment's settings do not load: each reason, for stderr
+
+
+def check_project(
+    resolve: Callable[[str | None], Resolved],
+    project_dir: str | None,
+    env: str | None,
+    environ: Mapping[str, str],
+    all_envs: bool,
+    strict: bool,
+    timeout: float | None,
+) -> Outcome:
+    """`check` of the active environment, or of every known one, of the project ``resolve`` reads."""
+    _, layout, _ = locate(project_dir, environ)
+    # Whose files to read when the settings do not resolve: the environment named, if any.
+    guess = env or next((environ[name] for name in layout.environment_variables if environ.get(name)), None)
+    return run_checks(
+        resolve,
+        layout.environments if all_envs else (None,),
+        strict,
+        timeout,
+        environ,
+        lambda name: file_errors(layout, name or guess, environ),
+    )
 
 
 def run_checks(
@@ -39,8 +64,8 @@ def run_checks(
         except LayeredMlflowError as exc:
             failures = _gathered(exc, load_errors(name))
             if name is None:
-                return Outcome("", 2, tuple(_error_line(failure) for failure in failures))
-            lines.extend(f"{name}: error: {_error_line(failure)}" for failure in failures)
+                return Outcome("", 2, tuple(with_hint(failure.message, failure.hint) for failure in failures))
+            lines.extend(f"{name}: error: {with_hint(failure.message, failure.hint)}" for failure in failures)
             codes.append(2)
             continue
         problems = check(resolved, environ)
@@ -59,10 +84,10 @@ def run_checks(
     return Outcome("\n".join(lines), max(codes))
 
 
-def file_errors(project: Project, environment: str | None) -> list[LayeredMlflowError]:
+def file_errors(layout: Layout, environment: str | None, environ: Mapping[str, str]) -> list[LayeredMlflowError]:
     """Why each settings file ``environment`` reads does not load, every one of them."""
     failures = []
-    for layer in settings_files(project, environment.lower() if environment else None):
+    for layer in precedence.file_layers(layout, environment.lower() if environment else None, environ):
         try:
             layer.contributions()
         except LayeredMlflowError as exc:
@@ -78,10 +103,6 @@ def _gathered(first: LayeredMlflowError, others: list[LayeredMlflowError]) -> li
             seen.add(other.message)
             gathered.append(other)
     return gathered
-
-
-def _error_line(error: LayeredMlflowError) -> str:
-    return error.message + (f" (hint: {error.hint})" if error.hint else "")
 
 
 def _count(n: int, word: str) -> str:

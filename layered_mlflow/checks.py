@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 
-from layered_mlflow import artifact_root, keys, mlflow_vars, server_settings, uris, value_rules
+from layered_mlflow import (
+    artifact_root,
+    experiments,
+    kedro,
+    keys,
+    mlflow_vars,
+    precedence,
+    server_settings,
+    uris,
+    value_rules,
+)
+from layered_mlflow.errors import did_you_mean
 from layered_mlflow.exports import variable_name
 from layered_mlflow.masking import secrets_of
 from layered_mlflow.mlflow_vars import mlflow_variables
+from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem, where
 from layered_mlflow.resolve import Resolved, Setting
 
-ERROR, WARNING, NOTE = "error", "warning", "note"
 # Stores MLflow's client reaches over HTTP, through its REST client (mlflow/utils/rest_utils.py).
 _HTTP_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
 _STORE_SCHEMES = (
@@ -31,24 +40,9 @@ _ARTIFACT_SCHEMES = (
     *("file", "s3", "gs", "wasbs", "abfss", "hdfs", "viewfs", "ftp", "sftp", "dbfs"),
     *("mlflow-artifacts", "http", "https", "runs", "models", "oci"),
 )
-_SETTINGS_FILES = ("base_file", "env_file", "local_file")
-_STORE_KEYS = (
-    *(("mlflow_tracking_uri",), ("mlflow_registry_uri",), ("server", "backend_store_uri")),
-    *(("server", "registry_store_uri"), ("mlflow_backend_store_uri",), ("mlflow_registry_store_uri",)),
-)
 _NO_PROJECT_HINT = (
     "only the defaults, .env and the environment apply; cd into a project, or start one with `layered-mlflow init`"
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    level: str  # error, warning or note
-    message: str  # names the key and where it was set; never a secret
-    hint: str | None = None
-
-    def line(self) -> str:
-        return f"{self.level}: {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
 
 
 def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
@@ -56,7 +50,6 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
 
     ``environ`` is what the command inherits (MLflow reads its private limits there).
     """
-    from layered_mlflow import experiments
     from layered_mlflow.report import root_note
 
     note = root_note(resolved)
@@ -102,19 +95,18 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
     for setting in resolved.settings.values():
         head = setting.key[0]
         if head.startswith("mlflow_") and known and head.upper() not in known:
-            close = difflib.get_close_matches(head.upper(), known, n=1, cutoff=0.8)
-            hint = f"did you mean {_as_written(setting, close[0])}?" if close else None
+            hint = did_you_mean(head.upper(), known, cutoff=0.8, spell=_spelling(setting))
             yield Problem(
                 WARNING, f"{where(resolved, setting)} is not an MLflow variable; it is exported but unused", hint
             )
         elif head not in (*keys.SECTIONS, *keys.NAME_LISTS) and not head.startswith("mlflow_"):
-            close = difflib.get_close_matches(head, [*keys.SECTIONS, "mlflow_tracking_uri"], n=1, cutoff=0.7)
-            hint = f"did you mean {close[0]}?" if close else "MLflow variables start with mlflow_"
+            hint = did_you_mean(head, [*keys.SECTIONS, "mlflow_tracking_uri"], cutoff=0.7)
+            hint = hint or "MLflow variables start with mlflow_"
             yield Problem(WARNING, f"{where(resolved, setting)} is not a layered-mlflow key; it is ignored", hint)
         elif head == "server" and len(setting.key) == 2 and setting.key[1] not in keys.SERVER_KEYS:
-            close = difflib.get_close_matches(setting.key[1], keys.SERVER_KEYS, n=1)
-            hint = f"did you mean server.{close[0]}?" if close else f"the keys are {', '.join(keys.SERVER_KEYS)}"
-            if not setting.key[1].startswith("mlflow_"):  # kedro-mlflow's, translated elsewhere
+            hint = did_you_mean(setting.key[1], keys.SERVER_KEYS, spell="server.{}".format)
+            hint = hint or f"the keys are {', '.join(keys.SERVER_KEYS)}"
+            if not setting.key[1].startswith("mlflow_"):  # a variable in the wrong place: _no_ops says so
                 yield Problem(WARNING, f"{where(resolved, setting)} is not a `server` key", hint)
 
 
@@ -124,12 +116,10 @@ def _no_ops(resolved: Resolved) -> Iterator[Problem]:
         if setting.key[0] != "server" or len(setting.key) != 2 or not setting.key[1].startswith("mlflow_"):
             continue
         variable = setting.key[1].upper()
-        if setting.layer in ("process_env", "dotenv"):
+        if precedence.kind(setting.layer).spells_variables:
             hint = f"set {variable} itself"
-        elif setting.key[1] == "mlflow_experiment_name":
-            hint = "kedro-mlflow keeps it under tracking.experiment.name; or write mlflow_experiment_name at the top"
         else:
-            hint = f"write {setting.key[1]} at the top level"
+            hint = kedro.misplaced_hint(setting.key[1]) or f"write {setting.key[1]} at the top level"
         yield Problem(WARNING, f"{where(resolved, setting)} does nothing: it is not a `server` key", hint)
 
 
@@ -177,7 +167,7 @@ def _uris(resolved: Resolved) -> Iterator[Problem]:
         if setting.key not in keys.URI_KEYS or not isinstance(setting.value, str):
             continue
         scheme = setting.value.split(":", 1)[0].lower() if ":" in setting.value else setting.value
-        store = setting.key in _STORE_KEYS
+        store = setting.key in keys.DATABASE_KEYS
         if scheme.split("+")[0] not in (_STORE_SCHEMES if store else _ARTIFACT_SCHEMES):
             yield Problem(ERROR, f"{where(resolved, setting)} has an unknown scheme {scheme!r}")
         elif store and scheme == "postgresql":
@@ -212,7 +202,7 @@ def _artifact_root(resolved: Resolved) -> Iterator[Problem]:
 def _interpolations(resolved: Resolved) -> Iterator[Problem]:
     """``${…}`` outside a URI (where it is an error) reaches the command as written: a run named ``${km…}``."""
     for setting in resolved.settings.values():
-        if setting.layer in _SETTINGS_FILES and isinstance(setting.value, str) and "${" in setting.value:
+        if precedence.kind(setting.layer).is_file and isinstance(setting.value, str) and "${" in setting.value:
             yield Problem(
                 WARNING,
                 f"{where(resolved, setting)} holds a ${{…}} interpolation, which settings files do not evaluate; "
@@ -221,13 +211,6 @@ def _interpolations(resolved: Resolved) -> Iterator[Problem]:
             )
 
 
-def where(resolved: Resolved, setting: Setting) -> str:
-    """The key as its layer spelled it, and where: ``MLFLOW_X (environment)``, ``x (settings/mlflow.yml)``."""
-    if setting.layer == "process_env":
-        return f"{setting.source} (environment)"
-    written = variable_name(setting.key) if setting.layer == "dotenv" else None
-    return f"{written or setting.name} ({resolved.relative(setting.source)})"
-
-
-def _as_written(setting: Setting, variable: str) -> str:
-    return variable if setting.layer in ("process_env", "dotenv") else variable.lower()
+def _spelling(setting: Setting) -> Callable[[str], str]:
+    """How a suggested variable name is written in ``setting``'s layer: as a variable, or as a key."""
+    return str if precedence.kind(setting.layer).spells_variables else str.lower

@@ -10,8 +10,8 @@ from typing import Any, NoReturn
 
 import click
 
-from layered_mlflow import __version__, completion, files, output
-from layered_mlflow.errors import LayeredMlflowError
+from layered_mlflow import __version__, completion, output, settings_files
+from layered_mlflow.errors import LayeredMlflowError, with_hint
 from layered_mlflow.formats import FORMATS
 from layered_mlflow.resolve import Resolved, resolve
 
@@ -127,10 +127,12 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
     KEY is mlflow_tracking_uri or MLFLOW_TRACKING_URI, tags.NAME, server.NAME,
     or the name of a variable of the env section.
     """
-    from layered_mlflow import report
+    from layered_mlflow import keys, report
+    from layered_mlflow.mlflow_vars import mlflow_variables
 
     resolved = options.resolve()
-    output.write(report.explain_text(resolved, report.find_key(resolved, key), show_secrets))
+    name = keys.find_key(key, resolved.history.keys(), mlflow_variables().keys())
+    output.write(report.explain_text(resolved, name, show_secrets))
 
 
 @cli.command(short_help="Validate the settings: exit 0 clean, 1 problems, 2 broken.")
@@ -142,17 +144,15 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
 def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout: float) -> None:
     """Validate the settings; exit 0 (clean), 1 (problems) or 2 (they do not load)."""
     from layered_mlflow import check_command
-    from layered_mlflow.resolve import ENV_VARIABLE, project_of
 
-    project = project_of(options.project_dir, options.environ)
-    guess = options.env or options.environ.get(ENV_VARIABLE)  # whose files to read when resolution fails
-    outcome = check_command.run_checks(
+    outcome = check_command.check_project(
         options.resolve,
-        project.environments if all_envs else (None,),
+        options.project_dir,
+        options.env,
+        options.environ,
+        all_envs,
         strict,
         timeout if online else None,
-        options.environ,
-        lambda name: check_command.file_errors(project, name or guess),
     )
     for line in outcome.errors:
         _say(f"error: {line}")
@@ -239,7 +239,7 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     from layered_mlflow.server import describe, server_command
 
     command = server_command(options.resolve(), mlflow_args, ui=ui)
-    plan = report.dry_run(command.resolved, command.shown_argv(), cwd=command.cwd)
+    plan = report.dry_run(command.resolved, command.argv, cwd=command.cwd)
     if dry_run:
         output.write(plan)
         return
@@ -255,7 +255,8 @@ def _warn(options: Options, resolved: Resolved) -> None:
     """Names that do nothing and values `check` calls errors, one line each on stderr, unless -q."""
     if options.quiet:
         return
-    from layered_mlflow.checks import WARNING, Problem, run_warnings
+    from layered_mlflow.checks import run_warnings
+    from layered_mlflow.problems import WARNING, Problem
 
     for problem in run_warnings(resolved, options.environ):
         _say(Problem(WARNING, problem.message, problem.hint).line())  # `run` goes on: errors of `check` warn
@@ -267,7 +268,7 @@ def _say(message: str) -> None:
 
 def _fail(message: str, hint: str | None, code: int) -> NoReturn:
     # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard.
-    line = " ".join(f"{message} (hint: {hint})".splitlines() if hint else message.splitlines())
+    line = " ".join(with_hint(message, hint).splitlines())
     click.echo(f"{PROG}: error: {line}", err=True)
     sys.exit(code)
 
@@ -288,7 +289,7 @@ def _unparsed_set(args: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> NoReturn:
     """The console script: one-line errors, exit codes of SPEC §8, no traceback."""
     debug = os.environ.get(DEBUG_VARIABLE) == "1"
-    files.lean_imports = True
+    settings_files.lean_imports = True
     for stream in (sys.stdout, sys.stderr):
         # A variable may hold any bytes (not UTF-8): print them back as they came in.
         if isinstance(stream, io.TextIOWrapper):

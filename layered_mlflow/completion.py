@@ -9,7 +9,6 @@ completion must never print an error into the shell.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from layered_mlflow.errors import LayeredMlflowError
@@ -23,12 +22,10 @@ def environments(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     """The project's known environments (`development` and one per settings/mlflow.<env>.yml)."""
     from click.shell_completion import CompletionItem
 
-    from layered_mlflow.project import find_project
-    from layered_mlflow.resolve import PROJECT_DIR_VARIABLE
+    from layered_mlflow.project import locate
 
-    explicit = ctx.find_root().params.get("project_dir") or os.environ.get(PROJECT_DIR_VARIABLE) or None
     try:
-        known = find_project(Path.cwd(), explicit, "--project-dir").environments
+        known = locate(ctx.find_root().params.get("project_dir"), os.environ)[1].environments
     except (LayeredMlflowError, OSError):
         return []
     return [CompletionItem(name) for name in known if name.startswith(incomplete.lower())]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 
 class LayeredMlflowError(Exception):
     """Base of every error layered-mlflow reports to its user.
@@ -16,6 +18,21 @@ class LayeredMlflowError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+def with_hint(message: str, hint: str | None) -> str:
+    """A message and its hint, as every message of the tool ends: ``… (hint: …)``."""
+    return f"{message} (hint: {hint})" if hint else message
+
+
+def did_you_mean(
+    written: str, known: Iterable[str], cutoff: float = 0.6, spell: Callable[[str], str] = str
+) -> str | None:
+    """``did you mean x?`` for the known name closest to ``written``, if one is close; ``spell`` writes it."""
+    import difflib  # here: only an error or a warning needs it, and `run` starts without
+
+    close = difflib.get_close_matches(written, list(known), n=1, cutoff=cutoff)
+    return f"did you mean {spell(close[0])}?" if close else None
 
 
 def shown(text: str) -> str:

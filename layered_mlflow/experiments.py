@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from layered_mlflow import uris
-from layered_mlflow.checks import ERROR, NOTE, WARNING, Problem, where
+from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem, where
 from layered_mlflow.resolve import Resolved
 
 _ABSENT = ""  # no experiment of that name in the store

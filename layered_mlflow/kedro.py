@@ -120,3 +120,15 @@ def placeholder_on(line: str) -> str | None:
 def _code(line: str) -> str:
     """A YAML line without its comment (good enough to tell a placeholder from a remark about one)."""
     return "" if line.lstrip().startswith("#") else line.split(" #", 1)[0]
+
+
+# Variables written in kedro-mlflow's `server` mapping that kedro-mlflow keeps elsewhere.
+_ELSEWHERE = {"mlflow_experiment_name": "tracking.experiment.name"}
+
+
+def misplaced_hint(server_key: str) -> str | None:
+    """Where kedro-mlflow keeps a variable found in a `server` mapping, if it keeps it somewhere else."""
+    elsewhere = _ELSEWHERE.get(server_key)
+    if elsewhere is None:
+        return None
+    return f"kedro-mlflow keeps it under {elsewhere}; or write {server_key} at the top"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
+
+from layered_mlflow.errors import ConfigError, did_you_mean
 
 # A key is a path: ("mlflow_tracking_uri",), ("tags", "team"), ("env", "AWS_DEFAULT_REGION").
 # Tag names may hold dots (`mlflow.runName`), so a path is a tuple, not a dotted string.
@@ -15,29 +17,28 @@ Key = tuple[str, ...]
 Value = str | tuple[str, ...] | None
 
 SECTIONS = ("env", "tags", "server")
+# The `server` options that name a store, a database then an artifact location; `mlflow server`
+# also reads each from a variable (`MLFLOW_BACKEND_STORE_URI`).
+SERVER_DATABASES = ("backend_store_uri", "registry_store_uri")
+SERVER_STORES = (*SERVER_DATABASES, "default_artifact_root", "artifacts_destination")
 # The `server` section's keys: each is the `mlflow server` option of the same name (`--backend-store-uri`).
-SERVER_KEYS = (
-    *("backend_store_uri", "registry_store_uri", "default_artifact_root", "artifacts_destination"),
-    *("serve_artifacts", "host", "port", "workers", "allowed_hosts"),
-)
+SERVER_KEYS = (*SERVER_STORES, "serve_artifacts", "host", "port", "workers", "allowed_hosts")
 # `secrets` (SPEC §11) is a top-level list: an environment file's list replaces the base's.
 NAME_LISTS = ("secrets",)
 LIST_KEYS: frozenset[Key] = frozenset({("server", "allowed_hosts"), *((name,) for name in NAME_LISTS)})
-URI_KEYS: frozenset[Key] = frozenset(
+# Keys whose value is a tracking or model-registry store (a database or a server), not an artifact location.
+DATABASE_KEYS: frozenset[Key] = frozenset(
     {
         ("mlflow_tracking_uri",),
         ("mlflow_registry_uri",),
-        ("server", "backend_store_uri"),
-        ("server", "registry_store_uri"),
-        ("server", "default_artifact_root"),
-        ("server", "artifacts_destination"),
-        # The variables `mlflow server` reads for the same options.
-        ("mlflow_backend_store_uri",),
-        ("mlflow_registry_store_uri",),
-        ("mlflow_default_artifact_root",),
-        ("mlflow_artifacts_destination",),
+        *(("server", name) for name in SERVER_DATABASES),
+        *((f"mlflow_{name}",) for name in SERVER_DATABASES),
     }
 )
+URI_KEYS: frozenset[Key] = DATABASE_KEYS | {
+    *(("server", name) for name in SERVER_STORES),
+    *((f"mlflow_{name}",) for name in SERVER_STORES),
+}
 TAGS_PREFIX = "LAYERED_MLFLOW_TAGS__"
 SERVER_PREFIX = "LAYERED_MLFLOW_SERVER__"
 VARIABLE_NAME = "[A-Za-z_][A-Za-z0-9_]*"  # a regular expression; the JSON Schema reuses it
@@ -124,3 +125,25 @@ def from_text(key: Key, text: str | None) -> Value:
 def is_empty(value: Value) -> bool:
     """``null`` and ``''`` mean "this layer says nothing" (SPEC §3)."""
     return value is None or value == ""
+
+
+def find_key(written: str, named: Collection[str], mlflow_variables: Collection[str]) -> str:
+    """The dotted key ``written`` names (``mlflow_x``, ``MLFLOW_X``, ``tags.team``, an ``env`` variable).
+
+    ``named`` are the dotted keys some layer names; ``mlflow_variables`` MLflow's variable names.
+    """
+    env_names = {name.split(".", 1)[1] for name in named if name.startswith("env.")}
+    spelled = [parse_key(written), key_of_variable(written, env_names)]
+    candidates = [dotted(key) for key in spelled if key is not None]
+    for name in candidates:
+        if name in named:
+            return name
+    for name in candidates:
+        if name.upper() in mlflow_variables or name.removeprefix("server.") in SERVER_KEYS:
+            return name  # an MLflow variable, or a key of the server section, that no layer sets
+    known = [*named, *(name.lower() for name in mlflow_variables), *(f"server.{k}" for k in SERVER_KEYS)]
+    raise ConfigError(
+        f"unknown key {written!r}: no layer sets it and it is not an MLflow variable",
+        hint=did_you_mean(candidates[0] if candidates else written, known, cutoff=0.7)
+        or "`layered-mlflow show` lists the keys",
+    )

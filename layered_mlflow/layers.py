@@ -1,4 +1,7 @@
-"""The seven layers of SPEC §3, each returning what it says and where it said it."""
+"""The kinds of layer of SPEC §3, each returning what it says and where it said it.
+
+Their order, names and titles are ``precedence.LAYERS``; a layer is given its name there.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from layered_mlflow import file_variables, kedro, keys
+from layered_mlflow import exports, file_variables, kedro, keys
 from layered_mlflow.dotenv_files import Binding
 from layered_mlflow.errors import ConfigError, UsageError
 from layered_mlflow.keys import Key, Value
@@ -33,7 +36,7 @@ class Layer(Protocol):
 
 @dataclass(frozen=True)
 class Defaults:
-    name = "default"
+    name: str
 
     def contributions(self) -> list[Contribution]:
         return [Contribution(("mlflow_tracking_uri",), "mlruns", "built-in default")]
@@ -48,9 +51,12 @@ class SettingsFile:
 
     name: str
     path: Path
+    environ: Mapping[str, str]  # what `@format`/`@jinja` see as `env`
 
     def contributions(self) -> list[Contribution]:
-        return list(_flatten(self._read.settings, str(self.path)))
+        found = list(_flatten(self._read.settings, str(self.path)))
+        _refuse_interpolated_uris(found)
+        return found
 
     def unapplied(self) -> tuple[str, ...]:
         """The file's kedro-mlflow keys that layered-mlflow accepts but does not apply."""
@@ -58,9 +64,9 @@ class SettingsFile:
 
     @functools.cached_property
     def _read(self) -> kedro.Translation:
-        from layered_mlflow.files import read_settings_file
+        from layered_mlflow.settings_files import read_settings_file
 
-        return kedro.translate(read_settings_file(self.path), str(self.path))
+        return kedro.translate(read_settings_file(self.path, self.environ), str(self.path))
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class Variables:
 class CommandLine:
     """``--set KEY=VALUE``, repeatable, later wins."""
 
-    name = "command_line"
+    name: str
     assignments: Sequence[str]
 
     def contributions(self) -> list[Contribution]:
@@ -149,6 +155,23 @@ def malformed_assignment(assignment: str) -> UsageError:
         "--set: an argument without '=' (not shown: it may be a value)",
         hint="write --set KEY=VALUE as one argument, for example --set tags.team=vision",
     )
+
+
+def _refuse_interpolated_uris(contributions: Iterable[Contribution]) -> None:
+    """A settings file's URI holding ``${…}`` (OmegaConf's syntax, common in kedro-mlflow files) is an error.
+
+    Nothing evaluates it there (Dynaconf evaluates ``@format``, not ``${…}``), and
+    anchored to the root it would silently become a folder named ``${oc.env:…}``.
+    """
+    for contribution in contributions:
+        value, key = contribution.value, contribution.key
+        if key in keys.URI_KEYS and isinstance(value, str) and "${" in value:
+            variable = exports.variable_name(key) or f"{keys.SERVER_PREFIX}{key[-1].upper()}"
+            raise ConfigError(
+                f"{contribution.source}: `{keys.dotted(key)}` holds a ${{…}} interpolation, "
+                "which settings files do not evaluate",
+                hint=f"write the URI itself; {variable} in the environment wins over every file anyway",
+            )
 
 
 def variables_of(environ: Mapping[str, str]) -> list[Binding]:

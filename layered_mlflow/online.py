@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from layered_mlflow import mlflow_vars, uris
-from layered_mlflow.checks import ERROR, NOTE, Problem
 from layered_mlflow.masking import Secrets, printable
+from layered_mlflow.problems import ERROR, NOTE, Problem
 
 _PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 # One API call: /health answers even where MLflow's Host check refuses every API call.

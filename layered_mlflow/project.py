@@ -1,41 +1,103 @@
-"""Finding the project root, its settings files and its environments (SPEC §2, §4)."""
+"""Finding the project and its layout, and choosing its environment (SPEC §2, §4).
+
+A layout is how a project keeps its settings: today `settings/`
+(``settings_layout.py``). Everything outside the layouts reads a project
+through the ``Layout`` protocol, so another layout is one more class in
+``LAYOUTS``.
+"""
 
 from __future__ import annotations
 
-import difflib
 import os
 import stat
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from layered_mlflow.errors import ConfigError, UsageError, shown
+from layered_mlflow.layers import SettingsFile
+from layered_mlflow.settings_layout import SettingsLayout
 
-SETTINGS_DIR = "settings"
-EXTENSIONS = (".yml", ".yaml")
-DEFAULT_ENV = "development"
-# `local` names the personal overrides file, loaded in every environment.
-RESERVED_ENV = "local"
+PROJECT_DIR_VARIABLE = "LAYERED_MLFLOW_PROJECT_DIR"
 
 
-@dataclass(frozen=True)
-class Project:
-    """A project root and the settings files it holds."""
-
-    root: Path
-    base_file: Path | None
-    local_file: Path | None
-    env_files: Mapping[str, Path]
+class Layout(Protocol):
+    """A project: its root, its environments, and the files of each file layer."""
 
     @property
-    def environments(self) -> tuple[str, ...]:
-        """Known environments: ``development`` and one per ``mlflow.<env>.yml``."""
-        return tuple(sorted({DEFAULT_ENV, *self.env_files}))
+    def root(self) -> Path: ...
+
+    @property
+    def found(self) -> bool:
+        """Whether the root holds the layout's files (else it is just the working directory)."""
+        ...
+
+    @property
+    def marker(self) -> str:
+        """What marks a root of this layout, for people: ``settings/mlflow.yml``."""
+        ...
+
+    @property
+    def environments(self) -> tuple[str, ...]: ...
+
+    @property
+    def default_environment(self) -> str: ...
+
+    @property
+    def environment_variables(self) -> tuple[str, ...]:
+        """The variables that choose the environment, highest first (each: process environment, then `.env`)."""
+        ...
+
+    def file_layers(self, layer: str, environment: str | None, environ: Mapping[str, str]) -> list[SettingsFile]:
+        """The files of file layer ``layer`` in ``environment`` (None: only those every environment reads)."""
+        ...
+
+    def unknown_environment(self, name: str, source: str) -> ConfigError: ...
 
 
-def find_project(cwd: Path, explicit: str | None, named_by: str) -> Project:
+class LayoutKind(Protocol):
+    marker: str
+
+    def marks(self, folder: Path) -> bool: ...
+
+    def at(self, root: Path) -> Layout: ...
+
+
+# Tried in order at each folder from the working directory up; the first that marks one wins.
+LAYOUTS: Sequence[LayoutKind] = (SettingsLayout,)
+DEFAULT_LAYOUT: LayoutKind = SettingsLayout  # a folder no layout marks
+
+
+def locate(
+    project_dir: str | os.PathLike[str] | None, environ: Mapping[str, str], cwd: str | os.PathLike[str] | None = None
+) -> tuple[Path, Layout, bool]:
+    """The working directory, the project, and whether the project was named (``--project-dir`` or its variable)."""
+    named_by = "--project-dir" if project_dir is not None else PROJECT_DIR_VARIABLE
+    explicit = os.fspath(project_dir) if project_dir is not None else environ.get(PROJECT_DIR_VARIABLE) or None
+    here = working_directory(cwd, explicit)
+    return here, find_project(here, explicit, named_by), explicit is not None
+
+
+def find_project(cwd: Path, explicit: str | None, named_by: str) -> Layout:
     """The project of ``cwd``, or of ``explicit`` (named by ``named_by``) when given."""
-    return _scan(_named_root(cwd, explicit, named_by) if explicit is not None else _discover_root(cwd))
+    root = _named_root(cwd, explicit, named_by) if explicit is not None else _discover_root(cwd)
+    kind = next((kind for kind in LAYOUTS if kind.marks(root)), DEFAULT_LAYOUT)
+    return kind.at(root)
+
+
+def working_directory(cwd: str | os.PathLike[str] | None, project_dir: str | os.PathLike[str] | None) -> Path:
+    """The working directory; one that was deleted will do when the project is named by an absolute path."""
+    if cwd is not None:
+        return Path(os.path.abspath(cwd))
+    try:
+        return Path(os.getcwd())
+    except FileNotFoundError:
+        if project_dir is not None and os.path.isabs(project_dir):
+            return Path(project_dir)
+        raise ConfigError(
+            "the working directory no longer exists",
+            hint=f"cd to an existing folder, or name the project with an absolute {PROJECT_DIR_VARIABLE}",
+        ) from None
 
 
 def _named_root(cwd: Path, explicit: str, named_by: str) -> Path:
@@ -51,77 +113,33 @@ def _named_root(cwd: Path, explicit: str, named_by: str) -> Path:
     except OSError as exc:  # a name too long, a loop of links, a folder it may not enter
         raise UsageError(f"{named}: cannot use it ({exc.strerror})") from None
     if not is_dir:
-        raise UsageError(f"{named}: no such directory", hint="name the folder that holds settings/mlflow.yml")
+        markers = " or ".join(kind.marker for kind in LAYOUTS)
+        raise UsageError(f"{named}: no such directory", hint=f"name the folder that holds {markers}")
     return root
 
 
 def _discover_root(cwd: Path) -> Path:
-    """The nearest ancestor of ``cwd`` (itself included) holding ``settings/mlflow.yml``."""
+    """The nearest ancestor of ``cwd`` (itself included) that a layout marks; else ``cwd``."""
     for folder in (cwd, *cwd.parents):
-        if any(os.path.lexists(folder / SETTINGS_DIR / f"mlflow{ext}") for ext in EXTENSIONS):
+        if any(kind.marks(folder) for kind in LAYOUTS):
             return folder
     return cwd
 
 
-def _scan(root: Path) -> Project:
-    settings = root / SETTINGS_DIR
-    try:
-        names = sorted(os.listdir(settings))
-    except (FileNotFoundError, NotADirectoryError):
-        names = []
-    except OSError as exc:
-        raise ConfigError(f"{settings}: cannot list the folder ({exc.strerror})") from None
-    stems: dict[str, list[str]] = {}
-    for name in names:
-        stem, dot, ext = name.rpartition(".")
-        if dot and f".{ext}" in EXTENSIONS and stem.startswith("mlflow"):
-            stems.setdefault(stem.lower(), []).append(name)
-    for variants in stems.values():
-        if len(variants) > 1:
-            raise ConfigError(
-                f"{settings}: {' and '.join(variants)} are the same layer",
-                hint="keep one of them",
-            )
-    files = {stem: settings / variants[0] for stem, variants in stems.items()}
-    env_files = {
-        stem.removeprefix("mlflow."): path
-        for stem, path in files.items()
-        if stem.count(".") == 1 and stem != f"mlflow.{RESERVED_ENV}"
-    }
-    return Project(
-        root=root,
-        base_file=files.get("mlflow"),
-        local_file=files.get(f"mlflow.{RESERVED_ENV}"),
-        env_files=env_files,
-    )
+def select_environment(
+    layout: Layout, chosen: str | None, environ: Mapping[str, str], dotenv: Mapping[str, str | None]
+) -> tuple[str, str]:
+    """The active environment and what chose it: ``--env``, then each of the layout's variables, else its default.
 
-
-def select_environment(project: Project, candidates: list[tuple[str, str | None]]) -> tuple[str, str]:
-    """The active environment and where it was chosen: the first non-empty candidate.
-
-    ``candidates`` are ``(source, name)`` pairs, highest precedence first.
+    ``dotenv`` is what the `.env` files say, the last file's word on a name winning.
     """
+    candidates = [("--env", chosen)]
+    for variable in layout.environment_variables:
+        candidates += [(variable, environ.get(variable)), (f"{variable} in .env", dotenv.get(variable))]
     for source, name in candidates:
         if name:
-            return _validate(project, name.lower(), source), source
-    return DEFAULT_ENV, "default"
-
-
-def _validate(project: Project, name: str, source: str) -> str:
-    known = project.environments
-    if name in known:
-        return name
-    listed = ", ".join(known)
-    if name == RESERVED_ENV:
-        raise ConfigError(
-            f"environment 'local' (from {source}) is reserved: settings/mlflow.local.yml "
-            f"applies in every environment; known environments: {listed}"
-        )
-    close = difflib.get_close_matches(name, known, n=1)
-    can_be_a_file = name.isprintable() and "/" not in name and "\\" not in name
-    hint = (
-        f"did you mean '{close[0]}'?"
-        if close
-        else (f"create settings/mlflow.{name}.yml to add it" if can_be_a_file else None)
-    )
-    raise ConfigError(f"unknown environment {name!r} (from {source}); known environments: {listed}", hint=hint)
+            name = name.lower()
+            if name not in layout.environments:
+                raise layout.unknown_environment(name, source)
+            return name, source
+    return layout.default_environment, "default"

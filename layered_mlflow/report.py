@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from layered_mlflow import exports, keys, server
-from layered_mlflow.errors import ConfigError
+from layered_mlflow import exports, keys, precedence, server
 from layered_mlflow.formats import json_text
 from layered_mlflow.keys import Value
 from layered_mlflow.masking import Secrets, secrets_of
-from layered_mlflow.mlflow_vars import mlflow_variables
-from layered_mlflow.project import EXTENSIONS, SETTINGS_DIR
 from layered_mlflow.resolve import Candidate, Resolved, Setting
-
-LAYER_TITLES = {
-    "default": "built-in default",
-    "base_file": "settings file",
-    "env_file": "environment settings file",
-    "local_file": "local settings file",
-    "dotenv": ".env",
-    "process_env": "environment variable",
-    "command_line": "command line",
-    "derived": "derived",
-}
 
 
 def show_json(resolved: Resolved, show_secrets: bool) -> str:
@@ -68,34 +53,37 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
 
 
 def root_note(resolved: Resolved) -> str | None:
-    """Why the root is where it is, when no settings/mlflow.yml made it a project (SPEC §2)."""
-    if {resolved.root / SETTINGS_DIR / f"mlflow{ext}" for ext in EXTENSIONS} & set(resolved.files):
+    """Why the root is where it is, when no project's files made it one (SPEC §2)."""
+    if resolved.layout.found:
         return None
     try:
         here = Path(os.getcwd())
     except OSError:
         here = None
+    marker = resolved.layout.marker
     if here != resolved.root:
-        return f"no {SETTINGS_DIR}/mlflow.yml in it"
-    return f"no {SETTINGS_DIR}/mlflow.yml here or in a folder above: the working directory is the root"
+        return f"no {marker} in it"
+    return f"no {marker} here or in a folder above: the working directory is the root"
 
 
-def dry_run(resolved: Resolved, argv: Sequence[str], show_secrets: bool = False, cwd: Path | None = None) -> str:
+def dry_run(resolved: Resolved, argv: Sequence[str], cwd: Path | None = None) -> str:
+    """What `run --dry-run` prints: the variables (masked), the folder, and the command (secrets scrubbed)."""
     secrets = secrets_of(resolved)
     lines = [f"unset {name}" for name in resolved.unset]
-    shown = secrets.variables(resolved.variables, show_secrets)
+    shown = secrets.variables(resolved.variables)
     lines += [f"{name}={shlex.quote(value)}" for name, value in shown.items()]
     if cwd is not None:
         lines.append(f"cd {shlex.quote(str(cwd))}")
     # The argv may hold a URI's password, or a secret's value (`--token "$MLFLOW_TRACKING_TOKEN"`).
-    shown_argv = argv if show_secrets else [secrets.scrub(arg) for arg in argv]
-    lines.append(f"exec {shlex.join(shown_argv)}")
+    lines.append(f"exec {shlex.join(secrets.scrub(arg) for arg in argv)}")
     return "\n".join(lines)
 
 
 def _origin(resolved: Resolved, setting: Setting) -> str:
-    if setting.layer in ("default", "derived"):
-        return f"{LAYER_TITLES[setting.layer]} ({setting.source})" if setting.layer == "derived" else setting.source
+    if setting.layer == precedence.DERIVED.name:
+        return f"{precedence.DERIVED.title} ({setting.source})"
+    if setting.layer == precedence.DEFAULT.name:
+        return setting.source
     return resolved.relative(setting.source)
 
 
@@ -121,29 +109,6 @@ def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     ]
 
 
-def find_key(resolved: Resolved, written: str) -> str:
-    """The dotted key ``written`` names: ``mlflow_x``, ``MLFLOW_X``, ``tags.team``, an ``env`` variable."""
-    env_names = {name.split(".", 1)[1] for name in resolved.history if name.startswith("env.")}
-    spelled = [keys.parse_key(written), keys.key_of_variable(written, env_names)]
-    candidates = [keys.dotted(key) for key in spelled if key is not None]
-    for name in candidates:
-        if name in resolved.history:
-            return name
-    for name in candidates:
-        if name.upper() in mlflow_variables() or name.removeprefix("server.") in keys.SERVER_KEYS:
-            return name  # an MLflow variable, or a key of the server section, that no layer sets
-    known = [
-        *resolved.history,
-        *(name.lower() for name in mlflow_variables()),
-        *(f"server.{k}" for k in keys.SERVER_KEYS),
-    ]
-    close = difflib.get_close_matches(candidates[0] if candidates else written, known, n=1, cutoff=0.7)
-    raise ConfigError(
-        f"unknown key {written!r}: no layer sets it and it is not an MLflow variable",
-        hint=f"did you mean {close[0]}?" if close else "`layered-mlflow show` lists the keys",
-    )
-
-
 def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
     """Every layer's value for one key, highest first, the winner marked."""
     secrets = secrets_of(resolved)
@@ -153,9 +118,9 @@ def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
     default = server.default(resolved, server_key) if section == "server" else None
     if default is not None:
         # Ours, not MLflow's: shown as the lowest layer, as the built-in mlflow_tracking_uri is.
-        history = (*history, Candidate("default", LAYER_TITLES["default"], default))
+        history = (*history, Candidate(precedence.DEFAULT.name, precedence.DEFAULT.title, default))
     if setting is None and default is not None:
-        setting = Setting((section, server_key), default, "default", LAYER_TITLES["default"])
+        setting = Setting((section, server_key), default, precedence.DEFAULT.name, precedence.DEFAULT.title)
         head = f"{name} = {_text(default)}\n  {_use(setting)}; no layer sets it, so the default applies"
     elif setting is None:
         owner = "`mlflow server`'s" if section == "server" else "MLflow's"
@@ -166,7 +131,7 @@ def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
     winner = next((i for i, c in enumerate(history) if not keys.is_empty(c.value)), None) if setting else None
     rows = [
         (
-            f"{'*' if i == winner else ' '} {LAYER_TITLES.get(c.layer, c.layer)}",
+            f"{'*' if i == winner else ' '} {precedence.kind(c.layer).title}",
             resolved.relative(c.source),
             "(empty: says nothing)" if keys.is_empty(c.value) else _text(_masked(secrets, name, c.value, show_secrets)),
         )

@@ -14,9 +14,9 @@ from importlib import resources
 from pathlib import Path
 
 from layered_mlflow.errors import InsideAProject, UsageError, WouldOverwrite
-from layered_mlflow.project import EXTENSIONS, RESERVED_ENV, SETTINGS_DIR, find_project
-from layered_mlflow.resolve import PROJECT_DIR_VARIABLE, working_directory
+from layered_mlflow.project import locate
 from layered_mlflow.schema import FILE_NAME, schema_text
+from layered_mlflow.settings_layout import EXTENSIONS, RESERVED_ENV, SETTINGS_DIR
 from layered_mlflow.writing import read_existing, refuse_unsafe, write_all
 
 # Files of a project that stay on one machine (SPEC §2); `init` makes git ignore them.
@@ -38,20 +38,16 @@ def project_root(project_dir: str | None, environ: Mapping[str, str]) -> Path:
     Unlike the other commands, `init` starts a project: in a folder of one it
     refuses rather than nest a second (a named folder nests on purpose).
     """
-    named_by = "--project-dir" if project_dir is not None else PROJECT_DIR_VARIABLE
-    explicit = project_dir if project_dir is not None else environ.get(PROJECT_DIR_VARIABLE) or None
-    here = working_directory(None, explicit)
-    if explicit is not None:
-        return find_project(here, explicit, named_by).root
-    found = find_project(here, None, named_by).root
-    if found != here:
-        raise InsideAProject(
-            f"{here} is inside the project {found} (it has {SETTINGS_DIR}/mlflow.yml), "
-            "and init would start a second one in it; nothing was written",
-            hint=f"run init in {found} to add what is missing, or nest a project on purpose: "
-            "layered-mlflow --project-dir . init",
-        )
-    return here
+    here, layout, named = locate(project_dir, environ)
+    found = layout.root
+    if named or found == here:
+        return found
+    raise InsideAProject(
+        f"{here} is inside the project {found} (it has {layout.marker}), "
+        "and init would start a second one in it; nothing was written",
+        hint=f"run init in {found} to add what is missing, or nest a project on purpose: "
+        "layered-mlflow --project-dir . init",
+    )
 
 
 def environment_name(env: str | None) -> str:

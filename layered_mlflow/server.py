@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from layered_mlflow import keys, mlflow_vars, server_settings, uris
-from layered_mlflow.errors import ConfigError
+from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.masking import mask_text
 from layered_mlflow.resolve import Resolved
 
@@ -37,10 +36,6 @@ class ServerCommand:
         # MLflow's own relative defaults (./mlartifacts, ./mlruns) must land in the root, as ours do.
         return self.resolved.root
 
-    def shown_argv(self) -> tuple[str, ...]:
-        """The argv as it may be printed: URI passwords masked."""
-        return tuple(mask_text(arg) for arg in self.argv)
-
 
 def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: bool = False) -> ServerCommand:
     """``mlflow server`` for ``resolved``; ``ui`` serves the local tracking store with one worker."""
@@ -53,7 +48,7 @@ def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: b
     port = _integer(resolved, "port") or DEFAULT_PORT
     workers = "1" if ui else _integer(resolved, "workers")
     argv = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend]
-    for key in ("registry_store_uri", "default_artifact_root", "artifacts_destination"):
+    for key in keys.SERVER_STORES[1:]:  # all but the backend, given above
         argv += _option(key, _value(resolved, key))
     serve = _boolean(resolved, "serve_artifacts")
     if serve is not None:
@@ -69,26 +64,21 @@ def _refuse_unknown_keys(resolved: Resolved) -> None:
         if setting.key[0] != "server" or len(setting.key) != 2:
             continue
         key = setting.key[1]
-        # kedro-mlflow's files keep their tracking URIs under `server` (SPEC §10): not options.
+        # A variable in the wrong place (`server.mlflow_*`) is no option: `check` warns about it.
         if key in OPTIONS or key.startswith("mlflow_"):
             continue
-        close = difflib.get_close_matches(key, OPTIONS, n=1)
         raise ConfigError(
             f"unknown key `{name}` (from {resolved.relative(setting.source)}); "
             f"the server section knows {', '.join(OPTIONS)}",
-            hint=f"did you mean `server.{close[0]}`?"
-            if close
-            else f"pass other `mlflow server` options after --: layered-mlflow server -- --{key.replace('_', '-')} …",
+            hint=did_you_mean(key, OPTIONS, spell="server.{}".format)
+            or f"pass other `mlflow server` options after --: layered-mlflow server -- --{key.replace('_', '-')} …",
         )
 
 
-# Options `mlflow server` also reads from a variable: an injected one stands where the section is silent.
-_FROM_VARIABLES = ("backend_store_uri", "registry_store_uri", "default_artifact_root", "artifacts_destination")
-
-
 def _value(resolved: Resolved, key: str) -> str | None:
+    """The section's value; for a store `mlflow server` also reads from a variable, an injected one stands."""
     text = server_settings.text_of(resolved, key)
-    if text is None and key in _FROM_VARIABLES:
+    if text is None and key in keys.SERVER_STORES:
         setting = resolved.settings.get(f"mlflow_{key}")
         text = None if setting is None or not isinstance(setting.value, str) else setting.value
     return text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from layered_mlflow import mlflow_vars
+from layered_mlflow import mlflow_vars, precedence
 from layered_mlflow.resolve import Resolved
 
 # key: (lowest, highest) for integers; `mlflow server` hands them to uvicorn/gunicorn as they are.
@@ -47,5 +47,5 @@ def _in_range(text: str, low: int, high: int | None) -> bool:
 
 def _origin(resolved: Resolved, key: str) -> str:
     setting = resolved.settings[f"server.{key}"]
-    where = f"{setting.source} in the environment" if setting.layer == "process_env" else setting.source
+    where = f"{setting.source} in the environment" if setting.layer == precedence.PROCESS_ENV.name else setting.source
     return "from " + resolved.relative(where)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from layered_mlflow import mlflow_vars
+from layered_mlflow.errors import did_you_mean
 
 # Each variable, and the private one that holds its limit (mlflow/utils/rest_utils.py, _validate_max_retries).
 _LIMITS = {
@@ -107,11 +108,8 @@ def auth_providers() -> frozenset[str]:
 
 
 def _unknown_provider(value: str) -> Refusal:
-    import difflib
-
     known = sorted(auth_providers())
-    close = difflib.get_close_matches(value, known, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"the installed providers are {', '.join(known) or 'none'}"
+    hint = did_you_mean(value, known) or f"the installed providers are {', '.join(known) or 'none'}"
     return Refusal("is not an installed auth provider: MLflow then sends requests without authentication", hint)
 
 

@@ -52,8 +52,8 @@ def test_active_environment(
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        pytest.param("prodution", "did you mean 'production'?", id="typo"),
-        pytest.param("stagign", "did you mean 'staging'?", id="transposed"),
+        pytest.param("prodution", "did you mean production?", id="typo"),
+        pytest.param("stagign", "did you mean staging?", id="transposed"),
         pytest.param("qa", "create settings/mlflow.qa.yml", id="unknown"),
         pytest.param("local", "reserved", id="local-is-not-an-environment"),
         pytest.param("../production", "unknown environment '../production'", id="path-like"),

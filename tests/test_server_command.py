@@ -15,6 +15,7 @@ import pytest
 
 from layered_mlflow.masking import MASK
 from tests.conftest import Project
+from tests.servers import free_port
 
 
 def dry_run(project: Project, command: str, *args: str, **kwargs: object) -> tuple[dict[str, str], str, list[str]]:
@@ -205,7 +206,7 @@ def test_unknown_key_suggests_the_closest(project: Project) -> None:
     result = project.cli("server")
     assert result.returncode == 2, result
     assert result.stderr.startswith("layered-mlflow: error: unknown key `server.prot` (from settings/mlflow.yml)")
-    assert "did you mean `server.port`?" in result.stderr
+    assert "did you mean server.port?" in result.stderr
     project.write("settings/mlflow.yml", "server:\n  static_prefix: /mlflow\n")
     hint = project.cli("server").stderr
     assert "pass other `mlflow server` options after --: layered-mlflow server -- --static-prefix" in hint
@@ -215,7 +216,8 @@ def test_unknown_key_suggests_the_closest(project: Project) -> None:
 def test_verbose_server_says_what_it_runs(project: Project) -> None:
     """-v prints the variables and command on stderr (masked) before starting; here MLflow refuses an option."""
     project.write("settings/mlflow.yml", "mlflow_tracking_password: canary-pw\n")
-    result = project.cli("-v", "server", "--", "--no-such-mlflow-option", timeout=300)
+    port = {"LAYERED_MLFLOW_SERVER__PORT": str(free_port())}  # 5000 may be taken: the port is checked first
+    result = project.cli("-v", "server", "--", "--no-such-mlflow-option", env=port, timeout=300)
     assert result.returncode == 2, result  # mlflow server's own usage error: it did run
     assert "layered-mlflow: MLFLOW_TRACKING_PASSWORD='***'" in result.stderr
     assert f"layered-mlflow: cd {project.root}" in result.stderr

@@ -86,8 +86,12 @@ def _peek(path: Path) -> str:
         return ""  # reading it for real reports the problem
 
 
-def read_settings_file(path: Path) -> dict[str, Any]:
-    """The top-level mapping of ``path``, keys lower-cased, Dynaconf's values evaluated."""
+def read_settings_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The top-level mapping of ``path``, keys lower-cased, Dynaconf's values evaluated.
+
+    ``@format``'s and ``@jinja``'s ``env`` is ``environ``, the environment resolution
+    was given, never ``os.environ`` behind its back.
+    """
     text = _read_text(path)
     _import_dynaconf(path.parent)
     yaml_limits.refuse_deep_nesting(path, text)
@@ -112,16 +116,18 @@ def read_settings_file(path: Path) -> dict[str, Any]:
 
         def plain(value: Any, as_written: bool = True, depth: int = 0) -> Any:
             if isinstance(value, Lazy):  # '@jinja {{ ... }}' and the like: rendered, braces and all
-                value, as_written = value(settings), False
+                value, as_written = _evaluate(value, settings, environ), False
             if isinstance(value, (Mapping, list)) and depth == yaml_limits.MAX_DEPTH:  # block nesting, aliases
                 raise ConfigError(
                     f"{path}: lists and mappings nest more than {yaml_limits.MAX_DEPTH} levels deep",
                     hint="flatten the structure",
                 )
-            if isinstance(value, Mapping):
-                return {_text(path, str(k)): plain(value[k], as_written, depth + 1) for k in value}
+            # Through dict's and list's own methods: Dynaconf's containers would evaluate a Lazy value on
+            # access, with os.environ as its `env`.
+            if isinstance(value, dict):
+                return {_text(path, str(k)): plain(v, as_written, depth + 1) for k, v in dict.items(value)}
             if isinstance(value, list):
-                return [plain(item, as_written, depth + 1) for item in value]
+                return [plain(item, as_written, depth + 1) for item in list.__iter__(value)]
             if isinstance(value, MetaValue):  # @del, @reset, @merge: Dynaconf's merging, not ours
                 raise ConfigError(
                     f"{path}: {value.__class__.__name__.lower()} markers (@del, @reset, @merge) do not apply here",
@@ -133,19 +139,25 @@ def read_settings_file(path: Path) -> dict[str, Any]:
 
         def evaluated(key: Any) -> Any:
             try:
-                return plain(settings.get(key))
+                return plain(dict.get(settings.store, key))
             except ConfigError:
                 raise
             except Exception as exc:  # Dynaconf's value language: @format, @jinja, @int … that fail
                 raise ConfigError(
                     f"{path}: `{str(key).lower()}`: Dynaconf could not evaluate its value ({type(exc).__name__})",
-                    hint="check its @format, @jinja or other @ converter (they see the process environment only)",
+                    hint="check its @format, @jinja or other @ converter (their env is the process environment)",
                 ) from None
 
         return {str(key).lower(): evaluated(key) for key in keys}
 
 
 _LOADER = "layered_mlflow"
+
+
+def _evaluate(lazy: Any, settings: Any, environ: Mapping[str, str]) -> Any:
+    """A Dynaconf ``Lazy`` value, as ``Lazy.__call__`` evaluates it but with our ``env`` (it reads ``os.environ``)."""
+    result = lazy.formatter(lazy.value, env=environ, this=settings)
+    return result if lazy.casting is None else lazy.casting(result)
 
 
 def _as_source(text: str) -> str:

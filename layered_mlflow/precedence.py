@@ -1,0 +1,112 @@
+"""The seven layers of SPEC §3 in one ordered list, lowest first: what each is called and how it is built.
+
+``resolve`` builds them in this order, ``show``, ``explain`` and ``check`` read
+their names and titles here, and a layout supplies the files of the three file
+layers. Nothing else writes a layer's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from layered_mlflow import artifact_root
+from layered_mlflow.dotenv_files import Binding
+from layered_mlflow.layers import CommandLine, Contribution, Defaults, Layer, Variables, variables_of
+
+if TYPE_CHECKING:
+    from layered_mlflow.project import Layout
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything resolution reads, already found: the project, its environment, `.env`, the environment, --set."""
+
+    layout: Layout
+    environment: str
+    dotenv_files: Sequence[tuple[Path, list[Binding]]]
+    environ: Mapping[str, str]
+    assignments: Sequence[str]
+
+
+# A kind of layer makes its layers from the inputs and what the layers below it said.
+Build = Callable[["LayerKind", Inputs, Sequence[Contribution]], list[Layer]]
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    name: str  # as `show --format json` and `explain` call it
+    title: str  # for people
+    build: Build
+    spells_variables: bool = False  # its keys are written as variables: MLFLOW_X, not mlflow_x
+    is_file: bool = False  # a settings file of the project's layout
+
+
+def _defaults(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
+    return [Defaults(kind.name)]
+
+
+def _files(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
+    return list(inputs.layout.file_layers(kind.name, inputs.environment, inputs.environ))
+
+
+def _dotenv(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
+    # Each `.env` file is a layer of its own: later wins, and an empty value says nothing (SPEC §3).
+    root, names = inputs.layout.root, env_names(below)
+    return [Variables(kind.name, bindings, names, take_all=True, root=root) for _, bindings in inputs.dotenv_files]
+
+
+def _process_env(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
+    # Of the environment only what spells a key or is named below; set there, MLflow's private root is kept.
+    names = env_names(below) | {artifact_root.VARIABLE}
+    bindings = variables_of(inputs.environ)
+    return [Variables(kind.name, bindings, names, take_all=False, root=inputs.layout.root)]
+
+
+def _command_line(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
+    return [CommandLine(kind.name, inputs.assignments)]
+
+
+def env_names(said: Sequence[Contribution]) -> frozenset[str]:
+    """The variables an ``env`` section (or a `.env` file) has named so far."""
+    return frozenset(c.key[1] for c in said if c.key[0] == "env" and len(c.key) == 2)
+
+
+DEFAULT = LayerKind("default", "built-in default", _defaults)
+PROCESS_ENV = LayerKind("process_env", "environment variable", _process_env, spells_variables=True)
+LAYERS: tuple[LayerKind, ...] = (
+    DEFAULT,
+    LayerKind("base_file", "settings file", _files, is_file=True),
+    LayerKind("env_file", "environment settings file", _files, is_file=True),
+    LayerKind("local_file", "local settings file", _files, is_file=True),
+    LayerKind("dotenv", ".env", _dotenv, spells_variables=True),
+    PROCESS_ENV,
+    LayerKind("command_line", "command line", _command_line),
+)
+# Not a layer: a value that follows from the others (MLFLOW_ALLOW_FILE_STORE for a file: store).
+DERIVED = LayerKind("derived", "derived", _defaults)
+_BY_NAME = {kind.name: kind for kind in (*LAYERS, DERIVED)}
+
+
+def kind(name: str) -> LayerKind:
+    """The kind of layer a setting's ``layer`` names."""
+    return _BY_NAME[name]
+
+
+def file_layers(layout: Layout, environment: str | None, environ: Mapping[str, str]) -> list[Layer]:
+    """Every settings file ``environment`` reads, lowest first."""
+    return [layer for k in LAYERS if k.is_file for layer in layout.file_layers(k.name, environment, environ)]
+
+
+def build(inputs: Inputs) -> list[tuple[Layer, list[Contribution]]]:
+    """Every layer, lowest first, with what it says."""
+    said: list[tuple[Layer, list[Contribution]]] = []
+    below: list[Contribution] = []
+    for layer_kind in LAYERS:
+        for layer in layer_kind.build(layer_kind, inputs, below):
+            found = layer.contributions()
+            said.append((layer, found))
+            below.extend(found)
+    return said

@@ -1,0 +1,97 @@
+"""The `settings/` layout: ``settings/mlflow.yml``, ``mlflow.<env>.yml`` and ``mlflow.local.yml`` (SPEC §2, §4)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from layered_mlflow.errors import ConfigError, did_you_mean
+from layered_mlflow.layers import SettingsFile
+
+SETTINGS_DIR = "settings"
+EXTENSIONS = (".yml", ".yaml")
+DEFAULT_ENV = "development"
+# `local` names the personal overrides file, loaded in every environment.
+RESERVED_ENV = "local"
+MARKER = f"{SETTINGS_DIR}/mlflow.yml"
+
+
+@dataclass(frozen=True)
+class SettingsLayout:
+    """A project root and the settings files it holds (any folder: with none, only defaults apply)."""
+
+    root: Path
+    base_file: Path | None
+    local_file: Path | None
+    env_files: Mapping[str, Path]
+
+    marker = MARKER
+    default_environment = DEFAULT_ENV
+    environment_variables = ("ENV_FOR_DYNACONF",)
+
+    @staticmethod
+    def marks(folder: Path) -> bool:
+        """Whether ``folder`` is the root of such a project."""
+        return any(os.path.lexists(folder / SETTINGS_DIR / f"mlflow{ext}") for ext in EXTENSIONS)
+
+    @classmethod
+    def at(cls, root: Path) -> SettingsLayout:
+        files = _files(root / SETTINGS_DIR)
+        env_files = {
+            stem.removeprefix("mlflow."): path
+            for stem, path in files.items()
+            if stem.count(".") == 1 and stem != f"mlflow.{RESERVED_ENV}"
+        }
+        return cls(root, files.get("mlflow"), files.get(f"mlflow.{RESERVED_ENV}"), env_files)
+
+    @property
+    def found(self) -> bool:
+        return self.base_file is not None
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        """Known environments: ``development`` and one per ``mlflow.<env>.yml``."""
+        return tuple(sorted({DEFAULT_ENV, *self.env_files}))
+
+    def file_layers(self, layer: str, environment: str | None, environ: Mapping[str, str]) -> list[SettingsFile]:
+        """The files of one of the file layers (`base_file`, `env_file`, `local_file`) in ``environment``."""
+        path = {
+            "base_file": self.base_file,
+            "env_file": self.env_files.get(environment or ""),
+            "local_file": self.local_file,
+        }[layer]
+        return [] if path is None else [SettingsFile(layer, path, environ)]
+
+    def unknown_environment(self, name: str, source: str) -> ConfigError:
+        listed = ", ".join(self.environments)
+        if name == RESERVED_ENV:
+            return ConfigError(
+                f"environment 'local' (from {source}) is reserved: settings/mlflow.local.yml "
+                f"applies in every environment; known environments: {listed}"
+            )
+        can_be_a_file = name.isprintable() and "/" not in name and "\\" not in name
+        hint = did_you_mean(name, self.environments) or (
+            f"create settings/mlflow.{name}.yml to add it" if can_be_a_file else None
+        )
+        return ConfigError(f"unknown environment {name!r} (from {source}); known environments: {listed}", hint=hint)
+
+
+def _files(settings: Path) -> dict[str, Path]:
+    """``settings/``'s files by lower-cased stem (``mlflow.production``); two spellings of one are an error."""
+    try:
+        names = sorted(os.listdir(settings))
+    except (FileNotFoundError, NotADirectoryError):
+        names = []
+    except OSError as exc:
+        raise ConfigError(f"{settings}: cannot list the folder ({exc.strerror})") from None
+    stems: dict[str, list[str]] = {}
+    for name in names:
+        stem, dot, ext = name.rpartition(".")
+        if dot and f".{ext}" in EXTENSIONS and stem.startswith("mlflow"):
+            stems.setdefault(stem.lower(), []).append(name)
+    for variants in stems.values():
+        if len(variants) > 1:
+            raise ConfigError(f"{settings}: {' and '.join(variants)} are the same layer", hint="keep one of them")
+    return {stem: settings / variants[0] for stem, variants in stems.items()}
