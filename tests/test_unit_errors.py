@@ -78,7 +78,7 @@ ERRORS = [
         {"settings/mlflow.production.yml": ""},
         {"ENV_FOR_DYNACONF": "prodution"},
         "unknown environment 'prodution' (from ENV_FOR_DYNACONF); known environments: development, production",
-        "did you mean 'production'?",
+        "did you mean production?",
         id="unknown-environment-close",
     ),
     pytest.param(
