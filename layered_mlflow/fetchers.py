@@ -59,12 +59,21 @@ def _aws(service: str, environment: Mapping[str, str], where: str, reference: st
             client = boto3.session.Session().client(service, config=config)
             answer: dict[str, Any] = call(client)
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", "an error"))
+        code = _error_code(exc.response.get("Error", {}))
         raise FetchError(f"{where} = {reference}: AWS answered {code}", hint=_AWS_HINTS.get(code)) from None
     except BotoCoreError as exc:
         code = "timeout" if "Timeout" in type(exc).__name__ else type(exc).__name__
         raise FetchError(f"{where} = {reference}: cannot reach AWS ({code})", hint=_AWS_HINTS.get(code)) from None
     return answer
+
+
+def _error_code(error: Mapping[str, Any]) -> str:
+    """AWS's error code; a bare HTTP status (an XML error to a JSON API, as some endpoints send) is looked into."""
+    code = str(error.get("Code", "an error"))
+    if code.isdigit():
+        found = re.search(r"<Code>(\w+)</Code>", str(error.get("Message", "")))
+        return found.group(1) if found else f"HTTP {code}"
+    return code
 
 
 @contextlib.contextmanager
