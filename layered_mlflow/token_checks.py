@@ -40,7 +40,9 @@ def problems(resolved: Resolved) -> Iterator[Problem]:
         yield Problem(ERROR, f"{where(resolved, ttl)} must be a whole number of seconds, 1 or more")
     if ttl and file and not command:
         yield Problem(WARNING, f"{where(resolved, ttl)} does nothing with token.file, which is read when it changes")
-    for static in ("mlflow_tracking_token", "mlflow_tracking_username", "mlflow_tracking_password"):
+    # MLflow sends a static token, or a username with a password (alone, either is ignored), over the provider's.
+    pair = "mlflow_tracking_username" in resolved.settings and "mlflow_tracking_password" in resolved.settings
+    for static in ("mlflow_tracking_token", *(("mlflow_tracking_password",) if pair else ())):
         if static in resolved.settings:
             yield Problem(
                 ERROR,
