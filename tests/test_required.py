@@ -94,3 +94,20 @@ def test_configure_refuses_too(project: Project, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in SUPPLIED}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
     assert done.stdout.strip() == "required keys have no value False", done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        pytest.param("required: [MLFLOW_TRACKING_PASSWORD, env.AWS_SECRET_ACCESS_KEY]\n", True, id="required"),
+        pytest.param("token:\n  file: /var/run/secrets/mlflow/token\n", True, id="token-file"),
+        pytest.param("token:\n  command: [get-token, --audience, mlflow]\n  ttl: 60\n", True, id="token-command"),
+        pytest.param("token:\n  flie: x\n", False, id="token-typo"),
+        pytest.param("required: MLFLOW_TRACKING_PASSWORD\n", False, id="required-not-a-list"),
+    ],
+)
+def test_the_schema_knows_required_and_token(text: str, valid: bool) -> None:
+    """Editors validate the new keys: the lists and the token section, whose keys are closed."""
+    from tests.test_schema import problems
+
+    assert (problems(text) == []) is valid, problems(text)
