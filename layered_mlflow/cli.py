@@ -40,6 +40,18 @@ class Options:
             env_files=self.env_files or None,
         )
 
+    def ready(self) -> Resolved:
+        """Resolved, once each `required` key has a value (else exit 2, before anything starts)."""
+        from layered_mlflow.required import refuse_missing
+
+        return refuse_missing(self.resolve(), self.environ)
+
+    def fetched(self, resolved: Resolved) -> Resolved:
+        """``resolved``, its secret references fetched: only for what starts a command or prints secrets."""
+        from layered_mlflow.references import fetched
+
+        return fetched(resolved, self.environ)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
@@ -92,12 +104,12 @@ def run(options: Options, dry_run: bool, command: tuple[str, ...]) -> None:
     from layered_mlflow.exports import child_environment
     from layered_mlflow.runner import exec_command
 
-    resolved = _required(options, options.resolve())
+    resolved = options.ready()
     _warn(options, resolved)
     if dry_run:
         click.echo(report.dry_run(resolved, command))
         return
-    resolved = _fetched(options, resolved)
+    resolved = options.fetched(resolved)
     if options.verbose:
         _say(f"environment {resolved.environment} (from {resolved.environment_source}), root {resolved.root}")
         for line in report.dry_run(resolved, command).splitlines():
@@ -176,14 +188,14 @@ def env_command(options: Options, fmt: str, show_secrets: bool, github_env: bool
     """
     from layered_mlflow import formats, masking
 
-    resolved = _required(options, options.resolve())
+    resolved = options.ready()
     if github_env:
         from layered_mlflow import github
 
-        click.echo(github.write_env(_fetched(options, resolved), options.environ))
+        click.echo(github.write_env(options.fetched(resolved), options.environ))
         return
     if show_secrets:
-        resolved = _fetched(options, resolved)
+        resolved = options.fetched(resolved)
     text = formats.render(fmt, resolved, show_secrets)
     hidden = [] if show_secrets or options.quiet else masking.secrets_of(resolved).hidden(resolved.variables)
     if hidden:
@@ -247,12 +259,12 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     from layered_mlflow.runner import exec_command
     from layered_mlflow.server import describe, server_command
 
-    resolved = _required(options, options.resolve())
+    resolved = options.ready()
     if dry_run:
         command = server_command(resolved, mlflow_args, ui=ui)
         click.echo(report.dry_run(command.resolved, command.shown_argv(), cwd=command.cwd))
         return
-    command = server_command(_fetched(options, resolved), mlflow_args, ui=ui)
+    command = server_command(options.fetched(resolved), mlflow_args, ui=ui)
     plan = report.dry_run(command.resolved, command.shown_argv(), cwd=command.cwd)
     refuse_unusable(command.argv)
     for line in plan.splitlines() if options.verbose else ():
@@ -260,21 +272,6 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     if not options.quiet:
         _say(describe(command, ui))
     exec_command(command.argv, child_environment(options.environ, command.resolved), cwd=command.cwd)
-
-
-def _required(options: Options, resolved: Resolved) -> Resolved:
-    """``resolved``, once every key of its `required` list has a value (else exit 2, before anything starts)."""
-    from layered_mlflow.required import refuse_missing
-
-    refuse_missing(resolved, options.environ)
-    return resolved
-
-
-def _fetched(options: Options, resolved: Resolved) -> Resolved:
-    """``resolved`` with its secret references fetched: only for what starts a command or prints secrets."""
-    from layered_mlflow.references import fetched
-
-    return fetched(resolved, options.environ)
 
 
 def _warn(options: Options, resolved: Resolved) -> None:

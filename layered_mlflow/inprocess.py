@@ -43,8 +43,7 @@ def configure(
     from layered_mlflow.required import refuse_missing
 
     inherited = _inherited()
-    resolved = resolve(env, project_dir, overrides, environ=inherited)
-    refuse_missing(resolved, inherited)
+    resolved = refuse_missing(resolve(env, project_dir, overrides, environ=inherited), inherited)
     resolved = fetched(resolved, inherited)
     _set_environment(exports.child_environment(inherited, resolved))
     before = dict(os.environ)

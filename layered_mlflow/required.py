@@ -29,8 +29,8 @@ def missing(resolved: Resolved, environ: Mapping[str, str]) -> list[str]:
     return [name for name in names if not _has_value(name, resolved, environment)]
 
 
-def refuse_missing(resolved: Resolved, environ: Mapping[str, str]) -> None:
-    """Exit 2 before anything starts, naming every missing key and the ways to give it a value."""
+def refuse_missing(resolved: Resolved, environ: Mapping[str, str]) -> Resolved:
+    """``resolved``, or exit 2 before anything starts, naming every missing key and the ways to give it a value."""
     absent = missing(resolved, environ)
     if absent:
         raise ConfigError(
@@ -38,6 +38,7 @@ def refuse_missing(resolved: Resolved, environ: Mapping[str, str]) -> None:
             + "; ".join(f"{name} ({ways(name)})" for name in absent),
             hint="`layered-mlflow check` lists them; `required` in the settings names them",
         )
+    return resolved
 
 
 def ways(name: str) -> str:
