@@ -50,6 +50,7 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
         log,
         answers(port, "/moto-api/"),
+        cwd=log.parent,  # its recorder writes a file where it runs
         env=env,
     ):
         sm = _client("secretsmanager", port)
@@ -146,7 +147,7 @@ def test_wrong_credentials_are_aws_s_own_code(project: Project, tmp_path: Path) 
     port = free_port()
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "INITIAL_NO_AUTH_ACTION_COUNT": "0"}
     argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
-    with started(argv, tmp_path / "moto.log", answers(port, "/moto-api/"), env=env):
+    with started(argv, tmp_path / "moto.log", answers(port, "/moto-api/"), cwd=tmp_path, env=env):
         project.write("settings/mlflow.yml", aws_settings(port) + "mlflow_tracking_password: aws-sm:prod/plain\n")
         result = project.cli("run", "--", "true")
     assert result.returncode == 2, result
