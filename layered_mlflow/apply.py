@@ -35,11 +35,16 @@ def configure(
     inherited empty ``MLFLOW_*`` ones), then calls ``mlflow.set_tracking_uri``,
     ``mlflow.set_registry_uri`` (when one is set) and ``mlflow.set_experiment``
     (when an experiment name is set). The tags reach every run started
-    afterwards through ``MLFLOW_RUN_CONTEXT``. Calling it again (another
+    afterwards through ``MLFLOW_RUN_CONTEXT``. Like `run`, it refuses when a
+    `required` key has no value, and fetches secret references. Calling it again (another
     environment, other overrides) gives what a first call would.
     """
+    from layered_mlflow.references import fetched
+    from layered_mlflow.required import refuse_missing
+
     inherited = _inherited()
-    resolved = resolve(env, project_dir, overrides, environ=inherited)
+    resolved = refuse_missing(resolve(env, project_dir, overrides, environ=inherited), inherited)
+    resolved = fetched(resolved, inherited)
     _set_environment(exports.child_environment(inherited, resolved))
     before = dict(os.environ)
     try:

@@ -70,10 +70,7 @@ def run_checks(
             continue
         problems = check(resolved, environ)
         if timeout is not None:
-            from layered_mlflow.masking import secrets_of
-            from layered_mlflow.online import reach
-
-            problems.append(reach(resolved.variables, timeout, secrets_of(resolved)))
+            problems.append(_online(resolved, environ, timeout))
         if strict:
             problems = [Problem(ERROR, p.message, p.hint) if p.level == WARNING else p for p in problems]
         errors = sum(p.level == ERROR for p in problems)
@@ -82,6 +79,19 @@ def run_checks(
         lines.extend(f"  {p.line()}" for p in problems)
         codes.append(1 if errors else 0)
     return Outcome("\n".join(lines), max(codes))
+
+
+def _online(resolved: Resolved, environ: Mapping[str, str], timeout: float) -> Problem:
+    """The store reached as the command would reach it: its secret references fetched first."""
+    from layered_mlflow.masking import secrets_of
+    from layered_mlflow.online import reach
+    from layered_mlflow.references import fetched
+
+    try:
+        resolved = fetched(resolved, environ)
+    except LayeredMlflowError as exc:
+        return Problem(ERROR, exc.message, exc.hint)
+    return reach(resolved.variables, timeout, secrets_of(resolved))
 
 
 def file_errors(layout: Layout, environment: str | None, environ: Mapping[str, str]) -> list[LayeredMlflowError]:

@@ -20,6 +20,7 @@ from layered_mlflow.exports import variable_name
 from layered_mlflow.masking import secrets_of
 from layered_mlflow.mlflow_vars import mlflow_variables
 from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem, where
+from layered_mlflow.references import is_reference
 from layered_mlflow.resolve import Resolved, Setting
 
 # Stores MLflow's client reaches over HTTP, through its REST client (mlflow/utils/rest_utils.py).
@@ -50,12 +51,18 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
 
     ``environ`` is what the command inherits (MLflow reads its private limits there).
     """
+    from layered_mlflow import required, token_checks
     from layered_mlflow.report import root_note
 
     note = root_note(resolved)
     return [
         *([Problem(NOTE, f"{resolved.root}: {note}", _NO_PROJECT_HINT)] if note else []),
+        *(
+            Problem(ERROR, f"required {name} has no value", required.ways(name))
+            for name in required.missing(resolved, environ)
+        ),
         *run_warnings(resolved, environ, with_notes=True),
+        *token_checks.provider_problem(resolved, environ),
         *experiments.problems(resolved),
         *_artifact_root(resolved),
         *_interpolations(resolved),
@@ -78,7 +85,10 @@ def run_warnings(resolved: Resolved, environ: Mapping[str, str], with_notes: boo
 
     Cheap: no store is opened and mlflow is not imported.
     """
+    from layered_mlflow import token_checks
+
     found = [
+        *token_checks.problems(resolved),
         *unknown_keys(resolved),
         *_no_ops(resolved),
         *_values(resolved, environ),
@@ -130,6 +140,8 @@ def _values(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]
         name = variable_name(setting.key)
         if name is None or not name.startswith("MLFLOW_") or not isinstance(setting.value, str):
             continue
+        if is_reference(setting.value):
+            continue  # fetched when needed; its value is not known here
         refused = value_rules.refusal(name, setting.value, limits, http)
         if refused is not None:
             shown = secrets.mask(name, setting.value)
@@ -164,7 +176,7 @@ def _combinations(resolved: Resolved) -> Iterator[Problem]:
 
 def _uris(resolved: Resolved) -> Iterator[Problem]:
     for setting in resolved.settings.values():
-        if setting.key not in keys.URI_KEYS or not isinstance(setting.value, str):
+        if setting.key not in keys.URI_KEYS or not isinstance(setting.value, str) or is_reference(setting.value):
             continue
         scheme = setting.value.split(":", 1)[0].lower() if ":" in setting.value else setting.value
         store = setting.key in keys.DATABASE_KEYS

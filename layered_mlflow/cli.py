@@ -40,6 +40,18 @@ class Options:
             env_files=self.env_files or None,
         )
 
+    def ready(self) -> Resolved:
+        """Resolved, once each `required` key has a value (else exit 2, before anything starts)."""
+        from layered_mlflow.required import refuse_missing
+
+        return refuse_missing(self.resolve(), self.environ)
+
+    def fetched(self, resolved: Resolved) -> Resolved:
+        """``resolved``, its secret references fetched: only for what starts a command or prints secrets."""
+        from layered_mlflow.references import fetched
+
+        return fetched(resolved, self.environ)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
@@ -92,11 +104,12 @@ def run(options: Options, dry_run: bool, command: tuple[str, ...]) -> None:
     from layered_mlflow.exports import child_environment
     from layered_mlflow.runner import exec_command
 
-    resolved = options.resolve()
+    resolved = options.ready()
     _warn(options, resolved)
     if dry_run:
         output.write(report.dry_run(resolved, command))
         return
+    resolved = options.fetched(resolved)
     if options.verbose:
         _say(f"environment {resolved.environment} (from {resolved.environment_source}), root {resolved.root}")
         for line in report.dry_run(resolved, command).splitlines():
@@ -164,17 +177,25 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
 @cli.command("env", short_help="Print the variables `run` sets, for a shell, Docker or CI.")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="dotenv", show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
+@click.option("--github-env", is_flag=True, help="Append the variables to $GITHUB_ENV; print ::add-mask:: lines.")
 @click.pass_obj
-def env_command(options: Options, fmt: str, show_secrets: bool) -> None:
+def env_command(options: Options, fmt: str, show_secrets: bool, github_env: bool) -> None:
     """Print the variables `run` sets for a command, quoted for a .env file, a shell, JSON, Docker or GitHub Actions.
 
     \b
       eval "$(layered-mlflow env --format shell)"
-      layered-mlflow env --format github >> "$GITHUB_ENV"
+      layered-mlflow env --github-env
     """
     from layered_mlflow import formats, masking
 
-    resolved = options.resolve()
+    resolved = options.ready()
+    if github_env:
+        from layered_mlflow import github
+
+        click.echo(github.write_env(options.fetched(resolved), options.environ))
+        return
+    if show_secrets:
+        resolved = options.fetched(resolved)
     text = formats.render(fmt, resolved, show_secrets)
     hidden = [] if show_secrets or options.quiet else masking.secrets_of(resolved).hidden(resolved.variables)
     if hidden:
@@ -238,11 +259,13 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     from layered_mlflow.runner import exec_command
     from layered_mlflow.server import describe, server_command
 
-    command = server_command(options.resolve(), mlflow_args, ui=ui)
-    plan = report.dry_run(command.resolved, command.argv, cwd=command.cwd)
+    resolved = options.ready()
     if dry_run:
-        output.write(plan)
+        command = server_command(resolved, mlflow_args, ui=ui)
+        output.write(report.dry_run(command.resolved, command.argv, cwd=command.cwd))
         return
+    command = server_command(options.fetched(resolved), mlflow_args, ui=ui)
+    plan = report.dry_run(command.resolved, command.argv, cwd=command.cwd)
     refuse_unusable(command.argv)
     for line in plan.splitlines() if options.verbose else ():
         _say(line)

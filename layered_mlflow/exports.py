@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from layered_mlflow import keys
+from layered_mlflow import keys, tokens
 
 if TYPE_CHECKING:
     from layered_mlflow.resolve import Resolved, Setting
@@ -34,6 +34,8 @@ def child_variables(settings: Mapping[str, Setting], environment: str) -> dict[s
             variables[name] = setting.value
         elif setting.key[0] == "tags" and isinstance(setting.value, str):
             tags[".".join(setting.key[1:])] = setting.value
+    for name, value in tokens.variables(settings).items():
+        variables.setdefault(name, value)  # an explicit MLFLOW_TRACKING_AUTH stands; `check` calls it an error
     variables[RUN_CONTEXT] = _run_context(tags, variables.get(RUN_CONTEXT))
     variables["LAYERED_MLFLOW_ENV"] = environment
     return variables

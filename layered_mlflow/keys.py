@@ -16,16 +16,20 @@ Key = tuple[str, ...]
 # What a layer says for a key: a string, a list (`server.allowed_hosts`), or None ("says nothing").
 Value = str | tuple[str, ...] | None
 
-SECTIONS = ("env", "tags", "server")
+SECTIONS = ("env", "tags", "server", "token")
 # The `server` options that name a store, a database then an artifact location; `mlflow server`
 # also reads each from a variable (`MLFLOW_BACKEND_STORE_URI`).
 SERVER_DATABASES = ("backend_store_uri", "registry_store_uri")
 SERVER_STORES = (*SERVER_DATABASES, "default_artifact_root", "artifacts_destination")
 # The `server` section's keys: each is the `mlflow server` option of the same name (`--backend-store-uri`).
 SERVER_KEYS = (*SERVER_STORES, "serve_artifacts", "host", "port", "workers", "allowed_hosts")
-# `secrets` (SPEC §11) is a top-level list: an environment file's list replaces the base's.
-NAME_LISTS = ("secrets",)
-LIST_KEYS: frozenset[Key] = frozenset({("server", "allowed_hosts"), *((name,) for name in NAME_LISTS)})
+# `secrets` and `required` (SPEC §11) are top-level lists: an environment file's list replaces the base's.
+NAME_LISTS = ("secrets", "required")
+# The `token` section (SPEC §11): `command` is an argv, run without a shell.
+TOKEN_KEYS = ("file", "command", "ttl")
+LIST_KEYS: frozenset[Key] = frozenset(
+    {("server", "allowed_hosts"), ("token", "command"), *((name,) for name in NAME_LISTS)}
+)
 # Keys whose value is a tracking or model-registry store (a database or a server), not an artifact location.
 DATABASE_KEYS: frozenset[Key] = frozenset(
     {
@@ -41,6 +45,7 @@ URI_KEYS: frozenset[Key] = DATABASE_KEYS | {
 }
 TAGS_PREFIX = "LAYERED_MLFLOW_TAGS__"
 SERVER_PREFIX = "LAYERED_MLFLOW_SERVER__"
+TOKEN_PREFIX = "LAYERED_MLFLOW_TOKEN__"  # noqa: S105 (a prefix of names, no secret)
 VARIABLE_NAME = "[A-Za-z_][A-Za-z0-9_]*"  # a regular expression; the JSON Schema reuses it
 _VARIABLE_NAME = re.compile(VARIABLE_NAME)
 
@@ -67,6 +72,8 @@ def key_of_variable(name: str, env_names: frozenset[str] | set[str]) -> Key | No
         return ("tags", name[len(TAGS_PREFIX) :])
     if name.startswith(SERVER_PREFIX) and len(name) > len(SERVER_PREFIX):
         return ("server", name[len(SERVER_PREFIX) :].lower())
+    if name.startswith(TOKEN_PREFIX) and len(name) > len(TOKEN_PREFIX):
+        return ("token", name[len(TOKEN_PREFIX) :].lower())
     if name in env_names:
         return ("env", name)
     return None
@@ -81,7 +88,7 @@ def parse_key(text: str) -> Key | None:
         section = section.lower()
         if section == "env" and not is_variable_name(rest):
             return None
-        return (section, rest.lower() if section == "server" else rest)
+        return (section, rest.lower() if section in ("server", "token") else rest)
     if not is_variable_name(text) or text.lower() in SECTIONS:  # a section takes NAME=value entries
         return None
     return (text.lower(),)

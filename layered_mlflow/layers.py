@@ -205,7 +205,7 @@ def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
     if section == "server" and len({name.lower() for name in value}) < len(value):
         raise ConfigError(f"{source}: `server` names a key twice (its keys ignore case)", hint="keep one of them")
     for name, item in value.items():
-        key = (section, name.lower() if section == "server" else name)
+        key = (section, name.lower() if section in ("server", "token") else name)
         if section == "env" and not keys.is_variable_name(name):
             raise ConfigError(
                 f"{source}: `env` entry {name!r} is not a variable name",

@@ -12,9 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from layered_mlflow import tokens
 from layered_mlflow.exports import RUN_CONTEXT, variable_name
 from layered_mlflow.file_variables import SUFFIX
 from layered_mlflow.keys import SECTIONS, parse_key
+from layered_mlflow.references import is_reference
 
 if TYPE_CHECKING:
     from layered_mlflow.resolve import Resolved
@@ -26,6 +28,7 @@ _CONTAINS = (
     *("API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY", "ACCOUNT_KEY"),
 )
 _ENDS = ("_KEY", "_HEADERS")
+_TOKEN_SETTINGS = ("TOKEN.FILE", "TOKEN.TTL", "LAYERED_MLFLOW_TOKEN__FILE", "LAYERED_MLFLOW_TOKEN__TTL")
 # `Name=value` inside connection strings and query strings; the look-behind keeps the scan linear.
 _PAIR = re.compile(r"(?<![A-Za-z0-9_])(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>[^;&\s]*)")
 # Their secret names as Azure, ODBC and SAS URLs spell them, beyond the name rules.
@@ -38,6 +41,8 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 def is_secret_name(name: str) -> bool:
     """``MLFLOW_TRACKING_PASSWORD``, ``env.OPENAI_API_KEY``, ``OTEL_EXPORTER_OTLP_HEADERS``, ``tags.api_token``."""
     upper = name.upper()
+    if upper in _TOKEN_SETTINGS:
+        return False  # where the token is read and how often: no secret (token.command may hold one)
     return any(word in upper for word in _CONTAINS) or upper.endswith(_ENDS)
 
 
@@ -61,6 +66,8 @@ class Secrets:
         """``value`` as it may be shown, given the name it is stored under."""
         if not value:
             return value
+        if is_reference(value) and bare(name) not in self.names:
+            return value  # where the secret lives, not the secret: `show` and `env` print it (SPEC §11)
         if self.is_secret(name):
             return MASK
         if bare(name) == RUN_CONTEXT and not value.lstrip().startswith("{"):
@@ -110,6 +117,8 @@ def secrets_of(resolved: Resolved) -> Secrets:
         variable = variable_name(key) if key else None
         if variable and any(c.source == variable + SUFFIX for c in history):
             names.add(bare(name))  # read from a file: secret whatever its name (SPEC §11)
+    names |= {bare(name) for name in resolved.fetched}  # fetched: secret whatever its name, too
+    names.add(tokens.COMMAND)  # token.command's argv, as the command gets it, may carry a credential
     secrets = Secrets(frozenset(names))
     texts = [*resolved.variables.values(), *(s.value for s in resolved.settings.values() if isinstance(s.value, str))]
     values = {*_secret_values(secrets, resolved), *uri_passwords(texts)}

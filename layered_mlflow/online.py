@@ -154,9 +154,15 @@ def _port(parts: SplitResult) -> int | None:
 
 def _credentials(parts: SplitResult, variables: Mapping[str, str]) -> tuple[str, str, str]:
     """Username, password and token as MLflow's client takes them: variables first, then the URI's user-info."""
+    from layered_mlflow.tokens import TokenError, current_token
+
     user = variables.get("MLFLOW_TRACKING_USERNAME") or unquote(parts.username or "")
     password = variables.get("MLFLOW_TRACKING_PASSWORD") or unquote(parts.password or "")
-    return user, password, variables.get("MLFLOW_TRACKING_TOKEN", "")
+    try:
+        rotating = current_token(variables)  # the `token` section's, as the auth provider would send it
+    except TokenError as exc:
+        raise Refused(str(exc), "check the `token` section") from None
+    return user, password, rotating or variables.get("MLFLOW_TRACKING_TOKEN", "")
 
 
 def _auth(parts: SplitResult, variables: Mapping[str, str]) -> dict[str, str]:

@@ -51,6 +51,7 @@ class Resolved:
     variables: Mapping[str, str]  # what `run` sets for the command
     unset: tuple[str, ...]  # inherited variables `run` removes (empty MLFLOW_*, X_FILE)
     unapplied: tuple[tuple[str, str], ...]  # (kedro-mlflow key, file): accepted, not applied (SPEC §10)
+    fetched: frozenset[str] = frozenset()  # keys whose secret reference was fetched (references.fetched)
 
     @property
     def root(self) -> Path:
@@ -174,4 +175,6 @@ _ALLOW_FILE_STORE: Key = ("mlflow_allow_file_store",)
 def _anchored(key: Key, value: Value, root: Path, environ: Mapping[str, str]) -> Value:
     if key in keys.URI_KEYS and isinstance(value, str):
         return uris.anchor(value, root, environ)
+    if key == ("token", "file") and isinstance(value, str):
+        return uris.absolute_path(value, root, environ)
     return value

@@ -78,6 +78,19 @@ def settings_schema() -> dict[str, Any]:
         "description": "More keys or variable names to print as *** (WANDB_ENTITY, env.NAME, tags.NAME).",
         "anyOf": [{"type": "array", "items": {"type": "string", "minLength": 1}}, _NULL],
     }
+    properties["required"] = {
+        "description": "Keys or variable names that must have a value before anything starts (env.NAME, MLFLOW_X).",
+        "anyOf": [{"type": "array", "items": {"type": "string", "minLength": 1}}, _NULL],
+    }
+    token = {
+        "file": _typed("str", "A token file, read again when it changes (a projected service-account token)."),
+        "command": {
+            "description": "An argv (no shell) that prints the token; run again after ttl seconds or a 401.",
+            "anyOf": [{"type": "array", "items": {"type": "string"}, "minItems": 1}, _NULL],
+        },
+        "ttl": _typed("int", "Seconds a token.command's token is used before the command runs again (300)."),
+    }
+    properties["token"] = _section("A rotating tracking token, sent by layered-mlflow's auth provider.", token, True)
     server = {name: _typed(kind, text) for name, (kind, text) in _SERVER.items()}
     server["allowed_hosts"] = {
         "description": "Host names `mlflow server` answers to (its --allowed-hosts).",

@@ -84,24 +84,24 @@ def kubernetes_container() -> dict[str, Any]:
 
 
 def test_kubernetes_job_wiring() -> None:
-    """ENV_FOR_DYNACONF from the manifest; credentials via secretKeyRef and via a mounted Secret + X_FILE."""
+    """ENV_FOR_DYNACONF from the manifest; the token section's file is a projected service-account token."""
     job = load("kubernetes/job.yaml")
     container = kubernetes_container()
     env = {item["name"]: item for item in container["env"]}
     assert env["ENV_FOR_DYNACONF"]["value"] == "production"
-    assert "secretKeyRef" in env["MLFLOW_TRACKING_USERNAME"]["valueFrom"]
-    password_file = Path(env["MLFLOW_TRACKING_PASSWORD_FILE"]["value"])
-    (mount,) = [m for m in container["volumeMounts"] if password_file.is_relative_to(m["mountPath"])]
+    assert "secretKeyRef" in env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]
+    token_file = Path(env["LAYERED_MLFLOW_TOKEN__FILE"]["value"])
+    (mount,) = [m for m in container["volumeMounts"] if token_file.is_relative_to(m["mountPath"])]
     volumes = {volume["name"]: volume for volume in job["spec"]["template"]["spec"]["volumes"]}
-    items = volumes[mount["name"]]["secret"]["items"]
-    assert str(password_file.relative_to(mount["mountPath"])) in [item["path"] for item in items]
+    (source,) = volumes[mount["name"]]["projected"]["sources"]
+    assert source["serviceAccountToken"]["path"] == str(token_file.relative_to(mount["mountPath"]))
+    assert "MLFLOW_TRACKING_TOKEN" not in env  # a static token would win over the rotating one
 
 
 def test_kubernetes_job_environment_resolves_against_the_baked_settings(tmp_path: Path) -> None:
     """The Job's variables, in a bare `env -i` with the repository's settings, give the child what it needs."""
-    mounted = tmp_path / "secret-volume"
+    mounted = tmp_path / "token-volume"
     mounted.mkdir()
-    (mounted / "password").write_text("pw-from-secret\n")
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LAYERED_MLFLOW_PROJECT_DIR": str(REPO)}  # as the Dockerfile sets
     for item in kubernetes_container()["env"]:
         value = item.get("value") or f"from-{item['valueFrom']['secretKeyRef']['key']}"
@@ -111,18 +111,18 @@ def test_kubernetes_job_environment_resolves_against_the_baked_settings(tmp_path
     assert result.returncode == 0, result.stderr.decode()
     child = dict(entry.split("=", 1) for entry in result.stdout.decode().split("\0") if entry)
     assert child["MLFLOW_TRACKING_URI"] == "https://mlflow.example.com"
-    assert child["MLFLOW_TRACKING_USERNAME"] == "from-username"
-    assert child["MLFLOW_TRACKING_PASSWORD"] == "pw-from-secret"  # noqa: S105 (a test value)
+    assert child["MLFLOW_TRACKING_AUTH"] == "layered-mlflow"
+    assert child["LAYERED_MLFLOW_AUTH_FILE"] == f"{mounted}/token"
+    assert child["AWS_SECRET_ACCESS_KEY"] == "from-secret-access-key"  # noqa: S105 (a test value)
     assert child["AWS_DEFAULT_REGION"] == "eu-west-1"  # from settings/mlflow.production.yml
-    assert "MLFLOW_TRACKING_PASSWORD_FILE" not in child
 
 
-def test_github_actions_appends_to_github_env_without_secrets() -> None:
-    """One step runs `layered-mlflow env --format github >> "$GITHUB_ENV"`, and no secret is given to it."""
+def test_github_actions_uses_github_env_and_masks() -> None:
+    """One step runs `layered-mlflow env --github-env`, which appends to $GITHUB_ENV and masks each secret."""
     steps = load("github-actions/train.yml")["jobs"]["train"]["steps"]
-    resolving = [step for step in steps if 'layered-mlflow env --format github >> "$GITHUB_ENV"' in step.get("run", "")]
+    resolving = [step for step in steps if "layered-mlflow env --github-env" in step.get("run", "")]
     assert len(resolving) == 1
-    assert "secrets." not in json.dumps(resolving[0].get("env", {}))
+    assert '>> "$GITHUB_ENV"' not in resolving[0]["run"]  # --github-env writes the file itself, unmasked
 
 
 def test_dockerfile_user_has_a_passwd_entry() -> None:
@@ -157,7 +157,7 @@ def mounted_secret_files() -> list[str]:
     compose = load("docker/compose.yaml")["secrets"]
     return [
         *re.findall(r'-v "\$PWD/([^:"]+):', dockerfile),
-        *re.findall(r"--from-file=\w+=(\S+)", job),
+        *re.findall(r"--from-file=[\w-]+=(\S+)", job),
         *(str((EXAMPLES / "docker" / s["file"]).resolve().relative_to(REPO.resolve())) for s in compose.values()),
     ]
 

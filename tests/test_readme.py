@@ -105,6 +105,22 @@ RUN: dict[str, tuple[int, str | None]] = {
     ),
     "layered-mlflow schema > settings/mlflow.schema.json": (0, None),
     "python benchmarks/startup.py --runs 30": (0, f"python {REPO}/benchmarks/startup.py --runs 1"),
+    "python benchmarks/auth_provider.py --requests 3000": (
+        0,
+        f"python {REPO}/benchmarks/auth_provider.py --requests 100",
+    ),
+    # The Credentials section: a reference is printed, not fetched; production requires its credentials.
+    "MLFLOW_TRACKING_PASSWORD=aws-sm:prod/mlflow#password layered-mlflow explain MLFLOW_TRACKING_PASSWORD": (0, None),
+    "layered-mlflow --env production run -- python train.py": (
+        2,
+        "echo 'required: [MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD]' >> settings/mlflow.production.yml && "
+        "layered-mlflow --env production run -- python train.py",
+    ),
+    # As in a GitHub Actions step: GITHUB_ENV names a file.
+    "MLFLOW_TRACKING_PASSWORD=hunter2 layered-mlflow --env production env --github-env": (
+        0,
+        "GITHUB_ENV=$PWD/github_env MLFLOW_TRACKING_PASSWORD=hunter2 layered-mlflow --env production env --github-env",
+    ),
 }
 # A block of output alone, by its first line -> (exit status, the script that prints it).
 OUTPUTS: dict[str, tuple[int, str]] = {
@@ -116,6 +132,13 @@ OUTPUTS: dict[str, tuple[int, str]] = {
     "layered-mlflow: error: /p/settings/mlflow.yml:16: {{ python_package }} is a template placeholder": (
         2,
         "cp kedro-template.yml settings/mlflow.yml && layered-mlflow show",
+    ),
+    # AWS unreachable: an endpoint on a port nobody listens on.
+    "layered-mlflow: error: MLFLOW_TRACKING_PASSWORD (environment) = aws-sm:prod/mlflow#password: cannot reach AWS": (
+        2,
+        f"{FREE_PORT}; AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_DEFAULT_REGION=eu-west-1 AWS_ACCESS_KEY_ID=x "
+        "AWS_SECRET_ACCESS_KEY=y AWS_CONFIG_FILE=/dev/null MLFLOW_TRACKING_PASSWORD=aws-sm:prod/mlflow#password "
+        "layered-mlflow run -- python train.py",
     ),
     "layered-mlflow: error: /p/settings/mlflow.yml:3:29: invalid YAML: mapping values are not allowed here": (
         2,

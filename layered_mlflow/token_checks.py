@@ -1,0 +1,76 @@
+"""What `check` says about the `token` section (SPEC §11): conflicts, its values, and the command's Python."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
+
+from layered_mlflow import keys, tokens
+from layered_mlflow.exports import child_environment
+from layered_mlflow.problems import ERROR, WARNING, Problem, where
+from layered_mlflow.resolve import Resolved
+
+# Run by the command's `python`: whether it finds layered-mlflow's provider, without importing mlflow.
+_PROBE = (
+    "import importlib.metadata as m, importlib.util as u, sys; "
+    f"names = [e.name for e in m.entry_points(group='mlflow.request_auth_provider')]; "
+    f"sys.exit(0 if {tokens.PROVIDER!r} in names and u.find_spec('layered_mlflow.auth_provider') else 3)"
+)
+
+
+def problems(resolved: Resolved) -> Iterator[Problem]:
+    """The section's own rules; cheap, so `run` warns about them too."""
+    section = {s.key[1]: s for s in resolved.settings.values() if s.key[0] == "token" and len(s.key) == 2}
+    if not section:
+        return
+    file, command, ttl = (section.get(name) for name in ("file", "command", "ttl"))
+    for name, setting in section.items():
+        if name not in keys.TOKEN_KEYS:
+            yield Problem(
+                WARNING, f"{where(resolved, setting)} is not a `token` key", "the keys are file, command, ttl"
+            )
+    if file and command:
+        yield Problem(ERROR, f"{where(resolved, file)} and {where(resolved, command)} are both set", "keep one")
+    elif not file and not command:
+        yield Problem(ERROR, "the `token` section names neither file nor command", "add token.file or token.command")
+    if command and not isinstance(command.value, tuple):
+        yield Problem(ERROR, f"{where(resolved, command)} must be a list: an argv, run without a shell")
+    if ttl and not (isinstance(ttl.value, str) and ttl.value.isdigit() and int(ttl.value) > 0):
+        yield Problem(ERROR, f"{where(resolved, ttl)} must be a whole number of seconds, 1 or more")
+    if ttl and file and not command:
+        yield Problem(WARNING, f"{where(resolved, ttl)} does nothing with token.file, which is read when it changes")
+    # MLflow sends a static token, or a username with a password (alone, either is ignored), over the provider's.
+    pair = "mlflow_tracking_username" in resolved.settings and "mlflow_tracking_password" in resolved.settings
+    for static in ("mlflow_tracking_token", *(("mlflow_tracking_password",) if pair else ())):
+        if static in resolved.settings:
+            yield Problem(
+                ERROR,
+                f"the `token` section and {where(resolved, resolved.settings[static])} are both set: "
+                "MLflow would send the static credentials",
+                "keep one of them",
+            )
+    auth = resolved.settings.get("mlflow_tracking_auth")
+    if auth is not None and auth.value != tokens.PROVIDER:
+        yield Problem(ERROR, f"{where(resolved, auth)} names another provider than the `token` section's")
+
+
+def provider_problem(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]:
+    """Whether `python` on the command's PATH can load the provider (only `check`: it starts a process)."""
+    if resolved.variables.get(tokens.AUTH) != tokens.PROVIDER:
+        return
+    path = child_environment(environ, resolved).get("PATH")
+    python = shutil.which("python", path=path) or shutil.which("python3", path=path)
+    if python is None:
+        yield Problem(WARNING, "the `token` section needs layered-mlflow in the command's Python: no python on PATH")
+        return
+    try:
+        done = subprocess.run([python, "-c", _PROBE], capture_output=True, timeout=30, check=False)  # noqa: S603 (the command's own python)
+    except (OSError, subprocess.TimeoutExpired):
+        done = None
+    if done is None or done.returncode != 0:
+        yield Problem(
+            WARNING,
+            f"{python} cannot load layered-mlflow's auth provider, so a command it runs sends no token",
+            f"install layered-mlflow in that environment: {python} -m pip install layered-mlflow",
+        )

@@ -1,0 +1,62 @@
+"""`env --github-env`: the variables appended to $GITHUB_ENV unmasked, and an ::add-mask:: line per secret line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from layered_mlflow.github import escape
+from tests.conftest import Project
+
+SETTINGS = """\
+mlflow_tracking_uri: https://bot:uri-pass@127.0.0.1:1
+mlflow_experiment_name: churn
+env:
+  SSH_PRIVATE_KEY: "-----BEGIN KEY-----\\nab%cd\\r\\n-----END KEY-----"
+"""
+
+
+def test_it_appends_the_variables_and_masks_each_secret_line(project: Project, tmp_path: Path) -> None:
+    """GITHUB_ENV gets the real values (heredoc for a multi-line one); stdout only the escaped mask commands."""
+    target = tmp_path / "github_env"
+    target.write_text("EARLIER=kept\n")
+    project.write("settings/mlflow.yml", SETTINGS)
+    result = project.cli("env", "--github-env", env={"GITHUB_ENV": str(target), "MLFLOW_TRACKING_PASSWORD": "p@ss%w"})
+    assert result.returncode == 0, result
+    assert result.stdout.splitlines() == [
+        "::add-mask::-----BEGIN KEY-----",
+        "::add-mask::ab%25cd",
+        "::add-mask::-----END KEY-----",
+        "::add-mask::p@ss%25w",
+        "::add-mask::uri-pass",
+    ]
+    written = target.read_bytes().decode()  # bytes: text mode would turn the value's \r\n into \n
+    assert written.startswith("EARLIER=kept\n")
+    assert "MLFLOW_TRACKING_PASSWORD=p@ss%w\n" in written
+    assert "MLFLOW_TRACKING_URI=https://bot:uri-pass@127.0.0.1:1\n" in written
+    assert "MLFLOW_EXPERIMENT_NAME=churn\n" in written
+    assert "SSH_PRIVATE_KEY<<LAYERED_MLFLOW_EOF_" in written
+    assert "-----BEGIN KEY-----\nab%cd\r\n-----END KEY-----\n" in written
+
+
+def test_it_needs_github_env(project: Project) -> None:
+    """Outside GitHub Actions (no GITHUB_ENV) it is exit 2, saying how to print the lines instead."""
+    result = project.cli("env", "--github-env")
+    assert result.returncode == 2, result
+    assert "GITHUB_ENV is not set (hint: run it in a GitHub Actions step, or use --format github" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        pytest.param("plain", "plain", id="plain"),
+        pytest.param("50%", "50%25", id="percent"),
+        pytest.param("%0A", "%250A", id="an-escape-written-literally"),
+        pytest.param("a\rb", "a%0Db", id="carriage-return"),
+        pytest.param("a\nb", "a%0Ab", id="line-feed"),
+    ],
+)
+def test_escape_follows_githubs_workflow_commands(text: str, escaped: str) -> None:
+    """Workflow-command data: %, CR and LF escaped, % first, so the runner reads back the value itself."""
+    assert escape(text) == escaped
