@@ -248,7 +248,12 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
         _say(line)
     if not options.quiet:
         _say(describe(command, ui))
-    exec_command(command.argv, child_environment(options.environ, command.resolved), cwd=command.cwd)
+    environment = child_environment(options.environ, command.resolved)
+    if command.auth is not None:
+        from layered_mlflow.auth_config import VARIABLE, hand_over
+
+        environment[VARIABLE] = hand_over(command.auth)
+    exec_command(command.argv, environment, cwd=command.cwd)
 
 
 def _warn(options: Options, resolved: Resolved) -> None:

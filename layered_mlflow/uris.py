@@ -30,7 +30,7 @@ def is_file_store(uri: str) -> bool:
 
 
 def _path_uri(path: str, root: Path, environ: Mapping[str, str]) -> str:
-    return Path(_absolute(path, root, environ)).as_uri()
+    return Path(absolute(path, root, environ)).as_uri()
 
 
 def _anchor_sqlite(uri: str, root: Path, environ: Mapping[str, str]) -> str:
@@ -38,10 +38,11 @@ def _anchor_sqlite(uri: str, root: Path, environ: Mapping[str, str]) -> str:
     path, question, query = rest.partition("?")
     if path.startswith("/") or path in ("", ":memory:") or path.startswith("file:"):
         return uri
-    return f"sqlite:///{_absolute(path, root, environ)}{question}{query}"
+    return f"sqlite:///{absolute(path, root, environ)}{question}{query}"
 
 
-def _absolute(path: str, root: Path, environ: Mapping[str, str]) -> str:
+def absolute(path: str, root: Path, environ: Mapping[str, str]) -> str:
+    """A folder or file path resolved against ``root`` (``~`` is the home folder)."""
     if path == "~" or path.startswith("~/"):
         path = _home(environ) + path[1:]
     return os.path.normpath(os.path.join(root, path))
