@@ -56,7 +56,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
 
     ``environ`` is what the command inherits (MLflow reads its private limits there).
     """
-    from layered_mlflow import experiments
+    from layered_mlflow import experiments, store_checks
     from layered_mlflow.report import root_note
 
     note = root_note(resolved)
@@ -64,6 +64,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
         *([Problem(NOTE, f"{resolved.root}: {note}", _NO_PROJECT_HINT)] if note else []),
         *run_warnings(resolved, environ, with_notes=True),
         *experiments.problems(resolved),
+        *store_checks.problems(resolved),
         *_artifact_root(resolved),
         *_interpolations(resolved),
         *(
@@ -116,6 +117,9 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
             hint = f"did you mean server.{close[0]}?" if close else f"the keys are {', '.join(keys.SERVER_KEYS)}"
             if not setting.key[1].startswith("mlflow_"):  # kedro-mlflow's, translated elsewhere
                 yield Problem(WARNING, f"{where(resolved, setting)} is not a `server` key", hint)
+        elif head == "experiment" and setting.key[1] not in keys.EXPERIMENT_KEYS:
+            hint = f"the keys are {', '.join(keys.EXPERIMENT_KEYS)}"
+            yield Problem(WARNING, f"{where(resolved, setting)} is not an `experiment` key", hint)
 
 
 def _no_ops(resolved: Resolved) -> Iterator[Problem]:
