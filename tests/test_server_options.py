@@ -111,3 +111,32 @@ def test_combinations_mlflow_server_refuses(project: Project, server: str, messa
     assert started.returncode == 2, started
     assert started.stderr.startswith("layered-mlflow: error: "), started
     assert message in started.stderr, started
+
+
+@pytest.mark.parametrize(
+    ("setting", "package", "hint"),
+    [
+        pytest.param("mlflow_tracking_uri: mysql+pymysql://u@127.0.0.1/db", "PyMySQL", "[mysql]", id="pymysql"),
+        pytest.param("mlflow_tracking_uri: mysql://u@127.0.0.1/db", "mysqlclient", "mysql+pymysql://", id="mysqldb"),
+        pytest.param("server:\n  artifacts_destination: gs://bucket/a", "google-cloud-storage", "[gcs]", id="gcs"),
+        pytest.param("server:\n  default_artifact_root: wasbs://c@a.blob/x", "azure-storage-blob", "[azure]", id="az"),
+    ],
+)
+def test_check_names_the_extra_a_store_needs(project: Project, setting: str, package: str, hint: str) -> None:
+    """A store whose driver is not installed is an error of `check` naming the package and the extra to install."""
+    project.write("settings/mlflow.yml", setting + "\n")
+    result = project.cli("check")
+    assert result.returncode == 1, result
+    line = next(line for line in result.stdout.splitlines() if "is not installed" in line)
+    assert f"needs {package}, which is not installed" in line, result
+    assert hint in line, result
+
+
+def test_check_passes_the_installed_drivers(project: Project) -> None:
+    """PostgreSQL (psycopg2) and S3 (boto3), installed here by the test extras, give no such error."""
+    project.write(
+        "settings/mlflow.yml",
+        "server:\n  backend_store_uri: postgresql+psycopg2://u@127.0.0.1/db\n  artifacts_destination: s3://b/a\n",
+    )
+    result = project.cli("check")
+    assert "is not installed" not in result.stdout, result
