@@ -55,7 +55,7 @@ AUTH_KEYS = (
     *("auth_cache_max_size", "auth_cache_ttl_seconds"),
 )
 # `experiment`: what `layered-mlflow experiment` and configure() give the experiment they create.
-EXPERIMENT_KEYS = ("artifact_location", "tags")
+EXPERIMENT_KEYS = ("artifact_location", "tags", "restore_if_deleted")
 # `secrets` (SPEC §11) is a top-level list: an environment file's list replaces the base's.
 NAME_LISTS = ("secrets",)
 LIST_KEYS: frozenset[Key] = frozenset(
