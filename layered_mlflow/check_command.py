@@ -45,10 +45,16 @@ def run_checks(
             continue
         problems = check(resolved, environ)
         if timeout is not None:
+            from layered_mlflow import online_artifacts
+            from layered_mlflow.exports import child_environment
             from layered_mlflow.masking import secrets_of
             from layered_mlflow.online import reach
 
-            problems.append(reach(resolved.variables, timeout, secrets_of(resolved)))
+            # As the command would see it: HOME (~/.mlflow/credentials) and AWS_* are inherited ones too.
+            environment = child_environment(environ, resolved)
+            problems.append(reach(environment, timeout, secrets_of(resolved)))
+            if problems[-1].level != ERROR:
+                problems += online_artifacts.reach(resolved, environment, timeout, secrets_of(resolved))
         if strict:
             problems = [Problem(ERROR, p.message, p.hint) if p.level == WARNING else p for p in problems]
         errors = sum(p.level == ERROR for p in problems)
