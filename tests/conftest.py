@@ -125,7 +125,10 @@ def project(tmp_path: Path) -> Project:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """List the times that tests recorded (`record_property("server_startup_s", …)`, `"check_online_s"`)."""
-    titles = {"server_startup_s": "server start-up (seconds from start to /health OK)", "check_online_s": "check --online"}
+    titles = {
+        "server_startup_s": "server start-up (seconds from start to /health OK)",
+        "check_online_s": "check --online (seconds)",
+    }
     for recorded, title in titles.items():
         timings = [
             (value, report.nodeid)
@@ -134,6 +137,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             if name == recorded
         ]
         if timings:
-            terminalreporter.section(f"{title} (seconds)" if recorded == "check_online_s" else title)
+            terminalreporter.section(title)
             for seconds, nodeid in timings:
                 terminalreporter.write_line(f"{seconds:6.2f}  {nodeid}")
