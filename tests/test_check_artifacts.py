@@ -120,4 +120,3 @@ def test_direct_artifacts(
     assert expected in output, output
     assert output.startswith("exit 0" if expected == "the bucket answered" else "exit 1"), output
     assert "moto-secret" not in output
-
