@@ -67,6 +67,7 @@ def test_basic_auth_server(project: Project, record_property: Callable[[str, obj
         runs = _as_admin(port, "POST", "/api/2.0/mlflow/runs/search", search)
         params = {p["key"]: p["value"] for p in runs["runs"][0]["data"]["params"]}
         assert params["lr"] == "0.1", runs
+        _check_with_saved_credentials(project, port)
         handed = _auth_config_path(server.process.pid)
         assert handed.startswith(f"/proc/{server.process.pid}/fd/"), handed
         assert "database_uri = sqlite:///" + str(project.root / "auth" / "users.db") in Path(handed).read_text()
@@ -101,3 +102,16 @@ def _as_admin(port: int, method: str, path: str, body: object = None) -> dict[st
         return answer
     finally:
         connection.close()
+
+
+def _check_with_saved_credentials(project: Project, port: int) -> None:
+    """`check --online` logs in with ~/.mlflow/credentials as MLflow's client does; a wrong password is named."""
+    home = project.root.parent / "home"
+    (home / ".mlflow").mkdir(parents=True)
+    project.write(".env.client", "MLFLOW_FLASK_SERVER_SECRET_KEY=flask-canary-key\n")  # no tracking credentials
+    for password, said in [(ADMIN_PASSWORD, "reached the tracking server"), ("wrong", "refused the credentials")]:
+        saved = f"[mlflow]\nmlflow_tracking_username = admin\nmlflow_tracking_password = {password}\n"
+        (home / ".mlflow" / "credentials").write_text(saved)
+        checked = project.cli("--env-file", ".env.client", "check", "--online", base_env=environment(HOME=str(home)))
+        assert said in checked.stdout, checked
+        assert ADMIN_PASSWORD not in checked.stdout + checked.stderr
