@@ -120,3 +120,67 @@ def test_direct_artifacts(
     assert expected in output, output
     assert output.startswith("exit 0" if expected == "the bucket answered" else "exit 1"), output
     assert "moto-secret" not in output
+
+
+@pytest.fixture(scope="module")
+def moto_with_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    """moto's S3 checking keys against its IAM: yields the endpoint and a user's access key id and secret."""
+    boto3 = pytest.importorskip("boto3")
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto-auth") / "moto.log"
+    argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+    # The first four calls (creating the user, its policy and key, and the bucket) go unauthenticated.
+    with started(argv, log, answers(port, "/moto-api/"), env=environment(INITIAL_NO_AUTH_ACTION_COUNT="4")):
+        endpoint = f"http://{LOOPBACK}:{port}"
+        iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", **_ANY_KEYS)
+        iam.create_user(UserName="ci")
+        allow = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}'
+        iam.put_user_policy(UserName="ci", PolicyName="s3", PolicyDocument=allow)
+        key = iam.create_access_key(UserName="ci")["AccessKey"]
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+        )
+        s3.create_bucket(Bucket="team")
+        yield endpoint, key["AccessKeyId"], key["SecretAccessKey"]
+
+
+_ANY_KEYS = {"aws_access_key_id": "moto", "aws_secret_access_key": "moto"}  # before auth starts, moto takes any
+
+
+@pytest.mark.parametrize(
+    ("key_id", "secret", "expected"),
+    [
+        pytest.param("{key_id}", "{secret}", "the bucket answered", id="good"),
+        pytest.param("AKIAWRONG0000000000", "{secret}", "the store does not know AWS_ACCESS_KEY_ID", id="wrong-key"),
+        pytest.param("{key_id}", "wrong", "AWS_SECRET_ACCESS_KEY is wrong", id="wrong-secret"),
+    ],
+)
+def test_keys_checked_by_the_store(
+    project: Project,
+    moto_with_auth: tuple[str, str, str],
+    key_id: str,
+    secret: str,
+    expected: str,
+    record_property: Callable[[str, object], None],
+) -> None:
+    """A local tracking store with an S3 experiment location: the bucket is reached with the job's keys, or named."""
+    endpoint, good_id, good_secret = moto_with_auth
+    project.write(
+        "settings/mlflow.yml",
+        "mlflow_tracking_uri: sqlite:///mlflow.db\nmlflow_experiment_name: churn\n"
+        f"mlflow_s3_endpoint_url: {endpoint}\nexperiment:\n  artifact_location: s3://team/churn\n",
+    )
+    values = {"key_id": good_id, "secret": good_secret}
+    project.write(
+        ".env", f"AWS_ACCESS_KEY_ID={key_id.format(**values)}\nAWS_SECRET_ACCESS_KEY={secret.format(**values)}\n"
+    )
+    begun = time.monotonic()
+    result = project.cli("check", "--online", base_env=environment())
+    record_property("check_online_s", round(time.monotonic() - begun, 2))
+    assert f"artifacts at s3://team/churn: {expected}" in result.stdout, result
+    assert result.returncode == (0 if expected == "the bucket answered" else 1), result
+    assert good_secret not in result.stdout + result.stderr
