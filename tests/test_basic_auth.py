@@ -52,6 +52,7 @@ def test_basic_auth_server(project: Project, record_property: Callable[[str, obj
         MLFLOW_TRACKING_PASSWORD={ADMIN_PASSWORD}
         """,
     )
+    project.write(".env.client", "MLFLOW_FLASK_SERVER_SECRET_KEY=flask-canary-key\n")  # no tracking credentials
     (project.root / "auth").mkdir()
     (project.root / "train.py").write_text(TRAIN.read_text())
     before = set(project.root.rglob("*"))
@@ -108,7 +109,6 @@ def _check_with_saved_credentials(project: Project, port: int) -> None:
     """`check --online` logs in with ~/.mlflow/credentials as MLflow's client does; a wrong password is named."""
     home = project.root.parent / "home"
     (home / ".mlflow").mkdir(parents=True)
-    project.write(".env.client", "MLFLOW_FLASK_SERVER_SECRET_KEY=flask-canary-key\n")  # no tracking credentials
     for password, said in [(ADMIN_PASSWORD, "reached the tracking server"), ("wrong", "refused the credentials")]:
         saved = f"[mlflow]\nmlflow_tracking_username = admin\nmlflow_tracking_password = {password}\n"
         (home / ".mlflow" / "credentials").write_text(saved)
