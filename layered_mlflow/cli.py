@@ -161,7 +161,7 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     sys.exit(outcome.exit_code)
 
 
-@cli.command(short_help="Create the experiment with its artifact location and tags; exit like check.")
+@cli.command(short_help="Create the experiment with its artifact location and tags.")
 @click.pass_obj
 def experiment(options: Options) -> None:
     """Create mlflow_experiment_name with experiment.artifact_location and experiment.tags.
