@@ -140,3 +140,24 @@ def test_check_passes_the_installed_drivers(project: Project) -> None:
     )
     result = project.cli("check")
     assert "is not installed" not in result.stdout, result
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        pytest.param("server.auth.database_uri", ("server", "auth", "database_uri"), id="set-auth"),
+        pytest.param("server.Auth.Default_Permission", ("server", "auth", "default_permission"), id="set-auth-case"),
+        pytest.param("experiment.tags.Team", ("experiment", "tags", "Team"), id="set-experiment-tag-keeps-case"),
+        pytest.param("experiment.artifact_location", ("experiment", "artifact_location"), id="set-experiment"),
+    ],
+)
+def test_nested_keys_as_people_write_them(written: str, key: tuple[str, ...]) -> None:
+    """`--set` and `explain` reach `server.auth.*` and `experiment.tags.*`; server keys ignore case, tag names not."""
+    assert keys.parse_key(written) == key
+
+
+def test_auth_keys_from_the_environment(project: Project) -> None:
+    """LAYERED_MLFLOW_SERVER__AUTH__DATABASE_URI sets server.auth.database_uri, anchored to the root."""
+    shown = project.cli("show", "--format", "json", env={"LAYERED_MLFLOW_SERVER__AUTH__DATABASE_URI": "sqlite:///a.db"})
+    assert shown.returncode == 0, shown
+    assert shown.json()["settings"]["server.auth.database_uri"]["value"] == f"sqlite:///{project.root}/a.db"  # type: ignore[index]
