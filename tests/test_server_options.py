@@ -161,3 +161,23 @@ def test_auth_keys_from_the_environment(project: Project) -> None:
     shown = project.cli("show", "--format", "json", env={"LAYERED_MLFLOW_SERVER__AUTH__DATABASE_URI": "sqlite:///a.db"})
     assert shown.returncode == 0, shown
     assert shown.json()["settings"]["server.auth.database_uri"]["value"] == f"sqlite:///{project.root}/a.db"  # type: ignore[index]
+
+
+def test_check_says_what_basic_auth_needs(project: Project) -> None:
+    """basic-auth without MLFLOW_FLASK_SERVER_SECRET_KEY is an error, without an admin password a warning."""
+    project.write("settings/mlflow.yml", "server:\n  app_name: basic-auth\n")
+    lacking = project.cli("check")
+    assert lacking.returncode == 1, lacking
+    assert "error: `server.app_name: basic-auth` needs MLFLOW_FLASK_SERVER_SECRET_KEY" in lacking.stdout
+    assert "warning: `server.app_name: basic-auth` creates its admin from" in lacking.stdout
+    project.write(".env", "MLFLOW_FLASK_SERVER_SECRET_KEY=k-canary\nMLFLOW_AUTH_ADMIN_PASSWORD=p-canary\n")
+    ready = project.cli("check")
+    assert "basic-auth" not in ready.stdout, ready
+    assert "canary" not in ready.stdout + ready.stderr
+
+
+def test_auth_without_basic_auth_does_nothing(project: Project) -> None:
+    """`server.auth` without `app_name: basic-auth` is a warning: MLflow would not read it."""
+    project.write("settings/mlflow.yml", "server:\n  auth:\n    default_permission: READ\n")
+    result = project.cli("check")
+    assert "warning: server.auth.default_permission (settings/mlflow.yml) does nothing without" in result.stdout
