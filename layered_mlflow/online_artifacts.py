@@ -83,7 +83,10 @@ def _experiment_location(tracking: str, environment: Mapping[str, str], timeout:
     ]:
         response, body = get(tracking, path, environment, timeout)
         if response.status == 200:
-            return str(json.loads(body)["experiment"]["artifact_location"])
+            try:
+                return str(json.loads(body)["experiment"]["artifact_location"])
+            except (ValueError, KeyError, TypeError):
+                break  # not MLflow's answer: said below
     raise Refused(f"the tracking server did not say where artifacts go (HTTP {response.status})")
 
 
