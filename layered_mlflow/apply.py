@@ -13,9 +13,10 @@ user has changed by hand since is the user's again.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 
-from layered_mlflow import exports
+from layered_mlflow import experiment_setup, exports
 from layered_mlflow.resolve import Resolved, resolve
 
 # Each variable an earlier call changed: (its value before the first change, the value left); None: unset.
@@ -48,15 +49,16 @@ def configure(
     _set_environment(exports.child_environment(inherited, resolved))
     before = dict(os.environ)
     try:
-        _tell_mlflow(resolved.variables)
+        _tell_mlflow(resolved)
     finally:
         _remember(before)  # mlflow's setters export variables too (MLFLOW_EXPERIMENT_ID)
     return resolved
 
 
-def _tell_mlflow(variables: Mapping[str, str]) -> None:
+def _tell_mlflow(resolved: Resolved) -> None:
     """Set mlflow's own state as a first call would leave it, undoing what only an earlier call set."""
     global _experiment_id, _registry_set
+    variables = resolved.variables
     # Imported only now: importing layered_mlflow or resolving must stay cheap (SPEC §1),
     # and mlflow reads some variables (MLFLOW_CONFIGURE_LOGGING) as it is imported.
     import mlflow
@@ -69,6 +71,11 @@ def _tell_mlflow(variables: Mapping[str, str]) -> None:
         # Typed `str`, but None is what a fresh process has: MLflow then derives it from the tracking URI.
         mlflow.set_registry_uri(None)  # type: ignore[arg-type]
     _registry_set = "MLFLOW_REGISTRY_URI" in variables
+    if "MLFLOW_EXPERIMENT_NAME" in variables and experiment_setup.described(resolved):
+        # Created with its location and tags before set_experiment would create it without them.
+        for problem in experiment_setup.apply(mlflow.MlflowClient(), experiment_setup.wanted(resolved)):
+            if problem.level == "error":
+                warnings.warn(problem.message, stacklevel=4)
     if "MLFLOW_EXPERIMENT_NAME" in variables:
         _experiment_id = mlflow.set_experiment(variables["MLFLOW_EXPERIMENT_NAME"]).experiment_id
     elif _experiment_id is not None:

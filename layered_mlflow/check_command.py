@@ -70,7 +70,7 @@ def run_checks(
             continue
         problems = check(resolved, environ)
         if timeout is not None:
-            problems.append(_online(resolved, environ, timeout))
+            problems += _online(resolved, environ, timeout)
         if strict:
             problems = [Problem(ERROR, p.message, p.hint) if p.level == WARNING else p for p in problems]
         errors = sum(p.level == ERROR for p in problems)
@@ -81,8 +81,11 @@ def run_checks(
     return Outcome("\n".join(lines), max(codes))
 
 
-def _online(resolved: Resolved, environ: Mapping[str, str], timeout: float) -> Problem:
-    """The store reached as the command would reach it: its secret references fetched first."""
+def _online(resolved: Resolved, environ: Mapping[str, str], timeout: float) -> list[Problem]:
+    """The stores reached as the command would reach them: its secret references fetched first, then the
+    tracking store, then (when that answered) the artifact store."""
+    from layered_mlflow import online_artifacts
+    from layered_mlflow.exports import child_environment
     from layered_mlflow.masking import secrets_of
     from layered_mlflow.online import reach
     from layered_mlflow.references import fetched
@@ -90,8 +93,13 @@ def _online(resolved: Resolved, environ: Mapping[str, str], timeout: float) -> P
     try:
         resolved = fetched(resolved, environ)
     except LayeredMlflowError as exc:
-        return Problem(ERROR, exc.message, exc.hint)
-    return reach(resolved.variables, timeout, secrets_of(resolved))
+        return [Problem(ERROR, exc.message, exc.hint)]
+    # As the command would see it: HOME (~/.mlflow/credentials) and AWS_* are inherited ones too.
+    environment, secrets = child_environment(environ, resolved), secrets_of(resolved)
+    found = [reach(environment, timeout, secrets)]
+    if found[-1].level != ERROR:
+        found += online_artifacts.reach(resolved, environment, timeout, secrets)
+    return found
 
 
 def file_errors(layout: Layout, environment: str | None, environ: Mapping[str, str]) -> list[LayeredMlflowError]:

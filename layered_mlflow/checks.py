@@ -51,7 +51,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
 
     ``environ`` is what the command inherits (MLflow reads its private limits there).
     """
-    from layered_mlflow import required, token_checks
+    from layered_mlflow import required, store_checks, token_checks
     from layered_mlflow.report import root_note
 
     note = root_note(resolved)
@@ -64,6 +64,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
         *run_warnings(resolved, environ, with_notes=True),
         *token_checks.provider_problem(resolved, environ),
         *experiments.problems(resolved),
+        *store_checks.problems(resolved),
         *_artifact_root(resolved),
         *_interpolations(resolved),
         *(
@@ -118,6 +119,9 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
             hint = hint or f"the keys are {', '.join(keys.SERVER_KEYS)}"
             if not setting.key[1].startswith("mlflow_"):  # a variable in the wrong place: _no_ops says so
                 yield Problem(WARNING, f"{where(resolved, setting)} is not a `server` key", hint)
+        elif head == "experiment" and setting.key[1] not in keys.EXPERIMENT_KEYS:
+            hint = f"the keys are {', '.join(keys.EXPERIMENT_KEYS)}"
+            yield Problem(WARNING, f"{where(resolved, setting)} is not an `experiment` key", hint)
 
 
 def _no_ops(resolved: Resolved) -> Iterator[Problem]:

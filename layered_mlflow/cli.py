@@ -174,6 +174,23 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     sys.exit(outcome.exit_code)
 
 
+@cli.command(short_help="Create the experiment with its artifact location and tags.")
+@click.pass_obj
+def experiment(options: Options) -> None:
+    """Create mlflow_experiment_name with experiment.artifact_location and experiment.tags.
+
+    A deleted experiment is restored (unless experiment.restore_if_deleted is
+    false); an existing one gets the tags, and a different location is reported,
+    not changed. Exit 0 (done), 1 (a problem) or 2 (the settings do not load).
+    """
+    from layered_mlflow.experiment_setup import command
+
+    lines, code = command(options.resolve(), options.environ)
+    for line in lines:
+        click.echo(line)
+    sys.exit(code)
+
+
 @cli.command("env", short_help="Print the variables `run` sets, for a shell, Docker or CI.")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="dotenv", show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
@@ -271,7 +288,12 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
         _say(line)
     if not options.quiet:
         _say(describe(command, ui))
-    exec_command(command.argv, child_environment(options.environ, command.resolved), cwd=command.cwd)
+    environment = child_environment(options.environ, command.resolved)
+    if command.auth is not None:
+        from layered_mlflow.auth_config import VARIABLE, hand_over
+
+        environment[VARIABLE] = hand_over(command.auth)
+    exec_command(command.argv, environment, cwd=command.cwd)
 
 
 def _warn(options: Options, resolved: Resolved) -> None:

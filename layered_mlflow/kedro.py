@@ -26,7 +26,11 @@ MAPPING: Mapping[Key, Key] = {
     ("tracking", "run", "name"): ("tags", "mlflow.runName"),
     ("ui", "host"): ("server", "host"),
     ("ui", "port"): ("server", "port"),
+    ("tracking", "experiment", "create_experiment_kwargs", "artifact_location"): ("experiment", "artifact_location"),
+    ("tracking", "experiment", "restore_if_deleted"): ("experiment", "restore_if_deleted"),
 }
+# kedro-mlflow's mappings whose every entry is ours under another prefix.
+PREFIXES: Mapping[Key, Key] = {("tracking", "experiment", "create_experiment_kwargs", "tags"): ("experiment", "tags")}
 # Our `server` section shares none of these names, so one of them marks kedro-mlflow's `server`.
 _SERVER_KEYS = frozenset({"mlflow_tracking_uri", "mlflow_registry_uri", "credentials", "request_header_provider"})
 # `{{ python_package }}`: a placeholder that kedro (or cookiecutter) fills in when it creates a
@@ -53,8 +57,11 @@ def translate(data: Mapping[str, Any], source: str) -> Translation:
                 settings["server"] = ours
             body = {name: value for name, value in body.items() if name in _SERVER_KEYS}
         for path, value in _leaves((section,), body):
+            prefix = next((p for p in PREFIXES if path[: len(p)] == p and len(path) > len(p)), None)
             if path in MAPPING:
                 _put(settings, MAPPING[path], value, path, source)
+            elif prefix is not None:
+                _put(settings, (*PREFIXES[prefix], *path[len(prefix) :]), value, path, source)
             elif value not in (None, "", []):  # an empty value says nothing: nothing is lost
                 unapplied.append(dotted(path))
     return Translation(settings, tuple(unapplied))

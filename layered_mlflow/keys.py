@@ -16,33 +16,89 @@ Key = tuple[str, ...]
 # What a layer says for a key: a string, a list (`server.allowed_hosts`), or None ("says nothing").
 Value = str | tuple[str, ...] | None
 
-SECTIONS = ("env", "tags", "server", "token")
-# The `server` options that name a store, a database then an artifact location; `mlflow server`
-# also reads each from a variable (`MLFLOW_BACKEND_STORE_URI`).
-SERVER_DATABASES = ("backend_store_uri", "registry_store_uri")
-SERVER_STORES = (*SERVER_DATABASES, "default_artifact_root", "artifacts_destination")
-# The `server` section's keys: each is the `mlflow server` option of the same name (`--backend-store-uri`).
-SERVER_KEYS = (*SERVER_STORES, "serve_artifacts", "host", "port", "workers", "allowed_hosts")
+SECTIONS = ("env", "tags", "server", "token", "experiment")
+# The `server` section's keys: each is the `mlflow server` option of the same name (`--backend-store-uri`),
+# with the kind of value it takes. tests/test_server_options.py compares them with the installed MLflow's.
+# A "flag" is only ever switched on; a "switch" is also switched off, spelled as SWITCHED_OFF says.
+SERVER_OPTIONS = {
+    "backend_store_uri": "uri",
+    "read_replica_backend_store_uri": "uri",
+    "registry_store_uri": "uri",
+    "default_artifact_root": "uri",
+    "artifacts_destination": "uri",
+    "serve_artifacts": "switch",
+    "artifacts_only": "flag",
+    "host": "text",
+    "port": "integer",
+    "workers": "integer",
+    "allowed_hosts": "list",
+    "cors_allowed_origins": "list",
+    "disable_security_middleware": "flag",
+    "x_frame_options": "text",
+    "static_prefix": "text",
+    "gunicorn_opts": "text",
+    "waitress_opts": "text",
+    "uvicorn_opts": "text",
+    "dev": "flag",
+    "expose_prometheus": "path",  # a folder, anchored to the root
+    "app_name": "text",
+    "trace_archival_config": "path",
+    "secrets_cache_ttl": "integer",
+    "secrets_cache_max_size": "integer",
+    "workspace_store_uri": "uri",
+    "enable_workspaces": "switch",
+}
+SWITCHED_OFF = {"serve_artifacts": "--no-serve-artifacts", "enable_workspaces": "--disable-workspaces"}
+SERVER_KEYS = tuple(SERVER_OPTIONS)
+# `server.auth`: MLflow's basic-auth configuration (SPEC §12), not an option of `mlflow server`.
+# Its keys are those of the [mlflow] section MLflow's auth config loader reads (mlflow/server/auth/config.py),
+# less the admin's credentials, which are secrets: MLFLOW_AUTH_ADMIN_USERNAME / _PASSWORD.
+AUTH_KEYS = (
+    *("database_uri", "default_permission", "read_database_uri", "authorization_function"),
+    *("grant_default_workspace_access", "workspace_cache_max_size", "workspace_cache_ttl_seconds"),
+    *("auth_cache_max_size", "auth_cache_ttl_seconds"),
+)
+# `experiment`: what `layered-mlflow experiment` and configure() give the experiment they create.
+EXPERIMENT_KEYS = ("artifact_location", "tags", "restore_if_deleted")
 # `secrets` and `required` (SPEC §11) are top-level lists: an environment file's list replaces the base's.
 NAME_LISTS = ("secrets", "required")
 # The `token` section (SPEC §11): `command` is an argv, run without a shell.
 TOKEN_KEYS = ("file", "command", "ttl")
 LIST_KEYS: frozenset[Key] = frozenset(
-    {("server", "allowed_hosts"), ("token", "command"), *((name,) for name in NAME_LISTS)}
+    {
+        *(("server", k) for k, kind in SERVER_OPTIONS.items() if kind == "list"),
+        ("token", "command"),
+        *((name,) for name in NAME_LISTS),
+    }
 )
+# The `server` options that name a store, and those of them that are artifact locations; `mlflow server`
+# also reads the first four from a variable (`MLFLOW_BACKEND_STORE_URI`).
+SERVER_STORES = tuple(k for k, kind in SERVER_OPTIONS.items() if kind == "uri")
+SERVER_ARTIFACT_STORES = ("default_artifact_root", "artifacts_destination")
+SERVER_VARIABLE_STORES = ("backend_store_uri", "registry_store_uri", *SERVER_ARTIFACT_STORES)
 # Keys whose value is a tracking or model-registry store (a database or a server), not an artifact location.
 DATABASE_KEYS: frozenset[Key] = frozenset(
     {
         ("mlflow_tracking_uri",),
         ("mlflow_registry_uri",),
-        *(("server", name) for name in SERVER_DATABASES),
-        *((f"mlflow_{name}",) for name in SERVER_DATABASES),
+        *(("server", k) for k in SERVER_STORES if k not in SERVER_ARTIFACT_STORES),
+        ("mlflow_backend_store_uri",),
+        ("mlflow_registry_store_uri",),
     }
 )
 URI_KEYS: frozenset[Key] = DATABASE_KEYS | {
-    *(("server", name) for name in SERVER_STORES),
-    *((f"mlflow_{name}",) for name in SERVER_STORES),
+    *(("server", k) for k in SERVER_ARTIFACT_STORES),
+    *((f"mlflow_{k}",) for k in SERVER_ARTIFACT_STORES),
+    ("server", "auth", "database_uri"),
+    ("server", "auth", "read_database_uri"),
+    ("experiment", "artifact_location"),
 }
+# Mappings inside a section: `server.auth.database_uri`, `experiment.tags.team`.
+NESTED_KEYS: frozenset[Key] = frozenset({("server", "auth"), ("experiment", "tags")})
+# Plain paths, anchored to the root like the URIs (`expose_prometheus: metrics`, `token.file`).
+PATH_KEYS: frozenset[Key] = frozenset(
+    {*(("server", k) for k, kind in SERVER_OPTIONS.items() if kind == "path"), ("token", "file")}
+)
 TAGS_PREFIX = "LAYERED_MLFLOW_TAGS__"
 SERVER_PREFIX = "LAYERED_MLFLOW_SERVER__"
 TOKEN_PREFIX = "LAYERED_MLFLOW_TOKEN__"  # noqa: S105 (a prefix of names, no secret)
@@ -71,7 +127,7 @@ def key_of_variable(name: str, env_names: frozenset[str] | set[str]) -> Key | No
     if name.startswith(TAGS_PREFIX) and len(name) > len(TAGS_PREFIX):
         return ("tags", name[len(TAGS_PREFIX) :])
     if name.startswith(SERVER_PREFIX) and len(name) > len(SERVER_PREFIX):
-        return ("server", name[len(SERVER_PREFIX) :].lower())
+        return ("server", *name[len(SERVER_PREFIX) :].lower().split("__", 1))  # SERVER__AUTH__DATABASE_URI
     if name.startswith(TOKEN_PREFIX) and len(name) > len(TOKEN_PREFIX):
         return ("token", name[len(TOKEN_PREFIX) :].lower())
     if name in env_names:
@@ -88,7 +144,10 @@ def parse_key(text: str) -> Key | None:
         section = section.lower()
         if section == "env" and not is_variable_name(rest):
             return None
-        return (section, rest.lower() if section in ("server", "token") else rest)
+        if section in ("server", "experiment"):  # `server.auth.database_uri`, `experiment.tags.team`
+            head, _, name = rest.partition(".")
+            return (section, head.lower(), *([name.lower() if section == "server" else name] if name else []))
+        return (section, rest.lower() if section == "token" else rest)
     if not is_variable_name(text) or text.lower() in SECTIONS:  # a section takes NAME=value entries
         return None
     return (text.lower(),)

@@ -205,7 +205,10 @@ def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
     if section == "server" and len({name.lower() for name in value}) < len(value):
         raise ConfigError(f"{source}: `server` names a key twice (its keys ignore case)", hint="keep one of them")
     for name, item in value.items():
-        key = (section, name.lower() if section in ("server", "token") else name)
+        key = (section, name.lower() if section in _LOWER_CASED else name)
+        if key in keys.NESTED_KEYS and isinstance(item, Mapping):
+            yield from _nested(key, item, source)
+            continue
         if section == "env" and not keys.is_variable_name(name):
             raise ConfigError(
                 f"{source}: `env` entry {name!r} is not a variable name",
@@ -216,6 +219,9 @@ def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
         elif isinstance(item, Mapping):
             raise ConfigError(f"{source}: `{keys.dotted(key)}` must be a list, not a mapping")
         yield Contribution(key, keys.render(item), source)
+
+
+_LOWER_CASED = ("server", "experiment", "token")  # their keys ignore case; env names and tag names do not
 
 
 def _names(value: Any, name: str, source: str) -> Value:

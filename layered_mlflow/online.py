@@ -7,13 +7,12 @@ minutes against a server that never answers); a check must answer in seconds.
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from layered_mlflow import mlflow_vars, uris
+from layered_mlflow import mlflow_vars
 from layered_mlflow.masking import Secrets, printable
 from layered_mlflow.problems import ERROR, NOTE, Problem
 
@@ -27,11 +26,13 @@ def reach(variables: Mapping[str, str], timeout: float, secrets: Secrets) -> Pro
     uri = variables.get("MLFLOW_TRACKING_URI", "")
     scheme = uri.split(":", 1)[0].split("+")[0].lower()
     shown = secrets.mask("MLFLOW_TRACKING_URI", uri)
+    from layered_mlflow import local_stores
+
     probes: dict[str, Callable[[], str]] = {
         "http": lambda: _http(uri, variables, timeout, secrets),
         "https": lambda: _http(uri, variables, timeout, secrets),
-        "sqlite": lambda: _sqlite(uri),
-        "file": lambda: _folder(uri),
+        "sqlite": lambda: local_stores.sqlite(uri),
+        "file": lambda: local_stores.folder(uri),
     }
     if scheme in _PORTS:
         probes[scheme] = lambda: _tcp(uri, _PORTS[scheme], timeout)
@@ -94,24 +95,10 @@ _TLS_HINT = "check MLFLOW_TRACKING_SERVER_CERT_PATH (or MLFLOW_TRACKING_INSECURE
 
 def _http(uri: str, variables: Mapping[str, str], timeout: float, secrets: Secrets) -> str:
     """One API call, as MLflow's client makes it; redirects are reported, not followed with the credentials."""
-    import http.client
     import json
 
     parts = urlsplit(uri)
-    port = _port(parts)
-    headers = _auth(parts, variables)
-    if parts.scheme == "https":
-        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname or "", port, timeout=timeout, context=_tls(variables)
-        )
-    else:
-        connection = http.client.HTTPConnection(parts.hostname or "", port, timeout=timeout)
-    try:
-        connection.request("GET", parts.path.rstrip("/") + _API_PATH, headers=headers)
-        response = connection.getresponse()
-        body = response.read(1 << 20).decode("utf-8", "replace")
-    finally:
-        connection.close()
+    response, body = get(uri, _API_PATH, variables, timeout)
     host = parts.netloc.rpartition("@")[2]
     if response.status == 200:
         try:
@@ -142,6 +129,26 @@ def _http(uri: str, variables: Mapping[str, str], timeout: float, secrets: Secre
     raise Refused(f"the API answered HTTP {response.status}", "is this an MLflow tracking server?")
 
 
+def get(uri: str, path: str, variables: Mapping[str, str], timeout: float) -> tuple[Any, str]:
+    """GET ``path`` of the tracking server at ``uri`` as MLflow's client would; the response and its body."""
+    import http.client
+
+    parts = urlsplit(uri)
+    port = _port(parts)
+    if parts.scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            parts.hostname or "", port, timeout=timeout, context=_tls(variables)
+        )
+    else:
+        connection = http.client.HTTPConnection(parts.hostname or "", port, timeout=timeout)
+    try:
+        connection.request("GET", parts.path.rstrip("/") + path, headers=_auth(parts, variables))
+        response = connection.getresponse()
+        return response, response.read(1 << 20).decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
 def _port(parts: SplitResult) -> int | None:
     try:
         return parts.port
@@ -154,10 +161,12 @@ def _port(parts: SplitResult) -> int | None:
 
 def _credentials(parts: SplitResult, variables: Mapping[str, str]) -> tuple[str, str, str]:
     """Username, password and token as MLflow's client takes them: variables first, then the URI's user-info."""
+    from layered_mlflow.client_auth import file_credentials
     from layered_mlflow.tokens import TokenError, current_token
 
-    user = variables.get("MLFLOW_TRACKING_USERNAME") or unquote(parts.username or "")
-    password = variables.get("MLFLOW_TRACKING_PASSWORD") or unquote(parts.password or "")
+    saved = file_credentials(variables)  # ~/.mlflow/credentials, after the variables
+    user = variables.get("MLFLOW_TRACKING_USERNAME") or saved[0] or unquote(parts.username or "")
+    password = variables.get("MLFLOW_TRACKING_PASSWORD") or saved[1] or unquote(parts.password or "")
     try:
         rotating = current_token(variables)  # the `token` section's, as the auth provider would send it
     except TokenError as exc:
@@ -169,6 +178,8 @@ def _auth(parts: SplitResult, variables: Mapping[str, str]) -> dict[str, str]:
     """The Authorization MLflow's client sends: username and password, else a token, else the URI's user-info."""
     user, password, token = _credentials(parts, variables)
     headers = {"Accept": "application/json"}
+    if variables.get("MLFLOW_WORKSPACE"):
+        headers["X-MLFLOW-WORKSPACE"] = variables["MLFLOW_WORKSPACE"]  # mlflow/utils/workspace_utils.py's name
     if user and password:
         headers["Authorization"] = "Basic " + _basic(user, password)
     elif token:
@@ -202,42 +213,11 @@ def _tls(variables: Mapping[str, str]) -> Any:
     import ssl
 
     context = ssl.create_default_context(cafile=variables.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or None)
+    if variables.get("MLFLOW_TRACKING_CLIENT_CERT_PATH"):  # MLflow hands it to requests as `cert`: one PEM file
+        context.load_cert_chain(variables["MLFLOW_TRACKING_CLIENT_CERT_PATH"])
     if mlflow_vars.boolean(variables.get("MLFLOW_TRACKING_INSECURE_TLS", "")):
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     return context
-
-
-def _sqlite(uri: str) -> str:
-    path = uri[len("sqlite:///") :].partition("?")[0]
-    if not os.path.exists(path):
-        _writable_ancestor(path)
-        return "the database does not exist yet; MLflow will create it"
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        connection.execute("select count(*) from sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise Refused(f"the database does not open ({exc})") from None
-    finally:
-        connection.close()
-    return "the database opens"
-
-
-def _folder(uri: str) -> str:
-    path = uris.file_uri_path(uri)
-    if os.path.isdir(path):
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise Refused("the folder is not writable")
-        return "the folder exists and is writable"
-    _writable_ancestor(path)
-    return "the folder can be created"
-
-
-def _writable_ancestor(path: str) -> None:
-    parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
-        raise Refused(f"cannot be created: {parent} is not a writable folder")
 
 
 def _tcp(uri: str, default_port: int, timeout: float) -> str:

@@ -175,6 +175,6 @@ _ALLOW_FILE_STORE: Key = ("mlflow_allow_file_store",)
 def _anchored(key: Key, value: Value, root: Path, environ: Mapping[str, str]) -> Value:
     if key in keys.URI_KEYS and isinstance(value, str):
         return uris.anchor(value, root, environ)
-    if key == ("token", "file") and isinstance(value, str):
-        return uris.absolute_path(value, root, environ)
+    if key in keys.PATH_KEYS and isinstance(value, str):
+        return uris.absolute(value, root, environ)
     return value

@@ -39,20 +39,39 @@ _KINDS: Mapping[str, list[dict[str, Any]]] = {
     "float": [{"type": "number"}, {"type": "string", "pattern": _DECIMAL}],
     "str": [{"type": ["string", "number", "boolean"]}],
 }
-# name: (kind, description); ours, then kedro-mlflow's (SPEC §10), which share no name.
-_SERVER = {
-    "backend_store_uri": ("str", "Where `mlflow server` keeps runs: sqlite:///mlflow.db, postgresql+psycopg2://..."),
-    "registry_store_uri": ("str", "Where `mlflow server` keeps registered models (default: the backend store)."),
-    "default_artifact_root": ("str", "Where new experiments keep artifacts when the server does not serve them."),
-    "artifacts_destination": ("str", "Where a server that serves artifacts stores them: s3://bucket/path, ..."),
-    "serve_artifacts": ("bool", "Whether the server proxies artifact uploads and downloads."),
-    "host": ("str", "The address `mlflow server` listens on (default 127.0.0.1)."),
-    "port": ("int", "The port `mlflow server` listens on (default 5000)."),
-    "workers": ("int", "How many worker processes `mlflow server` starts."),
+# Descriptions of the `server` keys people set most; every other option is described by its flag.
+_SERVER_TEXTS = {
+    "backend_store_uri": "Where `mlflow server` keeps runs: sqlite:///mlflow.db, postgresql+psycopg2://...",
+    "registry_store_uri": "Where `mlflow server` keeps registered models (default: the backend store).",
+    "default_artifact_root": "Where new experiments keep artifacts when the server does not serve them.",
+    "artifacts_destination": "Where a server that serves artifacts stores them: s3://bucket/path, ...",
+    "serve_artifacts": "Whether the server proxies artifact uploads and downloads.",
+    "host": "The address `mlflow server` listens on (default 127.0.0.1).",
+    "port": "The port `mlflow server` listens on (default 5000).",
+    "workers": "How many worker processes `mlflow server` starts.",
+    "app_name": "basic-auth: users and permissions, configured by server.auth.",
+}
+_SCHEMA_KINDS = {"uri": "str", "text": "str", "path": "str", "integer": "int", "flag": "bool", "switch": "bool"}
+# kedro-mlflow's (SPEC §10), which share no name with ours.
+_KEDRO_SERVER = {
     "mlflow_tracking_uri": ("str", "kedro-mlflow: the tracking URI (null: the environment's, else mlruns)."),
     "mlflow_registry_uri": ("str", "kedro-mlflow: the registry URI (null: MLflow's default)."),
     "credentials": ("str", "kedro-mlflow: a key of credentials.yml (not applied by layered-mlflow)."),
 }
+
+
+def _server_properties() -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for name, kind in keys.SERVER_OPTIONS.items():
+        text = _SERVER_TEXTS.get(name, f"`mlflow server --{name.replace('_', '-')}`.")
+        if kind == "list":
+            properties[name] = {"description": text, "anyOf": [{"type": "array", "items": {"type": "string"}}, _NULL]}
+        else:
+            properties[name] = _typed(_SCHEMA_KINDS[kind], text)
+    auth = {name: _typed("str", f"MLflow's auth config: {name}.") for name in keys.AUTH_KEYS}
+    properties["auth"] = _section("basic-auth's configuration (with app_name: basic-auth).", auth, closed=True)
+    properties.update({name: _typed(kind, text) for name, (kind, text) in _KEDRO_SERVER.items()})
+    return properties
 
 
 def settings_schema() -> dict[str, Any]:
@@ -91,13 +110,14 @@ def settings_schema() -> dict[str, Any]:
         "ttl": _typed("int", "Seconds a token.command's token is used before the command runs again (300)."),
     }
     properties["token"] = _section("A rotating tracking token, sent by layered-mlflow's auth provider.", token, True)
-    server = {name: _typed(kind, text) for name, (kind, text) in _SERVER.items()}
-    server["allowed_hosts"] = {
-        "description": "Host names `mlflow server` answers to (its --allowed-hosts).",
-        "anyOf": [{"type": "array", "items": {"type": "string"}}, _NULL],
-    }
+    server = _server_properties()
     server["request_header_provider"] = {"description": "kedro-mlflow (not applied).", "type": ["object", "null"]}
     properties["server"] = _section("How `layered-mlflow server` starts `mlflow server`.", server, closed=True)
+    experiment = {
+        "artifact_location": _typed("str", "Where the experiment keeps artifacts (a local path is anchored)."),
+        "tags": {"description": "The experiment's tags.", "type": ["object", "null"]},
+    }
+    properties["experiment"] = _section("What `layered-mlflow experiment` creates.", experiment, closed=True)
     properties.update(_kedro_sections())
     return {
         "$schema": _DRAFT,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from layered_mlflow import keys, mlflow_vars, server_settings, uris
+from layered_mlflow import auth_config, keys, mlflow_vars, server_settings, uris
 from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.masking import mask_text
 from layered_mlflow.resolve import Resolved
@@ -30,6 +30,7 @@ class ServerCommand:
     resolved: Resolved  # its variables include what the server itself needs
     backend: str
     url: str
+    auth: str | None = None  # MLflow's auth configuration, handed over when the server starts
 
     @property
     def cwd(self) -> Path:
@@ -40,27 +41,38 @@ class ServerCommand:
 def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: bool = False) -> ServerCommand:
     """``mlflow server`` for ``resolved``; ``ui`` serves the local tracking store with one worker."""
     _refuse_unknown_keys(resolved)
-    problems = server_settings.invalid(resolved)
+    problems = [*server_settings.invalid(resolved), *server_settings.refused(resolved, server_settings.apps())]
     if problems:
         raise ConfigError("; ".join(problems), hint="check lists every problem: layered-mlflow check")
-    backend = _tracking_store(resolved) if ui else _value(resolved, "backend_store_uri") or _default_backend(resolved)
-    host = _value(resolved, "host") or DEFAULT_HOST
-    port = _integer(resolved, "port") or DEFAULT_PORT
-    workers = "1" if ui else _integer(resolved, "workers")
-    argv = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend]
-    for key in keys.SERVER_STORES[1:]:  # all but the backend, given above
-        argv += _option(key, _value(resolved, key))
-    serve = _boolean(resolved, "serve_artifacts")
-    if serve is not None:
-        argv.append("--serve-artifacts" if serve else "--no-serve-artifacts")
-    argv += ["--host", host, "--port", port, *_option("workers", workers)]
-    argv += _option("allowed_hosts", _allowed_hosts(resolved))
+    given = {key: _value(resolved, key) for key in keys.SERVER_KEYS}
+    artifacts_only = server_settings.is_on(resolved, "artifacts_only")
+    # An artifacts-only server must not be given a backend store, not even our default.
+    backend = _tracking_store(resolved) if ui else given["backend_store_uri"] or _default_backend(resolved)
+    if not (artifacts_only and given["backend_store_uri"] is None):
+        given["backend_store_uri"] = backend
+    given["host"] = host = given["host"] or DEFAULT_HOST
+    given["port"] = port = _integer(given["port"]) or DEFAULT_PORT
+    given["workers"] = "1" if ui else _integer(given["workers"])
+    given["allowed_hosts"] = _joined(given["allowed_hosts"])
+    given["cors_allowed_origins"] = _joined(given["cors_allowed_origins"])
+    argv = [sys.executable, "-m", "mlflow", "server"]
+    for key, text in given.items():
+        argv += _option(key, text)
     argv += mlflow_args  # last, so that an option given here wins over the settings
-    return ServerCommand(tuple(argv), _with_server_variables(resolved, backend), backend, _url(host, port))
+    command = ServerCommand(tuple(argv), _with_server_variables(resolved, backend), backend, _url(host, port))
+    if not auth_config.applies(resolved) or not auth_config.generated(resolved):
+        return command
+    return dataclasses.replace(command, auth=auth_config.config_text(resolved))
 
 
 def _refuse_unknown_keys(resolved: Resolved) -> None:
     for name, setting in resolved.settings.items():
+        if setting.key[:2] == ("server", "auth") and len(setting.key) == 3 and setting.key[2] not in keys.AUTH_KEYS:
+            raise ConfigError(
+                f"unknown key `{name}` (from {resolved.relative(setting.source)}); "
+                f"`server.auth` knows {', '.join(keys.AUTH_KEYS)}",
+                hint="the admin's credentials are MLFLOW_AUTH_ADMIN_USERNAME and MLFLOW_AUTH_ADMIN_PASSWORD",
+            )
         if setting.key[0] != "server" or len(setting.key) != 2:
             continue
         key = setting.key[1]
@@ -78,26 +90,20 @@ def _refuse_unknown_keys(resolved: Resolved) -> None:
 def _value(resolved: Resolved, key: str) -> str | None:
     """The section's value; for a store `mlflow server` also reads from a variable, an injected one stands."""
     text = server_settings.text_of(resolved, key)
-    if text is None and key in keys.SERVER_STORES:
+    if text is None and key in keys.SERVER_VARIABLE_STORES:
         setting = resolved.settings.get(f"mlflow_{key}")
         text = None if setting is None or not isinstance(setting.value, str) else setting.value
     return text
 
 
-def _allowed_hosts(resolved: Resolved) -> str | None:
+def _joined(text: str | None) -> str | None:
     """A YAML list, or a comma-separated string (from a variable, or a file that wrote one)."""
-    hosts = (_value(resolved, "allowed_hosts") or "").split(",")
-    return ",".join(host.strip() for host in hosts if host.strip()) or None
+    items = (text or "").split(",")
+    return ",".join(item.strip() for item in items if item.strip()) or None
 
 
-def _integer(resolved: Resolved, key: str) -> str | None:
-    text = _value(resolved, key)
+def _integer(text: str | None) -> str | None:
     return None if text is None else str(int(text.strip()))  # validated by server_settings.invalid
-
-
-def _boolean(resolved: Resolved, key: str) -> bool | None:
-    text = _value(resolved, key)
-    return None if text is None else mlflow_vars.boolean(text.strip())
 
 
 def _tracking_store(resolved: Resolved) -> str:
@@ -130,7 +136,14 @@ def _with_server_variables(resolved: Resolved, backend: str) -> Resolved:
 
 
 def _option(key: str, value: str | None) -> list[str]:
-    return [] if value is None else [OPTIONS[key], value]
+    """``--key value``, or a flag: ``--key`` when on, and for a switch its ``--no-…`` form when off."""
+    if value is None:
+        return []
+    kind = keys.SERVER_OPTIONS[key]
+    if kind in ("flag", "switch"):
+        on = mlflow_vars.boolean(value.strip())
+        return [OPTIONS[key]] if on else [keys.SWITCHED_OFF[key]] if kind == "switch" else []
+    return [OPTIONS[key], value]
 
 
 def _url(host: str, port: str) -> str:

@@ -1,15 +1,36 @@
-"""The `server` section's values, validated once for `check` and for `server`/`ui` (SPEC §5, §12)."""
+"""The `server` section's values, validated once for `check` and for `server`/`ui` (SPEC §5, §12).
+
+`invalid` is cheap and runs before every `run`; `refused` adds the combinations
+`mlflow server` refuses (read from its click command, mlflow/cli/__init__.py),
+for `check` and `server`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from layered_mlflow import mlflow_vars, precedence
+from layered_mlflow import keys, mlflow_vars, precedence
 from layered_mlflow.resolve import Resolved
 
-# key: (lowest, highest) for integers; `mlflow server` hands them to uvicorn/gunicorn as they are.
-_INTEGERS = {"port": (1, 65535), "workers": (1, None)}
-_BOOLEANS = ("serve_artifacts",)
+# key: (lowest, highest) for integers, as `mlflow server`'s click options take them.
+_RANGES = {
+    "port": (1, 65535),
+    "workers": (1, None),
+    "secrets_cache_ttl": (10, 300),
+    "secrets_cache_max_size": (1, 10000),
+    "auth.workspace_cache_max_size": (1, None),
+    "auth.workspace_cache_ttl_seconds": (0, None),
+    "auth.auth_cache_max_size": (1, None),
+    "auth.auth_cache_ttl_seconds": (0, None),
+}
+_BOOLEANS = (
+    *(key for key, kind in keys.SERVER_OPTIONS.items() if kind in ("flag", "switch")),
+    "auth.grant_default_workspace_access",
+)
+# mlflow/server/auth/permissions.py's ALL_PERMISSIONS.
+PERMISSIONS = ("READ", "USE", "EDIT", "MANAGE", "DENY", "NO_PERMISSIONS")
+_SERVER_OPTS = ("gunicorn_opts", "waitress_opts", "uvicorn_opts")
+_SECURITY = ("allowed_hosts", "cors_allowed_origins", "disable_security_middleware")
 
 
 def invalid(resolved: Resolved) -> list[str]:
@@ -21,7 +42,7 @@ def invalid(resolved: Resolved) -> list[str]:
 
 
 def _invalid(resolved: Resolved) -> Iterator[str]:
-    for key, (low, high) in _INTEGERS.items():
+    for key, (low, high) in _RANGES.items():
         text = text_of(resolved, key)
         if text is not None and not _in_range(text, low, high):
             wanted = f"an integer from {low} to {high}" if high is not None else f"an integer of at least {low}"
@@ -30,10 +51,67 @@ def _invalid(resolved: Resolved) -> Iterator[str]:
         text = text_of(resolved, key)
         if text is not None and mlflow_vars.boolean(text.strip()) is None:
             yield f"`server.{key}` must be true or false, not {text!r} ({_origin(resolved, key)})"
+    prefix = text_of(resolved, "static_prefix")
+    if prefix is not None and (not prefix.startswith("/") or prefix.endswith("/") or "{" in prefix or "}" in prefix):
+        yield (
+            f"`server.static_prefix` must begin with '/', not end with one, and hold no braces, "
+            f"not {prefix!r} ({_origin(resolved, 'static_prefix')})"
+        )
+    permission = text_of(resolved, "auth.default_permission")
+    if permission is not None and permission not in PERMISSIONS:
+        yield (
+            f"`server.auth.default_permission` must be one of {', '.join(PERMISSIONS)}, not {permission!r} "
+            f"({_origin(resolved, 'auth.default_permission')})"
+        )
+
+
+def refused(resolved: Resolved, apps: tuple[str, ...]) -> Iterator[str]:
+    """The combinations `mlflow server` refuses to start with; ``apps`` are the installed ``--app-name``s."""
+    on = {key for key in _BOOLEANS if is_on(resolved, key)}
+    given = {key for key in keys.SERVER_KEYS if text_of(resolved, key) is not None}
+    app = text_of(resolved, "app_name")
+    if app is not None and app not in apps:
+        yield f"`server.app_name` is {app!r} ({_origin(resolved, 'app_name')}); installed: {', '.join(apps)}"
+    opts = sorted(given & set(_SERVER_OPTS))
+    if len(opts) > 1:
+        yield f"`server.{opts[0]}` and `server.{opts[1]}` are both set; `mlflow server` takes one server's options"
+    flask = [key for key in ("gunicorn_opts", "waitress_opts") if key in given]
+    security = [key for key in _SECURITY if key in given and (key in on or key not in _BOOLEANS)]
+    if flask and security:
+        yield f"`server.{security[0]}` works only with uvicorn, not with `server.{flask[0]}`"
+    if "dev" in on:
+        for key in ("gunicorn_opts", "uvicorn_opts", "app_name"):
+            if key in given:
+                yield f"`server.dev` cannot be used with `server.{key}` (dev mode runs uvicorn --reload)"
+    if "artifacts_only" in on:
+        yield from _artifacts_only(resolved, on, given)
+
+
+def _artifacts_only(resolved: Resolved, on: set[str], given: set[str]) -> Iterator[str]:
+    if "backend_store_uri" in given:
+        yield "`server.artifacts_only` serves artifacts alone: it cannot have a `server.backend_store_uri`"
+    if "serve_artifacts" in given and "serve_artifacts" not in on:
+        yield "`server.artifacts_only` without `server.serve_artifacts` serves nothing: no artifact destination"
+    if "enable_workspaces" in on and "workspace_store_uri" not in given:
+        yield "`server.artifacts_only` with `server.enable_workspaces` needs a `server.workspace_store_uri`"
+    if "trace_archival_config" in given:
+        yield "`server.trace_archival_config` needs a tracking store, which `server.artifacts_only` has not"
+
+
+def apps() -> tuple[str, ...]:
+    """The ``--app-name``s the installed MLflow offers (its ``mlflow.app`` entry points), without importing it."""
+    from importlib.metadata import entry_points
+
+    return tuple(sorted({point.name for point in entry_points(group="mlflow.app")}))
+
+
+def is_on(resolved: Resolved, key: str) -> bool:
+    text = text_of(resolved, key)
+    return text is not None and mlflow_vars.boolean(text.strip()) is True
 
 
 def text_of(resolved: Resolved, key: str) -> str | None:
-    """The section's value for ``key`` as a string (a list joined with commas), None when unset."""
+    """The section's value for ``key`` (``auth.database_uri``) as a string (a list joined with commas)."""
     setting = resolved.settings.get(f"server.{key}")
     if setting is None or setting.value is None:
         return None

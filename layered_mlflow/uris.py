@@ -30,7 +30,7 @@ def is_file_store(uri: str) -> bool:
 
 
 def _path_uri(path: str, root: Path, environ: Mapping[str, str]) -> str:
-    return Path(absolute_path(path, root, environ)).as_uri()
+    return Path(absolute(path, root, environ)).as_uri()
 
 
 def _anchor_sqlite(uri: str, root: Path, environ: Mapping[str, str]) -> str:
@@ -38,11 +38,11 @@ def _anchor_sqlite(uri: str, root: Path, environ: Mapping[str, str]) -> str:
     path, question, query = rest.partition("?")
     if path.startswith("/") or path in ("", ":memory:") or path.startswith("file:"):
         return uri
-    return f"sqlite:///{absolute_path(path, root, environ)}{question}{query}"
+    return f"sqlite:///{absolute(path, root, environ)}{question}{query}"
 
 
-def absolute_path(path: str, root: Path, environ: Mapping[str, str]) -> str:
-    """A path anchored to the project root (and ``~`` to the home), as URIs are: ``token.file`` too."""
+def absolute(path: str, root: Path, environ: Mapping[str, str]) -> str:
+    """A folder or file path resolved against ``root`` (``~`` is the home folder)."""
     if path == "~" or path.startswith("~/"):
         path = os.path.join(_home(environ), path[2:])  # not home + path: a home of `/` would give `//`
     return os.path.normpath(os.path.join(root, path))

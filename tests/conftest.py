@@ -135,14 +135,19 @@ def project(tmp_path: Path) -> Project:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """List the server start-up times that tests recorded (`record_property("server_startup_s", …)`)."""
-    timings = [
-        (value, report.nodeid)
-        for report in terminalreporter.stats.get("passed", [])
-        for name, value in report.user_properties
-        if name == "server_startup_s"
-    ]
-    if timings:
-        terminalreporter.section("server start-up (seconds from start to /health OK)")
-        for seconds, nodeid in timings:
-            terminalreporter.write_line(f"{seconds:6.2f}  {nodeid}")
+    """List the times that tests recorded (`record_property("server_startup_s", …)`, `"check_online_s"`)."""
+    titles = {
+        "server_startup_s": "server start-up (seconds from start to /health OK)",
+        "check_online_s": "check --online (seconds)",
+    }
+    for recorded, title in titles.items():
+        timings = [
+            (value, report.nodeid)
+            for report in terminalreporter.stats.get("passed", [])
+            for name, value in report.user_properties
+            if name == recorded
+        ]
+        if timings:
+            terminalreporter.section(title)
+            for seconds, nodeid in timings:
+                terminalreporter.write_line(f"{seconds:6.2f}  {nodeid}")

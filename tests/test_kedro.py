@@ -52,7 +52,6 @@ FILLED = KEDRO_TEMPLATE.replace("{{ python_package }}", "churn_model")
 # The template's keys that carry a value and have no layered-mlflow counterpart.
 UNAPPLIED = [
     "server.request_header_provider.pass_context",
-    "tracking.experiment.restore_if_deleted",
     "tracking.run.nested",
     "tracking.params.dict_params.flatten",
     "tracking.params.dict_params.recursive",
@@ -77,6 +76,7 @@ def test_the_filled_template_reads_as_its_meaning(project: Project) -> None:
         "mlflow_allow_file_store": "true",
         "mlflow_experiment_name": "churn_model",
         "mlflow_tracking_uri": (project.root / "mlruns").as_uri(),
+        "experiment.restore_if_deleted": "true",
         "server.host": "127.0.0.1",
         "server.port": "5000",
     }
@@ -127,6 +127,24 @@ MAPPING = [
     pytest.param("tracking:\n  run:\n    name: nightly\n", "tags.mlflow.runName", "nightly", id="run-name-tag"),
     pytest.param("ui:\n  host: mlflow.local\n", "server.host", "mlflow.local", id="ui-host"),
     pytest.param("ui:\n  port: 5001\n", "server.port", "5001", id="ui-port"),
+    pytest.param(
+        "tracking:\n  experiment:\n    create_experiment_kwargs:\n      artifact_location: art\n",
+        "experiment.artifact_location",
+        "file://{root}/art",
+        id="artifact-location-anchored",
+    ),
+    pytest.param(
+        "tracking:\n  experiment:\n    create_experiment_kwargs:\n      tags:\n        Team: vision\n",
+        "experiment.tags.Team",
+        "vision",
+        id="experiment-tags",
+    ),
+    pytest.param(
+        "tracking:\n  experiment:\n    restore_if_deleted: false\n",
+        "experiment.restore_if_deleted",
+        "false",
+        id="restore-if-deleted",
+    ),
 ]
 
 

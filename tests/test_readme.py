@@ -148,6 +148,7 @@ OUTPUTS: dict[str, tuple[int, str]] = {
 }
 # Commands that CI itself runs on every submission, in a fresh virtual environment (.ci/run).
 BY_CI = {
+    "pip install '.[server]'",  # tests/test_extras.py installs it into a fresh venv and serves from it
     "pip install -e '.[test]' && pytest",
     "python -m venv .venv && . .venv/bin/activate",
     "ruff check . && ruff format --check . && mypy --strict layered_mlflow tests benchmarks",

@@ -207,9 +207,9 @@ def test_unknown_key_suggests_the_closest(project: Project) -> None:
     assert result.returncode == 2, result
     assert result.stderr.startswith("layered-mlflow: error: unknown key `server.prot` (from settings/mlflow.yml)")
     assert "did you mean server.port?" in result.stderr
-    project.write("settings/mlflow.yml", "server:\n  static_prefix: /mlflow\n")
+    project.write("settings/mlflow.yml", "server:\n  backlog: 64\n")
     hint = project.cli("server").stderr
-    assert "pass other `mlflow server` options after --: layered-mlflow server -- --static-prefix" in hint
+    assert "pass other `mlflow server` options after --: layered-mlflow server -- --backlog" in hint
 
 
 @pytest.mark.mlflow

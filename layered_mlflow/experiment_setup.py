@@ -1,0 +1,123 @@
+"""The `experiment` section: an experiment created with its artifact location and tags (issue 14).
+
+MLflow creates a missing ``MLFLOW_EXPERIMENT_NAME`` with the server's default
+location, and no variable can say otherwise; so `layered-mlflow experiment` and
+``configure()`` create it first, as kedro-mlflow does with
+``create_experiment_kwargs``. An experiment's location never changes once it is
+created: a different one is reported, not "fixed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from layered_mlflow import mlflow_vars
+from layered_mlflow.errors import ConfigError
+from layered_mlflow.problems import ERROR, NOTE, Problem
+from layered_mlflow.resolve import Resolved
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """The experiment the settings describe."""
+
+    name: str
+    artifact_location: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    restore_if_deleted: bool = True
+
+
+def wanted(resolved: Resolved) -> Wanted:
+    """The experiment of ``resolved``; an error (exit 2) without an experiment name."""
+    name = resolved.variables.get("MLFLOW_EXPERIMENT_NAME")
+    if not name:
+        raise ConfigError(
+            "no experiment to set up: mlflow_experiment_name is not set",
+            hint="set mlflow_experiment_name in settings/mlflow.yml (or MLFLOW_EXPERIMENT_NAME)",
+        )
+    location = resolved.settings.get("experiment.artifact_location")
+    restore = resolved.settings.get("experiment.restore_if_deleted")
+    tags = {
+        setting.key[2]: str(setting.value)
+        for setting in resolved.settings.values()
+        if setting.key[:2] == ("experiment", "tags") and len(setting.key) == 3 and isinstance(setting.value, str)
+    }
+    return Wanted(
+        name,
+        None if location is None else str(location.value),
+        tags,
+        restore is None or mlflow_vars.boolean(str(restore.value)) is not False,
+    )
+
+
+def described(resolved: Resolved) -> bool:
+    """Whether the settings say more about the experiment than its name (else MLflow's own creation will do)."""
+    return any(name.startswith("experiment.") for name in resolved.settings)
+
+
+def apply(client: Any, want: Wanted) -> list[Problem]:
+    """Create, restore or tag ``want`` through ``client`` (an ``mlflow.MlflowClient``); what happened, as lines."""
+    return list(_apply(client, want))
+
+
+def _apply(client: Any, want: Wanted) -> Iterator[Problem]:
+    found = client.get_experiment_by_name(want.name)
+    if found is None:
+        number = client.create_experiment(want.name, artifact_location=want.artifact_location, tags=dict(want.tags))
+        where = client.get_experiment(number).artifact_location
+        yield Problem(NOTE, f"created experiment {want.name!r} (id {number}), artifacts at {where}")
+        return
+    if found.lifecycle_stage == "deleted":
+        if not want.restore_if_deleted:
+            yield Problem(
+                ERROR,
+                f"experiment {want.name!r} (id {found.experiment_id}) is deleted, and restore_if_deleted is false",
+                "restore it in the UI, or pick another mlflow_experiment_name",
+            )
+            return
+        client.restore_experiment(found.experiment_id)
+        yield Problem(NOTE, f"restored the deleted experiment {want.name!r} (id {found.experiment_id})")
+    else:
+        yield Problem(NOTE, f"experiment {want.name!r} exists (id {found.experiment_id})")
+    for name, value in want.tags.items():
+        if found.tags.get(name) != value:
+            client.set_experiment_tag(found.experiment_id, name, value)
+            yield Problem(NOTE, f"set the experiment's tag {name!r}")
+    if want.artifact_location is not None and not same_location(found.artifact_location, want.artifact_location):
+        yield Problem(
+            ERROR,
+            f"experiment {want.name!r} keeps its artifacts at {found.artifact_location}, "
+            f"not at {want.artifact_location} (experiment.artifact_location); it was left as it is",
+            "an experiment's location never changes: pick a new mlflow_experiment_name, or drop the setting",
+        )
+
+
+def same_location(found: str, wanted: str) -> bool:
+    """``/p/a``, ``file:///p/a`` and ``file:///p/a/`` are one place."""
+
+    def plain(location: str) -> str:
+        return location.removeprefix("file://").rstrip("/")
+
+    return plain(found) == plain(wanted)
+
+
+def command(resolved: Resolved, environ: Mapping[str, str]) -> tuple[list[str], int]:
+    """`layered-mlflow experiment`: the lines to print and the exit code (0 done, 1 a problem), as `check`'s."""
+    import os
+
+    from layered_mlflow.exports import child_environment
+    from layered_mlflow.masking import mask_text
+
+    want = wanted(resolved)
+    os.environ.clear()  # MLflow's client reads its credentials, endpoint and certificates there
+    os.environ.update(child_environment(environ, resolved))
+    import mlflow
+
+    try:
+        problems = apply(mlflow.MlflowClient(resolved.variables["MLFLOW_TRACKING_URI"]), want)
+    except mlflow.exceptions.MlflowException as exc:
+        first = mask_text(str(exc.message).splitlines()[0] if str(exc.message) else type(exc).__name__)
+        problems = [Problem(ERROR, f"the tracking store refused: {first}")]
+    return [p.line() for p in problems], 1 if any(p.level == ERROR for p in problems) else 0

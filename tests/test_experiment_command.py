@@ -1,0 +1,134 @@
+"""Issue 14: `layered-mlflow experiment` creates the experiment the settings describe (location, tags)."""
+
+from __future__ import annotations
+
+import pytest
+
+from layered_mlflow.experiment_setup import same_location
+from tests.conftest import Project, client_query
+
+pytestmark = pytest.mark.mlflow
+# What the store holds for experiment "churn": its location, tags and lifecycle stage.
+QUERY = """
+import json, mlflow
+e = mlflow.MlflowClient().get_experiment_by_name("churn")
+print(json.dumps(None if e is None else [e.artifact_location, e.tags, e.lifecycle_stage, e.experiment_id]))
+"""
+SETTINGS = """\
+mlflow_tracking_uri: sqlite:///mlflow.db
+mlflow_experiment_name: churn
+experiment:
+  artifact_location: artifacts/churn
+  tags:
+    Team: vision
+"""
+
+
+def stored(project: Project) -> object:
+    return client_query(f"sqlite:///{project.root}/mlflow.db", QUERY)
+
+
+def test_creates_the_experiment_with_its_location_and_tags(project: Project) -> None:
+    """A missing experiment is created at the anchored location (from any folder) with the tags; again: exit 0."""
+    project.write("settings/mlflow.yml", SETTINGS)
+    (project.root / "src").mkdir()
+    result = project.cli("experiment", cwd=project.root / "src")
+    assert result.returncode == 0, result
+    assert "created experiment 'churn'" in result.stdout
+    found = stored(project)
+    assert isinstance(found, list)
+    assert found[0] == (project.root / "artifacts" / "churn").as_uri()
+    assert found[1]["Team"] == "vision"
+    assert found[2] == "active"
+    again = project.cli("experiment")
+    assert again.returncode == 0, again
+    assert "experiment 'churn' exists" in again.stdout
+
+
+def test_restores_a_deleted_experiment_unless_told_not_to(project: Project) -> None:
+    """A deleted experiment is restored; with restore_if_deleted: false it stays deleted and the exit is 1."""
+    project.write("settings/mlflow.yml", SETTINGS)
+    assert project.cli("experiment").returncode == 0
+    number = stored(project)[3]  # type: ignore[index]
+    client_query(
+        f"sqlite:///{project.root}/mlflow.db",
+        f"import mlflow; mlflow.MlflowClient().delete_experiment({number!r}); print('null')",
+    )
+    project.write("settings/mlflow.local.yml", "experiment:\n  restore_if_deleted: false\n")
+    refused = project.cli("experiment")
+    assert refused.returncode == 1, refused
+    assert "is deleted, and restore_if_deleted is false" in refused.stdout
+    assert stored(project)[2] == "deleted"  # type: ignore[index]
+    (project.root / "settings" / "mlflow.local.yml").unlink()
+    restored = project.cli("experiment")
+    assert restored.returncode == 0, restored
+    assert "restored the deleted experiment 'churn'" in restored.stdout
+    assert stored(project)[2] == "active"  # type: ignore[index]
+
+
+def test_reports_a_different_location_without_changing_it(project: Project) -> None:
+    """An existing experiment elsewhere: exit 1, both locations named, the experiment left as it was."""
+    project.write("settings/mlflow.yml", SETTINGS)
+    assert project.cli("experiment").returncode == 0
+    result = project.cli("--set", "experiment.artifact_location=s3://bucket/churn", "experiment")
+    assert result.returncode == 1, result
+    assert f"keeps its artifacts at {(project.root / 'artifacts' / 'churn').as_uri()}" in result.stdout
+    assert "not at s3://bucket/churn" in result.stdout
+    assert stored(project)[0] == (project.root / "artifacts" / "churn").as_uri()  # type: ignore[index]
+
+
+def test_without_an_experiment_name_is_an_error(project: Project) -> None:
+    """Nothing to set up: exit 2, one line saying which key to set."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\n")
+    result = project.cli("experiment")
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("layered-mlflow: error: no experiment to set up: mlflow_experiment_name is not set")
+
+
+def test_kedro_mlflow_create_experiment_kwargs(project: Project) -> None:
+    """kedro-mlflow's create_experiment_kwargs (artifact_location, tags) create the experiment as it would."""
+    project.write(
+        "settings/mlflow.yml",
+        """\
+        server:
+          mlflow_tracking_uri: sqlite:///mlflow.db
+        tracking:
+          experiment:
+            name: churn
+            create_experiment_kwargs:
+              artifact_location: artifacts/churn
+              tags:
+                Team: vision
+        """,
+    )
+    result = project.cli("experiment")
+    assert result.returncode == 0, result
+    found = stored(project)
+    assert isinstance(found, list)
+    assert (found[0], found[1]["Team"]) == ((project.root / "artifacts" / "churn").as_uri(), "vision")
+
+
+def test_configure_creates_the_experiment(project: Project) -> None:
+    """configure() creates the described experiment before making it active."""
+    project.write("settings/mlflow.yml", SETTINGS)
+    script = (
+        f"import json, mlflow, layered_mlflow; layered_mlflow.configure(project_dir={str(project.root)!r}); "
+        "print(json.dumps(mlflow.get_experiment_by_name('churn').artifact_location))"
+    )
+    found = client_query(f"sqlite:///{project.root}/mlflow.db", script)
+    assert found == (project.root / "artifacts" / "churn").as_uri()
+
+
+@pytest.mark.parametrize(
+    ("found", "wanted", "same"),
+    [
+        pytest.param("/p/a", "file:///p/a", True, id="path-and-uri"),
+        pytest.param("file:///p/a/", "file:///p/a", True, id="trailing-slash"),
+        pytest.param("s3://b/a", "s3://b/a", True, id="s3"),
+        pytest.param("s3://b/a", "s3://b/other", False, id="other-prefix"),
+        pytest.param("mlflow-artifacts:/1", "file:///p/a", False, id="proxied"),
+    ],
+)
+def test_same_location(found: str, wanted: str, same: bool) -> None:
+    """Locations are compared as places: a path and its file: URI are one."""
+    assert same_location(found, wanted) is same
