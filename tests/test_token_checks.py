@@ -90,6 +90,8 @@ def test_check_online_sends_the_sections_token(project: Project) -> None:
     finally:
         server.shutdown()
         server.server_close()
-    assert result.returncode == 0, result
+    # The tracking probe got past the token check; this stand-in is no MLflow, so the artifact probe
+    # after it (issue 14) finds no artifact location: that line is not this test's business.
     assert "reached the tracking server" in result.stdout, result
+    assert "401" not in result.stdout, result
     assert "from-the-file" not in result.stdout + result.stderr
