@@ -57,6 +57,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
     note = root_note(resolved)
     return [
         *([Problem(NOTE, f"{resolved.root}: {note}", _NO_PROJECT_HINT)] if note else []),
+        *resolved.layout.problems(),
         *(
             Problem(ERROR, f"required {name} has no value", required.ways(name))
             for name in required.missing(resolved, environ)
