@@ -23,6 +23,7 @@ MAPPING: Mapping[Key, Key] = {
     ("server", "mlflow_tracking_uri"): ("mlflow_tracking_uri",),
     ("server", "mlflow_registry_uri"): ("mlflow_registry_uri",),
     ("tracking", "experiment", "name"): ("mlflow_experiment_name",),
+    ("tracking", "run", "id"): ("mlflow_run_id",),  # each node its own process, all in one run
     ("tracking", "run", "name"): ("tags", "mlflow.runName"),
     ("ui", "host"): ("server", "host"),
     ("ui", "port"): ("server", "port"),

@@ -38,7 +38,8 @@ def files(folder: Path, patterns: Sequence[str]) -> list[Path]:
     """The files ``patterns`` match in ``folder``, as Kedro finds them: hidden ones ignored, sorted."""
     found: set[Path] = set()
     for pattern in patterns:
-        for path in folder.glob(pattern):
+        # pathlib's trailing `**` matches only folders; fsspec's, as Kedro globs, matches their files too.
+        for path in folder.glob(f"{pattern}/*" if pattern.endswith("**") else pattern):
             hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
             if path.suffix in EXTENSIONS and not hidden and path.is_file():
                 found.add(path)

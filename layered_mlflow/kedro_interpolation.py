@@ -80,8 +80,12 @@ def _resolvers(table: Mapping[str, Callable[..., Any]]) -> Iterator[None]:
     try:
         from omegaconf import OmegaConf
 
+        register = getattr(OmegaConf, "register_resolver", None)  # OmegaConf >= 2.4; before: register_new_resolver
         for name, function in table.items():
-            OmegaConf.register_new_resolver(name, _refusing(function))
+            if register is not None:
+                register(name, _refusing(function), annotation_validation="off")
+            else:  # pragma: no cover (OmegaConf < 2.4)
+                OmegaConf.register_new_resolver(name, _refusing(function))
         yield
     finally:
         BaseContainer._resolvers.clear()

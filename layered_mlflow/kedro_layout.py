@@ -170,8 +170,9 @@ class _Conf:
     def _entry_error(self, name: Any, why: str) -> ConfigError:
         folders = [self.layout.conf / self.layout.settings.base_env, self.layout.conf / str(self.environment)]
         files = [str(path) for folder in folders for path in self.paths(folder, "credentials")]
+        searched = ", ".join(files) or f"no credentials files in {' or '.join(str(f) for f in folders)}"
         return ConfigError(
-            f"server.credentials names the credentials entry {str(name)!r}: {why} (in {', '.join(files) or 'no file'})",
+            f"server.credentials names the credentials entry {str(name)!r}: {why} ({searched})",
             hint=f"write `{name}:` with `VARIABLE: value` lines in a credentials file, conf/local/credentials.yml",
         )
 
