@@ -87,7 +87,7 @@ class KedroLayout:
             names = [n for n in os.listdir(self.conf) if not n.startswith(".") and (self.conf / n).is_dir()]
         except OSError:
             names = []
-        return tuple(sorted({*names, self.default_environment} - {self.settings.base_env}))
+        return tuple(sorted({*names, self.default_environment} - {self.settings.base_env, ""}))
 
     def file_layers(
         self, layer: str, environment: str | None, environ: Mapping[str, str], dotenv: Mapping[str, str] | None = None

@@ -94,6 +94,8 @@ def _from_tree(tree: ast.Module, path: Path, root: Path) -> KedroSettings:
         if name == "CONF_SOURCE":
             found["conf_source"] = literal(node.value, "CONF_SOURCE", "conf")
         elif name == "CONFIG_LOADER_ARGS" and isinstance(node.value, ast.Dict):
+            # Written at all, it replaces Kedro's default whole: no base_env is conf/ itself, no run env.
+            found.update(base_env="", default_run_env="")
             for key, value in zip(node.value.keys, node.value.values, strict=True):
                 written = ast.literal_eval(key) if isinstance(key, ast.Constant) else None
                 if written in _LOADER_KEYS:
@@ -114,8 +116,8 @@ def _settings(found: Mapping[str, Any], assumed: tuple[tuple[str, str], ...]) ->
     strategy = found.get("merge_strategy")
     return KedroSettings(
         conf_source=str(found.get("conf_source", "conf")),
-        base_env=str(found.get("base_env", "base")),
-        default_run_env=str(found.get("default_run_env", "local")),
+        base_env=str(found.get("base_env", "base")),  # "": conf/ itself
+        default_run_env=str(found.get("default_run_env", "local")),  # "": base alone
         merge_strategy=dict(strategy) if isinstance(strategy, Mapping) else {},
         patterns=patterns,
         assumed=assumed,

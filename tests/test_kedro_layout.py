@@ -10,6 +10,7 @@ from tests.conftest import Project
 
 PYPROJECT = '[tool.kedro]\npackage_name = "demo"\nproject_name = "demo"\nkedro_init_version = "1.0.0"\n'
 SETTINGS_PY = "src/demo/settings.py"
+SOFT = 'CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local", "merge_strategy": {"mlflow": "soft"}}\n'
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_the_environment_is_chosen_as_kedro_chooses_it(
 
 def test_default_run_env_comes_from_settings_py(kedro: Project) -> None:
     """A literal default_run_env in CONFIG_LOADER_ARGS is the default environment."""
-    kedro.write(SETTINGS_PY, 'CONFIG_LOADER_ARGS = {"default_run_env": "dev"}\n')
+    kedro.write(SETTINGS_PY, 'CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "dev"}\n')
     kedro.write("conf/dev/mlflow.yml", "tracking:\n  experiment:\n    name: dev-exp\n")
     assert values(kedro)["mlflow_experiment_name"] == "dev-exp"
 
@@ -104,7 +105,7 @@ def test_an_unknown_environment_lists_the_folders(kedro: Project) -> None:
 MERGES = [
     pytest.param("", {"mlflow_experiment_name": "demo"}, id="destructive-replaces-top-level-keys"),
     pytest.param(
-        'CONFIG_LOADER_ARGS = {"merge_strategy": {"mlflow": "soft"}}\n',
+        SOFT,
         {"mlflow_experiment_name": "base-exp", "tags.mlflow.runName": "nightly"},
         id="soft-merges-deeply",
     ),
@@ -126,7 +127,7 @@ def test_the_environment_folder_merges_as_kedro_merges(
 
 def test_soft_merge_null_replaces_base(kedro: Project) -> None:
     """Soft merge: the environment's null is its word, as in OmegaConf's merge, so base's URI does not stand."""
-    kedro.write(SETTINGS_PY, 'CONFIG_LOADER_ARGS = {"merge_strategy": {"mlflow": "soft"}}\n')
+    kedro.write(SETTINGS_PY, SOFT)
     kedro.write("conf/base/mlflow.yml", "server:\n  mlflow_tracking_uri: http://127.0.0.1:5999\n")
     kedro.write("conf/local/mlflow.yml", "server:\n  mlflow_tracking_uri: null\n")
     assert values(kedro)["mlflow_tracking_uri"] == (kedro.root / "mlruns").as_uri()
@@ -310,3 +311,11 @@ def test_the_environment_wins_over_the_files(kedro: Project) -> None:
     kedro.write("conf/base/mlflow.yml", "server:\n  mlflow_tracking_uri: http://127.0.0.1:5999\n")
     child = kedro.child_env(env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:5111"})
     assert child["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5111"
+
+
+def test_loader_args_without_base_env_read_conf_itself(kedro: Project) -> None:
+    """CONFIG_LOADER_ARGS replaces Kedro's default whole: without base_env, every folder of conf/ is one base."""
+    kedro.write(SETTINGS_PY, 'CONFIG_LOADER_ARGS = {"merge_strategy": {"mlflow": "soft"}}\n')
+    kedro.write("conf/base/mlflow.yml", "tracking:\n  experiment:\n    name: a\n")
+    kedro.write("conf/production/mlflow.yml", "tracking:\n  run:\n    name: b\n")
+    assert "both set the top-level key `tracking`" in refused(kedro)
