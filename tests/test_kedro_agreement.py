@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -48,9 +49,7 @@ with KedroSession.create(project_path=root) as session:
         "credentials": {name: os.environ.get(name) for name in names},
     }))
 """
-TEMPLATE = (Path(__import__("kedro_mlflow").__file__).parent / "template" / "project" / "mlflow.yml").read_text(
-    encoding="utf-8"
-)
+TEMPLATE = (resources.files("kedro_mlflow") / "template" / "project" / "mlflow.yml").read_text(encoding="utf-8")
 OC_ENV = (
     "from omegaconf.resolvers import oc\n\n"
     'CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local", "custom_resolvers": {"oc.env": oc.env}}\n'
