@@ -319,3 +319,18 @@ def test_loader_args_without_base_env_read_conf_itself(kedro: Project) -> None:
     kedro.write("conf/base/mlflow.yml", "tracking:\n  experiment:\n    name: a\n")
     kedro.write("conf/production/mlflow.yml", "tracking:\n  run:\n    name: b\n")
     assert "both set the top-level key `tracking`" in refused(kedro)
+
+
+def test_ui_starts_in_the_kedro_root_on_ui_host_and_port(kedro: Project) -> None:
+    """`ui` from notebooks/: the project's store, in its root, on kedro-mlflow's ui.host and ui.port."""
+    from tests.test_server_command import dry_run
+
+    kedro.write("conf/local/mlflow.yml", 'ui:\n  host: 127.0.0.2\n  port: "5055"\n')
+    _, cwd, argv = dry_run(kedro, "ui", cwd=kedro.root / "notebooks")
+    assert cwd == str(kedro.root)
+    assert argv == ["--backend-store-uri", (kedro.root / "mlruns").as_uri(), "--host", "127.0.0.2"] + [
+        "--port",
+        "5055",
+        "--workers",
+        "1",
+    ]
