@@ -78,6 +78,14 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
             )
             for name, source in resolved.unapplied
         ),
+        *(
+            Problem(
+                WARNING,
+                f"{name} ({resolved.relative(source)}) is not a kedro-mlflow key; kedro-mlflow refuses it",
+                "see kedro-mlflow's mlflow.yml template for its keys",
+            )
+            for name, source in resolved.unknown_kedro
+        ),
     ]
 
 

@@ -38,7 +38,8 @@ class KedroFile(SettingsFile):
             return kedro.Translation(self.conf.credential_variables(self.path), ())
         read = kedro.translate(self.conf.data_of(self.name, self.path), str(self.path))
         applied = "server.credentials"  # exported from the credentials files
-        return kedro.Translation(read.settings, tuple(name for name in read.unapplied if name != applied))
+        unapplied = tuple(name for name in read.unapplied if name != applied)
+        return kedro.Translation(read.settings, unapplied, read.unknown)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ class Resolved:
     unset: tuple[str, ...]  # inherited variables `run` removes (empty MLFLOW_*, X_FILE)
     unapplied: tuple[tuple[str, str], ...]  # (kedro-mlflow key, file): accepted, not applied (SPEC §10)
     fetched: frozenset[str] = frozenset()  # keys whose secret reference was fetched (references.fetched)
+    unknown_kedro: tuple[tuple[str, str], ...] = ()  # (key, file): in kedro-mlflow's sections, not its schema
 
     @property
     def root(self) -> Path:
@@ -107,6 +108,9 @@ def resolve(
             for layer, _ in said
             if isinstance(layer, SettingsFile)
             for name in layer.unapplied()
+        ),
+        unknown_kedro=tuple(
+            (name, str(layer.path)) for layer, _ in said if isinstance(layer, SettingsFile) for name in layer.unknown()
         ),
     )
 

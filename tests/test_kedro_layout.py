@@ -328,9 +328,16 @@ def test_ui_starts_in_the_kedro_root_on_ui_host_and_port(kedro: Project) -> None
     kedro.write("conf/local/mlflow.yml", 'ui:\n  host: 127.0.0.2\n  port: "5055"\n')
     _, cwd, argv = dry_run(kedro, "ui", cwd=kedro.root / "notebooks")
     assert cwd == str(kedro.root)
-    assert argv == ["--backend-store-uri", (kedro.root / "mlruns").as_uri(), "--host", "127.0.0.2"] + [
-        "--port",
-        "5055",
-        "--workers",
-        "1",
-    ]
+    store = (kedro.root / "mlruns").as_uri()
+    assert argv == ["--backend-store-uri", store, "--host", "127.0.0.2", "--port", "5055", "--workers", "1"]
+
+
+def test_a_key_outside_kedro_mlflows_schema_is_a_warning(kedro: Project) -> None:
+    """`ui.localhost` (a real file's typo): kedro-mlflow refuses it, so `check` warns, and --strict fails."""
+    kedro.write("conf/base/mlflow.yml", 'ui:\n  localhost: "127.0.0.1"\n  port: "5000"\n')
+    result = kedro.cli("check")
+    assert result.returncode == 0, result
+    assert "warning: ui.localhost (conf/base/mlflow.yml) is not a kedro-mlflow key; kedro-mlflow refuses it" in (
+        result.stdout
+    )
+    assert kedro.cli("check", "--strict").returncode == 1
