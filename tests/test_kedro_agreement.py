@@ -229,3 +229,15 @@ def test_the_environment_wins_where_kedro_mlflow_lets_the_file_win(generated: Pa
     theirs, ours = kedro_mlflow_sets(root, case), layered_mlflow_sets(root, case)
     assert theirs["tracking_uri"] == (root / "file_runs").as_uri()
     assert ours["tracking_uri"] == (tmp_path / "env_runs").as_uri()
+
+
+def test_oc_env_is_evaluated_where_kedro_refuses_it(generated: Path, tmp_path: Path) -> None:
+    """Documented difference: ${oc.env:…} in mlflow.yml without the project registering it; Kedro refuses it."""
+    case = Case(INTERPOLATED, {"TRACK_DIR": "env_runs"})
+    root = prepared(generated, tmp_path, case)
+    argv = [sys.executable, "-c", SESSION, str(root), "[]"]
+    env = {**os.environ, **QUIET, **case.env}
+    done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode != 0
+    assert "oc.env" in done.stdout + done.stderr
+    assert layered_mlflow_sets(root, case)["tracking_uri"] == (root / "env_runs").as_uri()

@@ -341,3 +341,15 @@ def test_a_key_outside_kedro_mlflows_schema_is_a_warning(kedro: Project) -> None
         result.stdout
     )
     assert kedro.cli("check", "--strict").returncode == 1
+
+
+def test_check_all_envs_checks_every_folder(kedro: Project) -> None:
+    """`check --all-envs` reads base with each environment folder in turn."""
+    kedro.write("conf/production/mlflow.yml", "tracking:\n  experiment:\n    name: prod\n")
+    kedro.write("conf/base/mlflow.yml", "server:\n  mlflow_tracking_uri: sqlite:///m.db\n")
+    result = kedro.cli("check", "--all-envs")
+    assert result.returncode == 0, result
+    assert [line for line in result.stdout.splitlines() if not line.startswith(" ")] == [
+        "local: 0 errors, 0 warnings",
+        "production: 0 errors, 0 warnings",
+    ]
