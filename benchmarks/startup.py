@@ -48,6 +48,21 @@ _WARNED = [
     *("--set", "mlflow_http_request_timeout=0", "--set", "mlflow_trace_sampling_ratio=2"),
     *("--set", "server.workers=0"),
 ]
+# The same settings as a Kedro project's conf/ (SPEC §10), in kedro-mlflow's shape and without `${`.
+KEDRO_BASE = """\
+server:
+  mlflow_tracking_uri: mlruns
+tracking:
+  experiment:
+    name: churn
+"""
+KEDRO_PRODUCTION = """\
+server:
+  mlflow_tracking_uri: https://mlflow.example.com
+tracking:
+  run:
+    name: nightly
+"""
 DOTENV = "MLFLOW_TRACKING_USERNAME=alice\nMLFLOW_TRACKING_PASSWORD='s3cr3t'\nDATA_DIR=/data\n"
 
 
@@ -62,6 +77,18 @@ def make_project(folder: Path) -> dict[str, str]:
     env.update({"MLFLOW_HTTP_REQUEST_TIMEOUT": "60", "MLFLOW_EXPERIMENT_NAME": "ci"})
     env["LAYERED_MLFLOW_TAGS__commit"] = "abc123"
     return env
+
+
+def make_kedro_project(folder: Path) -> Path:
+    """A Kedro project beside the settings/ one: pyproject.toml, conf/base, conf/production, `.env`."""
+    root = folder / "kedro"
+    (root / "conf" / "base").mkdir(parents=True)
+    (root / "conf" / "production").mkdir()
+    (root / "pyproject.toml").write_text('[tool.kedro]\npackage_name = "churn"\n')
+    (root / "conf" / "base" / "mlflow.yml").write_text(KEDRO_BASE)
+    (root / "conf" / "production" / "mlflow.yml").write_text(KEDRO_PRODUCTION)
+    (root / ".env").write_text(DOTENV)
+    return root
 
 
 def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
@@ -99,18 +126,21 @@ def main() -> None:
     if wrapper is None or dotenv is None:
         raise SystemExit("install the project first: pip install -e '.[test]' (dotenv's CLI comes with it)")
     true = shutil.which("true") or "/bin/true"
+    tmp = tempfile.TemporaryDirectory()
+    folder = Path(tmp.name)
+    env, kedro = make_project(folder), make_kedro_project(folder)
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "dotenv run -- true": [dotenv, "run", "--", true],
         "layered-mlflow run -- true": [wrapper, "run", "--", true],
         # The same with three values `check` calls errors, which `run` warns about.
         "  ... with 3 warnings": [wrapper, *_WARNED, "run", "--", true],
+        # The same settings in a Kedro project's conf/; ENV_FOR_DYNACONF=production chooses conf/production.
+        "  ... in a Kedro project": [wrapper, "--project-dir", str(kedro), "run", "--", true],
         "layered-mlflow env": [wrapper, "env"],
         "layered-mlflow show": [wrapper, "show"],
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        env = make_project(folder)
+    with tmp:
         os.chdir(folder)
         for argv in commands.values():  # warm-up: page cache, .pyc files
             run_once(argv, env)

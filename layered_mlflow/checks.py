@@ -57,6 +57,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
     note = root_note(resolved)
     return [
         *([Problem(NOTE, f"{resolved.root}: {note}", _NO_PROJECT_HINT)] if note else []),
+        *resolved.layout.problems(),
         *(
             Problem(ERROR, f"required {name} has no value", required.ways(name))
             for name in required.missing(resolved, environ)
@@ -77,6 +78,14 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
                 NOTE, f"{name} ({resolved.relative(source)}) is a kedro-mlflow key; layered-mlflow does not apply it"
             )
             for name, source in resolved.unapplied
+        ),
+        *(
+            Problem(
+                WARNING,
+                f"{name} ({resolved.relative(source)}) is not a kedro-mlflow key; kedro-mlflow refuses it",
+                "see kedro-mlflow's mlflow.yml template for its keys",
+            )
+            for name, source in resolved.unknown_kedro
         ),
     ]
 

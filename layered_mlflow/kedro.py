@@ -23,6 +23,7 @@ MAPPING: Mapping[Key, Key] = {
     ("server", "mlflow_tracking_uri"): ("mlflow_tracking_uri",),
     ("server", "mlflow_registry_uri"): ("mlflow_registry_uri",),
     ("tracking", "experiment", "name"): ("mlflow_experiment_name",),
+    ("tracking", "run", "id"): ("mlflow_run_id",),  # each node its own process, all in one run
     ("tracking", "run", "name"): ("tags", "mlflow.runName"),
     ("ui", "host"): ("server", "host"),
     ("ui", "port"): ("server", "port"),
@@ -31,6 +32,28 @@ MAPPING: Mapping[Key, Key] = {
 }
 # kedro-mlflow's mappings whose every entry is ours under another prefix.
 PREFIXES: Mapping[Key, Key] = {("tracking", "experiment", "create_experiment_kwargs", "tags"): ("experiment", "tags")}
+# kedro-mlflow's schema (kedro_mlflow/config/kedro_mlflow_config.py, every model `extra = "forbid"`):
+# its leaves, and the mappings that take any key. Anything else there kedro-mlflow refuses.
+_SCHEMA: frozenset[Key] = frozenset(
+    {
+        *(("server", name) for name in ("mlflow_tracking_uri", "mlflow_registry_uri", "credentials")),
+        *(("server", "request_header_provider", name) for name in ("type", "pass_context", "init_kwargs")),
+        *(("tracking", "disable_tracking", name) for name in ("pipelines", "disable_autologging")),
+        *(("tracking", "experiment", name) for name in ("name", "restore_if_deleted")),
+        *(("tracking", "experiment", "create_experiment_kwargs", name) for name in ("artifact_location", "tags")),
+        *(("tracking", "run", name) for name in ("id", "name", "nested")),
+        *(("tracking", "params", "dict_params", name) for name in ("flatten", "recursive", "sep")),
+        ("tracking", "params", "long_params_strategy"),
+        ("ui", "port"),
+        ("ui", "host"),
+    }
+)
+_OPEN: frozenset[Key] = frozenset(
+    {
+        ("server", "request_header_provider", "init_kwargs"),
+        ("tracking", "experiment", "create_experiment_kwargs", "tags"),
+    }
+)
 # Our `server` section shares none of these names, so one of them marks kedro-mlflow's `server`.
 _SERVER_KEYS = frozenset({"mlflow_tracking_uri", "mlflow_registry_uri", "credentials", "request_header_provider"})
 # `{{ python_package }}`: a placeholder that kedro (or cookiecutter) fills in when it creates a
@@ -42,13 +65,14 @@ PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
 class Translation:
     settings: dict[str, Any]  # in layered-mlflow's shape
     unapplied: tuple[str, ...]  # kedro-mlflow keys, dotted, with a value layered-mlflow does not apply
+    unknown: tuple[str, ...] = ()  # keys, dotted, in kedro-mlflow's sections but outside its schema
 
 
 def translate(data: Mapping[str, Any], source: str) -> Translation:
     """``data`` with its kedro-mlflow sections (``server``, ``tracking``, ``ui``) turned into our keys."""
     sections = [name for name in ("server", "tracking", "ui") if _is_kedro_section(name, data.get(name))]
     settings = {name: value for name, value in data.items() if name not in sections}
-    unapplied = []
+    unapplied, unknown = [], []
     for section in sections:
         body = data[section]
         if section == "server":  # our own `server` keys (port, workers, …) may sit beside kedro-mlflow's
@@ -62,9 +86,11 @@ def translate(data: Mapping[str, Any], source: str) -> Translation:
                 _put(settings, MAPPING[path], value, path, source)
             elif prefix is not None:
                 _put(settings, (*PREFIXES[prefix], *path[len(prefix) :]), value, path, source)
+            elif path not in _SCHEMA and not any(path[: len(open_)] == open_ for open_ in _OPEN):
+                unknown.append(dotted(path))
             elif value not in (None, "", []):  # an empty value says nothing: nothing is lost
                 unapplied.append(dotted(path))
-    return Translation(settings, tuple(unapplied))
+    return Translation(settings, tuple(unapplied), tuple(unknown))
 
 
 def _is_kedro_section(name: str, value: Any) -> bool:

@@ -62,6 +62,10 @@ class SettingsFile:
         """The file's kedro-mlflow keys that layered-mlflow accepts but does not apply."""
         return self._read.unapplied
 
+    def unknown(self) -> tuple[str, ...]:
+        """The file's keys in kedro-mlflow's sections that kedro-mlflow's schema does not have."""
+        return self._read.unknown
+
     @functools.cached_property
     def _read(self) -> kedro.Translation:
         from layered_mlflow.settings_files import read_settings_file

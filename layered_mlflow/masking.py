@@ -118,6 +118,7 @@ def secrets_of(resolved: Resolved) -> Secrets:
         if variable and any(c.source == variable + SUFFIX for c in history):
             names.add(bare(name))  # read from a file: secret whatever its name (SPEC §11)
     names |= {bare(name) for name in resolved.fetched}  # fetched: secret whatever its name, too
+    names |= resolved.layout.secret_names(resolved.environment)  # a Kedro credentials entry's variables
     names.add(tokens.COMMAND)  # token.command's argv, as the command gets it, may carry a credential
     secrets = Secrets(frozenset(names))
     texts = [*resolved.variables.values(), *(s.value for s in resolved.settings.values() if isinstance(s.value, str))]

@@ -49,7 +49,8 @@ def _defaults(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) ->
 
 
 def _files(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
-    return list(inputs.layout.file_layers(kind.name, inputs.environment, inputs.environ))
+    dotenv = {name: value for name, value in dotenv_said(inputs.dotenv_files).items() if value is not None}
+    return list(inputs.layout.file_layers(kind.name, inputs.environment, inputs.environ, dotenv))
 
 
 def _dotenv(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
@@ -67,6 +68,11 @@ def _process_env(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution])
 
 def _command_line(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
     return [CommandLine(kind.name, inputs.assignments)]
+
+
+def dotenv_said(dotenv_files: Sequence[tuple[Path, list[Binding]]]) -> dict[str, str | None]:
+    """What the `.env` files say, later files winning and an empty value saying nothing."""
+    return {name: value for _, bindings in dotenv_files for name, value, _ in bindings if value}
 
 
 def env_names(said: Sequence[Contribution]) -> frozenset[str]:

@@ -1,9 +1,9 @@
 """Finding the project and its layout, and choosing its environment (SPEC §2, §4).
 
-A layout is how a project keeps its settings: today `settings/`
-(``settings_layout.py``). Everything outside the layouts reads a project
-through the ``Layout`` protocol, so another layout is one more class in
-``LAYOUTS``.
+A layout is how a project keeps its settings: `settings/`
+(``settings_layout.py``) or a Kedro project's `conf/` (``kedro_layout.py``).
+Everything outside the layouts reads a project through the ``Layout``
+protocol, so another layout is one more class in ``LAYOUTS``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Protocol
 
 from layered_mlflow.errors import ConfigError, UsageError, shown
-from layered_mlflow.layers import SettingsFile
+from layered_mlflow.kedro_layout import KedroLayout
+from layered_mlflow.layers import Layer
+from layered_mlflow.problems import Problem
 from layered_mlflow.settings_layout import SettingsLayout
 
 PROJECT_DIR_VARIABLE = "LAYERED_MLFLOW_PROJECT_DIR"
@@ -48,8 +50,21 @@ class Layout(Protocol):
         """The variables that choose the environment, highest first (each: process environment, then `.env`)."""
         ...
 
-    def file_layers(self, layer: str, environment: str | None, environ: Mapping[str, str]) -> list[SettingsFile]:
-        """The files of file layer ``layer`` in ``environment`` (None: only those every environment reads)."""
+    def file_layers(
+        self, layer: str, environment: str | None, environ: Mapping[str, str], dotenv: Mapping[str, str] | None = None
+    ) -> list[Layer]:
+        """The files of file layer ``layer`` in ``environment`` (None: only those every environment reads).
+
+        ``dotenv`` is what the `.env` files say, below ``environ``, for files that read variables.
+        """
+        ...
+
+    def secret_names(self, environment: str) -> frozenset[str]:
+        """Variables the layout's files supply as secrets, whatever their names (Kedro credentials)."""
+        ...
+
+    def problems(self) -> list[Problem]:
+        """What `check` reports about the layout itself: files it ignores, values it assumed."""
         ...
 
     def unknown_environment(self, name: str, source: str) -> ConfigError: ...
@@ -63,8 +78,9 @@ class LayoutKind(Protocol):
     def at(self, root: Path) -> Layout: ...
 
 
-# Tried in order at each folder from the working directory up; the first that marks one wins.
-LAYOUTS: Sequence[LayoutKind] = (SettingsLayout,)
+# Tried in order at each folder from the working directory up; the first that marks one wins, so a
+# folder with settings/mlflow.yml and [tool.kedro] uses settings/ (and `check` says so).
+LAYOUTS: Sequence[LayoutKind] = (SettingsLayout, KedroLayout)
 DEFAULT_LAYOUT: LayoutKind = SettingsLayout  # a folder no layout marks
 
 

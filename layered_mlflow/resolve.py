@@ -9,7 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from layered_mlflow import artifact_root, exports, keys, merging, precedence, uris
-from layered_mlflow.dotenv_files import Binding, read_dotenv
+from layered_mlflow.dotenv_files import read_dotenv
 from layered_mlflow.keys import Key, Value
 from layered_mlflow.layers import Contribution, Layer, SettingsFile, Variables
 from layered_mlflow.project import Layout, locate, select_environment
@@ -52,6 +52,7 @@ class Resolved:
     unset: tuple[str, ...]  # inherited variables `run` removes (empty MLFLOW_*, X_FILE)
     unapplied: tuple[tuple[str, str], ...]  # (kedro-mlflow key, file): accepted, not applied (SPEC §10)
     fetched: frozenset[str] = frozenset()  # keys whose secret reference was fetched (references.fetched)
+    unknown_kedro: tuple[tuple[str, str], ...] = ()  # (key, file): in kedro-mlflow's sections, not its schema
 
     @property
     def root(self) -> Path:
@@ -89,7 +90,7 @@ def resolve(
     here, layout, _ = locate(project_dir, environ, cwd)
     dotenv_paths = [here / Path(p) for p in env_files] if env_files else [layout.root / ".env"]
     dotenv_files = read_dotenv(dotenv_paths, environ, explicit=bool(env_files))
-    environment, chosen_by = select_environment(layout, env, environ, _said(dotenv_files))
+    environment, chosen_by = select_environment(layout, env, environ, precedence.dotenv_said(dotenv_files))
     inputs = precedence.Inputs(layout, environment, dotenv_files, environ, _assignments(overrides))
     said = precedence.build(inputs)
     settings, history = _merge(said, layout.root, environ)
@@ -108,12 +109,10 @@ def resolve(
             if isinstance(layer, SettingsFile)
             for name in layer.unapplied()
         ),
+        unknown_kedro=tuple(
+            (name, str(layer.path)) for layer, _ in said if isinstance(layer, SettingsFile) for name in layer.unknown()
+        ),
     )
-
-
-def _said(dotenv_files: Sequence[tuple[Path, list[Binding]]]) -> dict[str, str | None]:
-    """What the `.env` files say, later files winning and an empty value saying nothing."""
-    return {name: value for _, bindings in dotenv_files for name, value, _ in bindings if value}
 
 
 def _unset(environ: Mapping[str, str], said: Sequence[tuple[Layer, list[Contribution]]]) -> tuple[str, ...]:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layered_mlflow.errors import ConfigError, did_you_mean
-from layered_mlflow.layers import SettingsFile
+from layered_mlflow.layers import Layer, SettingsFile
+from layered_mlflow.problems import WARNING, Problem
 
 SETTINGS_DIR = "settings"
 EXTENSIONS = (".yml", ".yaml")
@@ -55,7 +56,9 @@ class SettingsLayout:
         """Known environments: ``development`` and one per ``mlflow.<env>.yml``."""
         return tuple(sorted({DEFAULT_ENV, *self.env_files}))
 
-    def file_layers(self, layer: str, environment: str | None, environ: Mapping[str, str]) -> list[SettingsFile]:
+    def file_layers(
+        self, layer: str, environment: str | None, environ: Mapping[str, str], dotenv: Mapping[str, str] | None = None
+    ) -> list[Layer]:
         """The files of one of the file layers (`base_file`, `env_file`, `local_file`) in ``environment``."""
         path = {
             "base_file": self.base_file,
@@ -63,6 +66,22 @@ class SettingsLayout:
             "local_file": self.local_file,
         }[layer]
         return [] if path is None else [SettingsFile(layer, path, environ)]
+
+    def secret_names(self, environment: str) -> frozenset[str]:
+        return frozenset()  # its secrets are named in the `secrets` list
+
+    def problems(self) -> list[Problem]:
+        from layered_mlflow import kedro_settings
+
+        if self.found and kedro_settings.is_kedro_project(self.root):
+            return [
+                Problem(
+                    WARNING,
+                    f"{self.root} is a Kedro project too ([tool.kedro]); {MARKER} wins and conf/'s files are ignored",
+                    "keep one of them: remove settings/ to read conf/, or the mlflow files of conf/",
+                )
+            ]
+        return []
 
     def unknown_environment(self, name: str, source: str) -> ConfigError:
         listed = ", ".join(self.environments)

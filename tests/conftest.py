@@ -17,7 +17,7 @@ import pytest
 
 # Variables from the developer's shell that would change what the tool resolves.
 _STRAY_PREFIXES = ("MLFLOW_", "LAYERED_MLFLOW_", "DYNACONF_")
-_STRAY_NAMES = ("ENV_FOR_DYNACONF", "PROJECT_ROOT")
+_STRAY_NAMES = ("ENV_FOR_DYNACONF", "KEDRO_ENV", "PROJECT_ROOT")
 
 COMMAND = shutil.which("layered-mlflow", path=os.path.dirname(sys.executable)) or "layered-mlflow"
 # Root reads files whatever their mode; without these two capabilities it obeys the mode as any user

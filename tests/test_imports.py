@@ -63,3 +63,31 @@ def test_jinja_in_a_later_layer_is_seen_before_dynaconf_loads(project: Project) 
     project.write("settings/mlflow.yml", "mlflow_experiment_name: base\n")
     project.write("settings/mlflow.staging.yml", 'mlflow_experiment_name: \'@jinja {{ "st" ~ "aging" }}\'\n')
     assert project.child_env("--env", "staging")["MLFLOW_EXPERIMENT_NAME"] == "staging"
+
+
+KEDRO_PROBE_MODULES = ("kedro", "kedro_mlflow", "omegaconf", "dynaconf", "mlflow")
+
+
+def kedro_imports(project: Project, *args: str) -> list[str]:
+    probe = PROBE.replace('("mlflow", "flask"', f'{KEDRO_PROBE_MODULES!r} + ("flask"')
+    done = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(args)], cwd=project.root, capture_output=True, text=True, check=False
+    )
+    found: list[str] = json.loads(done.stderr.strip().splitlines()[-1])
+    return found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("tracking:\n  experiment:\n    name: churn\n", [], id="plain"),
+        pytest.param('tracking:\n  experiment:\n    name: "${oc.env:E,churn}"\n', ["omegaconf"], id="interpolated"),
+    ],
+)
+def test_a_kedro_project_imports_neither_kedro_nor_dynaconf(project: Project, text: str, expected: list[str]) -> None:
+    """Kedro is never imported (settings.py is read, not run); OmegaConf only for a file that holds `${`."""
+    project.write("pyproject.toml", '[tool.kedro]\npackage_name = "demo"\n')
+    project.write("conf/base/mlflow.yml", text)
+    project.write("conf/local/credentials.yml", "{}\n")
+    for args in (("run", "--dry-run", "--", "true"), ("show",), ("env",)):
+        assert kedro_imports(project, *args) == expected, args

@@ -190,13 +190,13 @@ def test_error(
         pytest.param(
             {"project_dir": "nowhere"},
             "--project-dir nowhere: no such directory",
-            "name the folder that holds settings/mlflow.yml",
+            "name the folder that holds settings/mlflow.yml or pyproject.toml with [tool.kedro]",
             id="project-dir-missing",
         ),
         pytest.param(
             {"environ": {"LAYERED_MLFLOW_PROJECT_DIR": "nowhere"}},
             "LAYERED_MLFLOW_PROJECT_DIR nowhere: no such directory",
-            "name the folder that holds settings/mlflow.yml",
+            "name the folder that holds settings/mlflow.yml or pyproject.toml with [tool.kedro]",
             id="project-dir-variable-missing",
         ),
         pytest.param(

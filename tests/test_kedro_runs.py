@@ -1,0 +1,95 @@
+"""SPEC §10, a real run: `layered-mlflow run -- kedro run` and a plain script of a Kedro project log where conf/ says.
+
+Each run starts in notebooks/ with KEDRO_ENV=production: the run must land in
+the store conf/production names, with its credentials, and nothing in the
+working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COMMAND, client_query
+from tests.test_kedro_agreement import KEDRO, QUIET, generated
+
+__all__ = ["generated"]  # the session's project from `kedro new`, a fixture shared with the agreement tests
+
+pytestmark = pytest.mark.mlflow
+
+NODE = """\
+import os
+
+import mlflow
+from kedro.pipeline import Pipeline, node
+
+
+def log_score() -> float:
+    mlflow.log_metric("score", 0.5)
+    mlflow.set_tag("user_seen", os.environ.get("MLFLOW_TRACKING_USERNAME", ""))
+    return 0.5
+
+
+def create_pipeline(**kwargs: object) -> Pipeline:
+    return Pipeline([node(log_score, inputs=None, outputs="score", name="log_score")])
+"""
+TRAIN = """\
+import mlflow
+
+mlflow.log_metric("score", 0.5)
+"""
+RUNS = """\
+import json, mlflow
+e = mlflow.MlflowClient().get_experiment_by_name("churn")
+runs = mlflow.search_runs([e.experiment_id], output_format="list")
+print(json.dumps([(r.data.metrics, r.data.tags.get("user_seen")) for r in runs]))
+"""
+
+
+@pytest.fixture
+def production(generated: Path, tmp_path: Path) -> Path:
+    """The generated project with a logging node, and conf/production naming its own store and credentials."""
+    root = tmp_path / "demo"
+    shutil.copytree(generated, root)
+    (root / "src/demo/pipelines/logs").mkdir(parents=True)
+    (root / "src/demo/pipelines/logs/__init__.py").write_text(NODE, encoding="utf-8")
+    (root / "src/demo/train.py").write_text(TRAIN, encoding="utf-8")
+    (root / "conf/base/mlflow.yml").write_text("tracking:\n  experiment:\n    name: churn\n", encoding="utf-8")
+    (root / "conf/production").mkdir()
+    (root / "conf/production/mlflow.yml").write_text(
+        "server:\n  mlflow_tracking_uri: prod_runs\n  credentials: store\n", encoding="utf-8"
+    )
+    (root / "conf/production/credentials.yml").write_text("store:\n  MLFLOW_TRACKING_USERNAME: alice\n")
+    return root
+
+
+def run(root: Path, *command: str) -> None:
+    env = {**os.environ, **QUIET, "KEDRO_ENV": "production"}
+    env.pop("MLFLOW_ALLOW_FILE_STORE")  # layered-mlflow derives it for a file: store
+    argv = [COMMAND, "run", "--", *command]
+    before = sorted(os.listdir(root / "notebooks"))
+    done = subprocess.run(argv, cwd=root / "notebooks", env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(os.listdir(root / "notebooks")) == before  # nothing lands in the working directory
+    assert not (root / "mlruns").exists()
+
+
+@pytest.mark.parametrize("hook", ["kedro-mlflow-hook", "no-hook"])
+def test_kedro_run_lands_in_the_environments_store(production: Path, hook: str) -> None:
+    """`kedro run` from notebooks/, with kedro-mlflow's hook or without: one run in prod_runs, experiment churn."""
+    if hook == "no-hook":
+        settings = production / "src/demo/settings.py"
+        settings.write_text('DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)\n', encoding="utf-8")
+    run(production, KEDRO, "run")
+    assert client_query((production / "prod_runs").as_uri(), RUNS) == [[{"score": 0.5}, "alice"]]
+
+
+def test_a_script_of_the_project_lands_in_the_environments_store(production: Path) -> None:
+    """`python src/demo/train.py` from notebooks/: the same store and experiment, no Kedro involved."""
+    run(production, sys.executable, str(production / "src/demo/train.py"))
+    assert client_query((production / "prod_runs").as_uri(), RUNS) == [[{"score": 0.5}, None]]
