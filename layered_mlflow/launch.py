@@ -11,6 +11,7 @@ holds this parser to click's over a table and generated command lines.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import sys
@@ -25,6 +26,7 @@ _COMPLETION_VARIABLE = "_LAYERED_MLFLOW_COMPLETE"  # click's shell completion: i
 
 def main() -> NoReturn:
     """``layered-mlflow``: the plain `run` without click, else the full command line."""
+    gc.disable()  # a short-lived process whose data hold no cycles to speak of: collections are pure cost
     prepare()
     argv = sys.argv[1:]
     parsed = None if _COMPLETION_VARIABLE in os.environ else plain_run(argv)
