@@ -94,8 +94,8 @@ def read_settings_file(path: Path, environ: Mapping[str, str], outside: list[str
     each value so evaluated (it may read the environment, or another file).
     """
     text = _read_text(path)
+    yaml_limits.refuse_deep_nesting(path, text)  # first: refused, it needs no Dynaconf (some 45 ms to import)
     _import_dynaconf(path.parent)
-    yaml_limits.refuse_deep_nesting(path, text)
     if "*" in text:  # only aliases (`*name`) can make a document grow
         yaml_limits.refuse_alias_bombs(path, _compose(path, text))
     from dynaconf.base import Settings
