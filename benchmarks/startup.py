@@ -97,7 +97,7 @@ def commands(root: Path, scale: float) -> tuple[list[Command], dict[str, list[tu
         *both("layered-mlflow show", [wrapper, "show"]),
         *wrapped(f"run, {size / MB:g} MB, one long list", inputs.long_list(size)),
         *wrapped(
-            f"run, {size / MB:g} MB, {round(20000 * scale)} env entries", inputs.env_entries(round(20000 * scale), 33)
+            f"run, {size / MB:g} MB, {round(20000 * scale)} env entries", inputs.env_entries(round(20000 * scale), 20)
         ),
         *wrapped("run, 5000 nested brackets", inputs.nested_brackets(5000), status=2),
         *wrapped("run, 10 MB, over the limit", inputs.long_list(10 * MB), status=2),
