@@ -123,12 +123,16 @@ def commands(root: Path, scale: float) -> tuple[list[Command], dict[str, list[tu
 
 
 def exponent(points: list[tuple[int, float]]) -> float:
-    """The least-squares slope of log(cost above the first point, of size 0) against log(size): 1 is linear."""
+    """The least-squares slope of log(cost above the first point, of size 0) against log(size): 1 is linear.
+
+    Noise can tilt a flat curve below 0; it is shown as 0, no growth.
+    """
     (_, base), *points = points
     xs = [math.log(n) for n, _ in points]
     ys = [math.log(max(t - base, 1e-4)) for _, t in points]
     mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
+    return max(slope, 0.0)
 
 
 def in_process(folder: Path, env: dict[str, str], runs: int) -> float:
