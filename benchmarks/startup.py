@@ -177,9 +177,7 @@ def main() -> None:
         print(f"{c.label:<34} {seconds * 1000:7.1f} ms {seconds / baseline:13.2f}x {max(rss[id(c)]) / 1024:7.1f} MiB")
     print(f"{'resolve() in-process, warm':<34} {resolve_seconds * 1000:7.1f} ms")
     print()
-    print(
-        "growth of `run -- true`, cache warm: median ms at each size; exponent of the cost above size 0"
-    )
+    print("growth of `run -- true`, cache warm: median ms at each size; exponent of the cost above size 0")
     print(f"{'input':<20} {'sizes':<28} {'ms':<24} {'exponent':>8}")
     for curve, points in growth.items():
         timed = [(n, median[id(c)]) for n, c in points]
