@@ -40,7 +40,7 @@ def read_settings_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]
     folder = folder_of(environ)
     if folder is None:
         return _parse(path, environ, None)
-    data = reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT)
+    data = _read(path)
     key = _versions() + b"\0" + data
     where = os.fsencode(os.path.abspath(path))
     # Two paths may share a name: each then only overwrites the other's entry, never serves it.
@@ -48,7 +48,7 @@ def read_settings_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]
     found = _load(entry, key)
     if found is not None:
         return found
-    return _parse(path, environ, (entry, key))
+    return _parse(path, environ, (entry, key, data))
 
 
 def folder_of(environ: Mapping[str, str]) -> Path | None:
@@ -64,14 +64,21 @@ def folder_of(environ: Mapping[str, str]) -> Path | None:
     return Path(base, "layered-mlflow")
 
 
-def _parse(path: Path, environ: Mapping[str, str], store: tuple[Path, bytes] | None) -> dict[str, Any]:
+def _parse(path: Path, environ: Mapping[str, str], store: tuple[Path, bytes, bytes] | None) -> dict[str, Any]:
     from layered_mlflow import settings_files
 
     outside: list[str] = []
     parsed = settings_files.read_settings_file(path, environ, outside)
-    if store is not None and not outside:
-        _store(*store, parsed)
+    if store is None or outside:
+        return parsed
+    entry, key, data = store
+    if _read(path) == data:  # unchanged since the key was read, or one text's values would be filed under another's
+        _store(entry, key, parsed)
     return parsed
+
+
+def _read(path: Path) -> bytes:
+    return reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT)
 
 
 def _versions() -> bytes:
