@@ -1,6 +1,6 @@
 """``python -m layered_mlflow``: the same command as ``layered-mlflow``."""
 
-from layered_mlflow.cli import main
+from layered_mlflow.launch import main
 
 if __name__ == "__main__":
     main()

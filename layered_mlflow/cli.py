@@ -2,55 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import os
 import sys
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import click
 
-from layered_mlflow import __version__, completion, output, settings_files
+from layered_mlflow import __version__, completion, launch, output
 from layered_mlflow.errors import LayeredMlflowError, with_hint
 from layered_mlflow.formats import FORMATS
-from layered_mlflow.resolve import Resolved, resolve
-
-PROG = "layered-mlflow"
-DEBUG_VARIABLE = "LAYERED_MLFLOW_DEBUG"
-
-
-@dataclass(frozen=True)
-class Options:
-    """The global options, shared by every command."""
-
-    env: str | None
-    project_dir: str | None
-    env_files: tuple[str, ...]
-    assignments: tuple[str, ...]
-    verbose: bool
-    quiet: bool
-    environ: dict[str, str]
-
-    def resolve(self, env: str | None = None) -> Resolved:
-        return resolve(
-            env=env or self.env,
-            project_dir=self.project_dir,
-            overrides=self.assignments,
-            environ=self.environ,
-            env_files=self.env_files or None,
-        )
-
-    def ready(self) -> Resolved:
-        """Resolved, once each `required` key has a value (else exit 2, before anything starts)."""
-        from layered_mlflow.required import refuse_missing
-
-        return refuse_missing(self.resolve(), self.environ)
-
-    def fetched(self, resolved: Resolved) -> Resolved:
-        """``resolved``, its secret references fetched: only for what starts a command or prints secrets."""
-        from layered_mlflow.references import fetched
-
-        return fetched(resolved, self.environ)
+from layered_mlflow.launch import DEBUG_VARIABLE
+from layered_mlflow.options import PROG, Options, checked, say, start
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,21 +62,13 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 @click.pass_obj
 def run(options: Options, dry_run: bool, command: tuple[str, ...]) -> None:
     """Run COMMAND with the resolved settings in its environment: run -- CMD [ARGS...]."""
-    from layered_mlflow import report
-    from layered_mlflow.exports import child_environment
-    from layered_mlflow.runner import exec_command
-
-    resolved = options.ready()
-    _warn(options, resolved)
+    resolved = checked(options)
     if dry_run:
+        from layered_mlflow import report
+
         output.write(report.dry_run(resolved, command))
         return
-    resolved = options.fetched(resolved)
-    if options.verbose:
-        _say(f"environment {resolved.environment} (from {resolved.environment_source}), root {resolved.root}")
-        for line in report.dry_run(resolved, command).splitlines():
-            _say(line)
-    exec_command(command, child_environment(options.environ, resolved))
+    start(options, resolved, command)  # as launch.main does for the plain command line, without click
 
 
 @cli.command(short_help="Show the resolved settings and where each came from.")
@@ -168,7 +122,7 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
         timeout if online else None,
     )
     for line in outcome.errors:
-        _say(f"error: {line}")
+        say(f"error: {line}")
     if outcome.text:
         output.write(outcome.text)
     sys.exit(outcome.exit_code)
@@ -187,7 +141,7 @@ def experiment(options: Options) -> None:
 
     lines, code = command(options.resolve(), options.environ)
     for line in lines:
-        click.echo(line)
+        output.write(line)
     sys.exit(code)
 
 
@@ -209,14 +163,14 @@ def env_command(options: Options, fmt: str, show_secrets: bool, github_env: bool
     if github_env:
         from layered_mlflow import github
 
-        click.echo(github.write_env(options.fetched(resolved), options.environ))
+        output.write(github.write_env(options.fetched(resolved), options.environ))
         return
     if show_secrets:
         resolved = options.fetched(resolved)
     text = formats.render(fmt, resolved, show_secrets)
     hidden = [] if show_secrets or options.quiet else masking.secrets_of(resolved).hidden(resolved.variables)
     if hidden:
-        _say(f"warning: {', '.join(hidden)} printed as *** (pass --show-secrets to print the values)")
+        say(f"warning: {', '.join(hidden)} printed as *** (pass --show-secrets to print the values)")
     # Bytes: a value that is not UTF-8 (an environment may hold any bytes) is written exactly.
     output.write(os.fsencode(text))
 
@@ -285,30 +239,15 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     plan = report.dry_run(command.resolved, command.argv, cwd=command.cwd)
     refuse_unusable(command.argv)
     for line in plan.splitlines() if options.verbose else ():
-        _say(line)
+        say(line)
     if not options.quiet:
-        _say(describe(command, ui))
+        say(describe(command, ui))
     environment = child_environment(options.environ, command.resolved)
     if command.auth is not None:
         from layered_mlflow.auth_config import VARIABLE, hand_over
 
         environment[VARIABLE] = hand_over(command.auth)
     exec_command(command.argv, environment, cwd=command.cwd)
-
-
-def _warn(options: Options, resolved: Resolved) -> None:
-    """Names that do nothing and values `check` calls errors, one line each on stderr, unless -q."""
-    if options.quiet:
-        return
-    from layered_mlflow.checks import run_warnings
-    from layered_mlflow.problems import WARNING, Problem
-
-    for problem in run_warnings(resolved, options.environ):
-        _say(Problem(WARNING, problem.message, problem.hint).line())  # `run` goes on: errors of `check` warn
-
-
-def _say(message: str) -> None:
-    click.echo(f"{PROG}: {message}", err=True)
 
 
 def _fail(message: str, hint: str | None, code: int) -> NoReturn:
@@ -332,29 +271,33 @@ def _unparsed_set(args: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    """The console script: one-line errors, exit codes of SPEC §8, no traceback."""
-    debug = os.environ.get(DEBUG_VARIABLE) == "1"
-    settings_files.lean_imports = True
-    for stream in (sys.stdout, sys.stderr):
-        # A variable may hold any bytes (not UTF-8): print them back as they came in.
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="surrogateescape")
+    """The console script's full command line: one-line errors, exit codes of SPEC §8, no traceback."""
+    launch.prepare()
     try:
         code = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+    except Exception as exc:
+        failed(exc, sys.argv[1:] if argv is None else argv)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def failed(error: Exception, argv: list[str]) -> NoReturn:
+    """End with ``error`` as SPEC §8 says: one line on stderr, the exit code of its kind."""
+    try:
+        raise error
     except LayeredMlflowError as exc:
-        if debug:
+        if os.environ.get(DEBUG_VARIABLE) == "1":
             raise
         _fail(exc.message, exc.hint, exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)  # no command: the help
         sys.exit(2)
     except click.UsageError as exc:
-        unparsed = _unparsed_set(sys.argv[1:] if argv is None else argv)
+        unparsed = _unparsed_set(argv)
         if unparsed is not None:  # click would quote what followed it as a command or option: a value
             from layered_mlflow.layers import malformed_assignment
 
-            error = malformed_assignment(unparsed)
-            _fail(error.message, error.hint, error.exit_code)
+            refused = malformed_assignment(unparsed)
+            _fail(refused.message, refused.hint, refused.exit_code)
         where = exc.ctx.command_path if exc.ctx else PROG
         _fail(exc.format_message(), f"see '{where} --help'", exc.exit_code)
     except click.ClickException as exc:
@@ -364,7 +307,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except output.Failed as exc:
         output.failed(exc.error, _fail)
     except Exception as exc:
-        if debug:
+        if os.environ.get(DEBUG_VARIABLE) == "1":
             raise
         _fail(f"internal error ({type(exc).__name__})", f"rerun with {DEBUG_VARIABLE}=1 and report the traceback", 70)
-    sys.exit(code if isinstance(code, int) else 0)

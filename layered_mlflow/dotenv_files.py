@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import sys
+import types
 from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from layered_mlflow import reading
 from layered_mlflow.errors import ConfigError, UsageError, shown
@@ -45,9 +47,7 @@ def read_dotenv(paths: Sequence[Path], environ: Mapping[str, str], explicit: boo
 def _parse(
     path: Path, text: str, earlier: dict[str, str | None], injected: dict[str, str | None]
 ) -> dict[str, str | None]:
-    from dotenv.parser import parse_stream  # here: a project without .env need not import it
-    from dotenv.variables import parse_variables
-
+    parse_stream, parse_variables = _parsers()
     said: dict[str, str | None] = {}
     # A chain, not a merged copy per line: a `.env` of 10,000 lines stays linear.
     scope = ChainMap(injected, said, earlier)
@@ -64,6 +64,37 @@ def _parse(
             value = "".join(atom.resolve(scope) for atom in parse_variables(value))
         said[binding.key] = value
     return said
+
+
+def _parsers() -> tuple[Any, Any]:
+    """python-dotenv's ``parse_stream`` and ``parse_variables``, imported without the package's ``__init__``.
+
+    Its ``__init__`` imports ``dotenv.main`` (logging, tempfile, shutil), a third of
+    `run`'s start, for nothing that reading a file uses. The two modules import only
+    the standard library; tests/test_dotenv_layer.py holds them to python-dotenv's
+    own reading (``dotenv_values``), and to that, over the installed version.
+    """
+    stand_in = "dotenv" not in sys.modules and _stand_in_package()  # here: a project without .env need not
+    try:
+        from dotenv.parser import parse_stream
+        from dotenv.variables import parse_variables
+    finally:  # the real package, should anything import it later, runs its __init__ then
+        if stand_in:
+            del sys.modules["dotenv"]
+    return parse_stream, parse_variables
+
+
+def _stand_in_package() -> bool:
+    """An empty ``dotenv`` package in ``sys.modules``, through which its submodules import; False if not found."""
+    from importlib.util import find_spec
+
+    spec = find_spec("dotenv")
+    if spec is None or spec.submodule_search_locations is None:
+        return False
+    package = types.ModuleType("dotenv")
+    package.__path__ = list(spec.submodule_search_locations)
+    sys.modules["dotenv"] = package
+    return True
 
 
 def _first_written_line(original: Original) -> int:

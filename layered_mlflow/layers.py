@@ -68,7 +68,7 @@ class SettingsFile:
 
     @functools.cached_property
     def _read(self) -> kedro.Translation:
-        from layered_mlflow.settings_files import read_settings_file
+        from layered_mlflow.cache import read_settings_file
 
         return kedro.translate(read_settings_file(self.path, self.environ), str(self.path))
 

@@ -86,15 +86,16 @@ def _peek(path: Path) -> str:
         return ""  # reading it for real reports the problem
 
 
-def read_settings_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+def read_settings_file(path: Path, environ: Mapping[str, str], outside: list[str] | None = None) -> dict[str, Any]:
     """The top-level mapping of ``path``, keys lower-cased, Dynaconf's values evaluated.
 
     ``@format``'s and ``@jinja``'s ``env`` is ``environ``, the environment resolution
-    was given, never ``os.environ`` behind its back.
+    was given, never ``os.environ`` behind its back. ``outside`` gets the converter of
+    each value so evaluated (it may read the environment, or another file).
     """
     text = _read_text(path)
+    yaml_limits.refuse_deep_nesting(path, text)  # first: refused, it needs no Dynaconf (some 45 ms to import)
     _import_dynaconf(path.parent)
-    yaml_limits.refuse_deep_nesting(path, text)
     if "*" in text:  # only aliases (`*name`) can make a document grow
         yaml_limits.refuse_alias_bombs(path, _compose(path, text))
     from dynaconf.base import Settings
@@ -116,6 +117,8 @@ def read_settings_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]
 
         def plain(value: Any, as_written: bool = True, depth: int = 0) -> Any:
             if isinstance(value, Lazy):  # '@jinja {{ ... }}' and the like: rendered, braces and all
+                if outside is not None:
+                    outside.append(str(value)[: str(value).find(" ")])  # the converter: @format, @jinja …
                 value, as_written = _evaluate(value, settings, environ), False
             if isinstance(value, (Mapping, list)) and depth == yaml_limits.MAX_DEPTH:  # block nesting, aliases
                 raise ConfigError(

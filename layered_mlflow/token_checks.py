@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator, Mapping
 
 from layered_mlflow import keys, tokens
@@ -59,6 +57,9 @@ def provider_problem(resolved: Resolved, environ: Mapping[str, str]) -> Iterator
     """Whether `python` on the command's PATH can load the provider (only `check`: it starts a process)."""
     if resolved.variables.get(tokens.AUTH) != tokens.PROVIDER:
         return
+    import shutil  # here: `run` imports this module for its warnings, and never starts a process
+    import subprocess
+
     path = child_environment(environ, resolved).get("PATH")
     python = shutil.which("python", path=path) or shutil.which("python3", path=path)
     if python is None:

@@ -33,10 +33,11 @@ def _is_stray(name: str) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing from the developer's shell reaches the tool under test."""
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Nothing from the developer's shell reaches the tool under test, and its cache is the test's own."""
     for name in [name for name in os.environ if _is_stray(name)]:
         monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +122,27 @@ def test_a_line_dotenv_skips_is_an_error(project: Project, text: str, line: int)
     assert "127.0.0.1" not in result.stderr
     assert "unterminated" not in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+# In a fresh interpreter: read a `.env` through layered-mlflow, then report what got imported, then import dotenv.
+LEAN_PROBE = """
+import json, sys
+from pathlib import Path
+from layered_mlflow.dotenv_files import read_dotenv
+(_, bindings), = read_dotenv([Path(sys.argv[1])], {"HOME": "/h"}, explicit=True)
+loaded = sorted(name for name in sys.modules if name.split(".")[0] == "dotenv")
+import dotenv
+ours = {name: value for name, value, _ in bindings}
+print(json.dumps([loaded, ours, dotenv.dotenv_values(sys.argv[1]), dotenv.main.__name__]))
+"""
+
+
+def test_python_dotenvs_parser_loads_without_its_package(tmp_path: Path) -> None:
+    """Canary of the installed python-dotenv: its parser and variables modules import alone (not dotenv.main),
+    read as the package does, and the package still imports whole afterwards."""
+    path = tmp_path / ".env"
+    path.write_text("A=1\nexport B='two words'\nC=\"x\\ny\"\n# comment\nD\n")
+    done = subprocess.run([sys.executable, "-c", LEAN_PROBE, str(path)], capture_output=True, text=True, check=True)
+    loaded, ours, theirs, whole = json.loads(done.stdout)
+    assert (loaded, whole) == (["dotenv.parser", "dotenv.variables"], "dotenv.main")
+    assert ours == theirs

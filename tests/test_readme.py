@@ -104,7 +104,7 @@ RUN: dict[str, tuple[int, str | None]] = {
         "settings/mlflow.production.yml && layered-mlflow check --all-envs",
     ),
     "layered-mlflow schema > settings/mlflow.schema.json": (0, None),
-    "python benchmarks/startup.py --runs 30": (0, f"python {REPO}/benchmarks/startup.py --runs 1"),
+    "python benchmarks/startup.py --runs 30": (0, f"python {REPO}/benchmarks/startup.py --runs 1 --quick"),
     "python benchmarks/auth_provider.py --requests 3000": (
         0,
         f"python {REPO}/benchmarks/auth_provider.py --requests 100",
