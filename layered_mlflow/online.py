@@ -38,22 +38,28 @@ def reach(variables: Mapping[str, str], timeout: float, secrets: Secrets) -> Pro
         probes[scheme] = lambda: _tcp(uri, _PORTS[scheme], timeout)
     if scheme not in probes:
         return Problem(NOTE, f"{shown}: not checked online ({scheme} stores are not probed)")
+    answer = within(probes[scheme], timeout)
+    if answer is None:
+        return Problem(ERROR, f"{shown}: no answer within {timeout:g} s", "is the server up, and listening there?")
+    if isinstance(answer, Exception):
+        return _failure(shown, answer, timeout)
+    return Problem(NOTE, f"{shown}: {answer}")
+
+
+def within(probe: Callable[[], str], timeout: float) -> str | Exception | None:
+    """``probe()``'s answer, or what it raised, or None when it has not answered within ``timeout`` seconds."""
     outcome: list[str | Exception] = []
 
-    def probe() -> None:
+    def run() -> None:
         try:
-            outcome.append(probes[scheme]())
-        except Exception as exc:  # reported below, whatever it is
+            outcome.append(probe())
+        except Exception as exc:  # the caller reports it, whatever it is
             outcome.append(exc)
 
-    worker = threading.Thread(target=probe, daemon=True)
+    worker = threading.Thread(target=run, daemon=True)
     worker.start()
     worker.join(timeout)
-    if not outcome:
-        return Problem(ERROR, f"{shown}: no answer within {timeout:g} s", "is the server up, and listening there?")
-    if isinstance(outcome[0], Exception):
-        return _failure(shown, outcome[0], timeout)
-    return Problem(NOTE, f"{shown}: {outcome[0]}")
+    return outcome[0] if outcome else None
 
 
 class Refused(Exception):

@@ -10,12 +10,11 @@ destination are reached the same way.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Mapping
 from urllib.parse import quote, urlsplit
 
 from layered_mlflow.masking import Secrets, printable
-from layered_mlflow.online import Refused, get
+from layered_mlflow.online import Refused, get, within
 from layered_mlflow.problems import ERROR, NOTE, Problem
 from layered_mlflow.resolve import Resolved
 
@@ -55,24 +54,14 @@ def _reach_one(
 
 
 def _bounded(probe: Callable[[], str], timeout: float) -> str | Problem:
-    outcome: list[str | Exception] = []
-
-    def run() -> None:
-        try:
-            outcome.append(probe())
-        except Exception as exc:  # reported below, whatever it is
-            outcome.append(exc)
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not outcome:
+    answer = within(probe, timeout)
+    if answer is None:
         return Problem(ERROR, f"no answer within {timeout:g} s", "is the store up, and its endpoint right?")
-    if isinstance(outcome[0], Refused):
-        return Problem(ERROR, str(outcome[0]), outcome[0].hint)
-    if isinstance(outcome[0], Exception):
-        return Problem(ERROR, f"the check failed ({type(outcome[0]).__name__})")
-    return outcome[0]
+    if isinstance(answer, Refused):
+        return Problem(ERROR, str(answer), answer.hint)
+    if isinstance(answer, Exception):
+        return Problem(ERROR, f"the check failed ({type(answer).__name__})")
+    return answer
 
 
 def _experiment_location(tracking: str, environment: Mapping[str, str], timeout: float) -> str:
