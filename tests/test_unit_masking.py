@@ -40,6 +40,24 @@ MASKED = [
     ),
     pytest.param("MY_STORAGE", "accountkey=abc", "accountkey=***", id="embedded-key-ignores-case"),
     pytest.param("MLFLOW_EXPERIMENT_NAME", "plain", "plain", id="plain-value-unchanged"),
+    pytest.param(
+        "MLFLOW_TRACKING_PASSWORD",
+        "aws-sm:prod/mlflow#password",
+        "aws-sm:prod/mlflow#password",
+        id="reference-under-secret-name-is-shown",
+    ),
+    pytest.param("MLFLOW_RUN_CONTEXT", "plain", "***", id="run-context-not-an-object-masked-whole"),
+    pytest.param("MLFLOW_RUN_CONTEXT", ' {"team": "a"}', ' {"team": "a"}', id="run-context-leading-space-is-an-object"),
+    pytest.param(
+        "MLFLOW_RUN_CONTEXT", ' {"api_token": "t"}', '{"api_token": "***"}', id="run-context-leading-space-masked"
+    ),
+    pytest.param(
+        "MY_SETTINGS",
+        '[{"token": "t"}, "https://u:pw@h", 1, null]',
+        '[{"token": "***"}, "https://u:***@h", 1, null]',
+        id="json-list-items-masked-each",
+    ),
+    pytest.param("MY_SETTINGS", '{"a":1}', '{"a":1}', id="json-without-secrets-kept-as-written"),
 ]
 
 
@@ -47,6 +65,119 @@ MASKED = [
 def test_mask(name: str, value: str, shown: str) -> None:
     """A secret name hides the whole value; otherwise URI passwords and embedded keys are hidden."""
     assert masking.Secrets().mask(name, value) == shown
+
+
+LISTED = [
+    pytest.param("env.WANDB_ENTITY", "team-a", "***", id="listed-key"),
+    pytest.param("WANDB_ENTITY", "team-a", "***", id="listed-variable"),
+    pytest.param("env.WANDB_ENTITY", "aws-sm:wandb", "***", id="listed-reference-masked"),
+    pytest.param("env.WANDB_PROJECT", "aws-sm:wandb", "aws-sm:wandb", id="unlisted-reference-shown"),
+    pytest.param("env.WANDB_PROJECT", "p", "p", id="unlisted-name-shown"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "shown"), LISTED)
+def test_mask_listed_names(name: str, value: str, shown: str) -> None:
+    """A name in the `secrets` list is masked by key or variable, even when its value is a reference (SPEC §11)."""
+    assert masking.Secrets(frozenset({"WANDB_ENTITY"})).mask(name, value) == shown
+
+
+NAMES = [
+    pytest.param("MLFLOW_TRACKING_PASSWORD", True, id="contains-password"),
+    pytest.param("DB_PASSWD", True, id="contains-passwd"),
+    pytest.param("env.OPENAI_API_KEY", True, id="contains-api-key"),
+    pytest.param("MY_APIKEY_1", True, id="contains-apikey"),
+    pytest.param("SSH_PRIVATE_KEY_PATH", True, id="contains-private-key"),
+    pytest.param("AZURE_STORAGE_ACCOUNT_KEY", True, id="contains-account-key"),
+    pytest.param("DATABASE_CONNECTION_STRING", True, id="contains-connection-string"),
+    pytest.param("GH_KEY", True, id="ends-in-key"),
+    pytest.param("OTEL_EXPORTER_OTLP_HEADERS", True, id="ends-in-headers"),
+    pytest.param("tags.api_token", True, id="ignores-case"),
+    pytest.param("KEYRING_BACKEND", False, id="key-not-at-the-end"),
+    pytest.param("OTEL_HEADERS_X", False, id="headers-not-at-the-end"),
+    pytest.param("MLFLOW_TRACKING_USERNAME", False, id="username-is-no-secret"),
+    pytest.param("token.command", True, id="token-command-may-hold-one"),
+    pytest.param("token.file", False, id="token-file-is-where"),
+    pytest.param("token.ttl", False, id="token-ttl-is-how-often"),
+    pytest.param("LAYERED_MLFLOW_TOKEN__FILE", False, id="token-file-variable"),
+    pytest.param("layered_mlflow_token__ttl", False, id="token-ttl-variable-ignores-case"),
+]
+
+
+@pytest.mark.parametrize(("name", "secret"), NAMES)
+def test_is_secret_name(name: str, secret: bool) -> None:
+    """The name rules of SPEC §11; where the token is read and how often are no secrets."""
+    assert masking.is_secret_name(name) is secret
+
+
+BARE = [
+    pytest.param("env.FOO", "FOO", id="env-entry-is-its-variable"),
+    pytest.param("ENV.foo", "FOO", id="section-ignores-case"),
+    pytest.param("tags.team", "TEAM", id="tag"),
+    pytest.param("server.auth.database_uri", "AUTH.DATABASE_URI", id="only-the-first-part-is-the-section"),
+    pytest.param("FOO", "FOO", id="variable-is-itself"),
+    pytest.param("mlflow_x", "MLFLOW_X", id="key-spelled-as-its-variable"),
+    pytest.param("other.x", "OTHER.X", id="unknown-section-kept"),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), BARE)
+def test_bare(name: str, expected: str) -> None:
+    """A key and its variable share one bare name, so `secrets: [env.FOO]` and `[FOO]` mean the same."""
+    assert masking.bare(name) == expected
+
+
+TEXTS = [
+    pytest.param("s://u:pw@h", "s://u:***@h", id="one-letter-scheme"),
+    pytest.param('uri="s://u:pw@h"', 'uri="s://u:***@h"', id="one-letter-scheme-after-a-quote"),
+    pytest.param("https://:pw@h", "https://:***@h", id="password-without-user"),
+    pytest.param("://;https://u:pw@h", "://;https://u:***@h", id="leading-separator-is-no-uri-the-next-is"),
+    pytest.param("https://u:pw@h,https://v@k", "https://u:***@k", id="masked-up-to-the-words-last-at"),
+    pytest.param("https://u@h https://v:pw@k", "https://u@h https://v:***@k", id="each-word-scanned"),
+    pytest.param("https://h/@scope/pkg", "https://h/@scope/pkg", id="at-in-the-path-is-no-password"),
+    pytest.param(
+        "https://a/@x,https://u:pw@b,https://c",
+        "https://a/@x,https://u:***@b,https://c",
+        id="next-uri-in-the-word-after-a-path-at",
+    ),
+    pytest.param("Pwd=hunter2;Uid=sa", "Pwd=***;Uid=sa", id="odbc-pwd"),
+    pytest.param("P_W_D=hunter2", "P_W_D=***", id="pair-words-ignore-underscores"),
+    pytest.param("Sig=abc;sig=x", "Sig=***;sig=***", id="sas-sig-ignores-case"),
+    pytest.param("token=", "token=", id="empty-pair-value-stays"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TEXTS)
+def test_mask_text(text: str, expected: str) -> None:
+    """URI passwords (``scheme://user:PASSWORD@``) and connection-string keys become ``***``, nothing else."""
+    assert masking.mask_text(text) == expected
+
+
+def test_scrub() -> None:
+    """Free text loses every secret value, longest first, and every URI password."""
+    secrets = masking.Secrets(values=("s3cr3t-long", "s3cr3t"))
+    assert secrets.scrub("--pw s3cr3t-long s3cr3t https://u:pw@h") == "--pw *** *** https://u:***@h"
+
+
+PRINTABLE = [
+    pytest.param("plain ~ text", "plain ~ text", id="printable-kept"),
+    pytest.param("a\x00b\x1f c", "a\\x00b\\x1f c", id="c0-controls-escaped"),
+    pytest.param("\x1b[31mred\x7f", "\\x1b[31mred\\x7f", id="escape-and-delete-escaped"),
+    pytest.param("\x80\x9f\xa0é", "\\x80\\x9f\xa0é", id="c1-controls-escaped-others-kept"),
+    pytest.param("x" * 200, "x" * 200, id="at-the-limit-whole"),
+    pytest.param("x" * 201, "x" * 200 + "…", id="over-the-limit-cut"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PRINTABLE)
+def test_printable(text: str, expected: str) -> None:
+    """A server's answer shown on one line: control characters escaped, at most 200 characters and an ellipsis."""
+    assert masking.printable(text) == expected
+
+
+def test_printable_limit() -> None:
+    """The limit is the caller's; the cut is counted before escaping."""
+    assert masking.printable("ab\ncd", limit=3) == "ab\\x0a…"
 
 
 def test_run_context_masks_each_entry_by_its_own_name() -> None:
@@ -77,4 +208,5 @@ def test_shown_variables_and_hidden() -> None:
         "MLFLOW_EXPERIMENT_NAME": "x",
     }
     assert masking.Secrets().variables(variables, show_secrets=True) == variables
+    assert masking.Secrets().variables(variables) == {"MLFLOW_TRACKING_PASSWORD": "***", "MLFLOW_EXPERIMENT_NAME": "x"}
     assert masking.Secrets().hidden(variables) == ["MLFLOW_TRACKING_PASSWORD"]
