@@ -197,6 +197,8 @@ def test_find_key(written: str, name: str) -> None:
 def test_find_key_env_variable_named_by_a_layer() -> None:
     """A variable the `env` section names is found by its own name, as layer 6 reads it."""
     assert keys.find_key("AWS_PROFILE", {"env.AWS_PROFILE"}, MLFLOW_VARIABLES) == "env.AWS_PROFILE"
+    # A `.env` name may hold dots (python-dotenv allows them), and every `.env` variable is an `env` entry.
+    assert keys.find_key("A.B.C", {"env.A.B.C"}, MLFLOW_VARIABLES) == "env.A.B.C"
 
 
 UNKNOWN = [
@@ -204,6 +206,7 @@ UNKNOWN = [
     pytest.param("MLFLOW_EXPERIMENT_NAM", "did you mean mlflow_experiment_name?", id="typo-of-an-mlflow-variable"),
     pytest.param("server.prot", "did you mean server.port?", id="typo-of-a-server-key"),
     pytest.param("tags.taem", "did you mean tags.team?", id="typo-of-a-tag"),
+    pytest.param("tags.x", "`layered-mlflow show` lists the keys", id="another-tag-is-no-typo"),
     pytest.param("port", "`layered-mlflow show` lists the keys", id="a-server-key-needs-its-section"),
     pytest.param("env.NOT_NAMED", "`layered-mlflow show` lists the keys", id="an-env-entry-no-layer-names"),
     pytest.param("nosuch.x", "`layered-mlflow show` lists the keys", id="not-a-key-at-all"),
