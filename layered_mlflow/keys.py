@@ -204,10 +204,11 @@ def find_key(written: str, named: Collection[str], mlflow_variables: Collection[
     for name in candidates:
         if name in named:
             return name
+    server_keys = [f"server.{k}" for k in SERVER_KEYS]
     for name in candidates:
-        if name.upper() in mlflow_variables or name.removeprefix("server.") in SERVER_KEYS:
+        if name.upper() in mlflow_variables or name in server_keys:
             return name  # an MLflow variable, or a key of the server section, that no layer sets
-    known = [*named, *(name.lower() for name in mlflow_variables), *(f"server.{k}" for k in SERVER_KEYS)]
+    known = [*named, *(name.lower() for name in mlflow_variables), *server_keys]
     raise ConfigError(
         f"unknown key {written!r}: no layer sets it and it is not an MLflow variable",
         hint=did_you_mean(candidates[0] if candidates else written, known, cutoff=0.7)

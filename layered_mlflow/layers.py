@@ -170,12 +170,20 @@ def _refuse_interpolated_uris(contributions: Iterable[Contribution]) -> None:
     for contribution in contributions:
         value, key = contribution.value, contribution.key
         if key in keys.URI_KEYS and isinstance(value, str) and "${" in value:
-            variable = exports.variable_name(key) or f"{keys.SERVER_PREFIX}{key[-1].upper()}"
+            variable = _variable_of(key)
             raise ConfigError(
                 f"{contribution.source}: `{keys.dotted(key)}` holds a ${{…}} interpolation, "
                 "which settings files do not evaluate",
-                hint=f"write the URI itself; {variable} in the environment wins over every file anyway",
+                hint="write the URI itself"
+                + (f"; {variable} in the environment wins over every file anyway" if variable else ""),
             )
+
+
+def _variable_of(key: Key) -> str | None:
+    """The process-environment variable that spells ``key`` (SPEC §5), if one does (`experiment` has none)."""
+    if key[0] == "server":  # `server.auth.database_uri` is LAYERED_MLFLOW_SERVER__AUTH__DATABASE_URI
+        return keys.SERVER_PREFIX + "__".join(name.upper() for name in key[1:])
+    return exports.variable_name(key)
 
 
 def variables_of(environ: Mapping[str, str]) -> list[Binding]:

@@ -79,6 +79,7 @@ def test_explain_unset_mlflow_variable(layered: Project) -> None:
         pytest.param("mlflow_traking_uri", "mlflow_tracking_uri", id="typo"),
         pytest.param("tags.taem", "tags.team", id="tag-typo"),
         pytest.param("nothing_like_it_at_all", None, id="no-suggestion"),
+        pytest.param("port", None, id="a-server-key-needs-its-section"),
     ],
 )
 def test_explain_unknown_key(layered: Project, written: str, suggestion: str | None) -> None:

@@ -6,11 +6,13 @@ command; these pin every edge of the functions behind it in milliseconds.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
 
 from layered_mlflow import keys, uris
+from layered_mlflow.errors import ConfigError
 
 ROOT = Path("/p/proj")
 HOME = {"HOME": "/home/me"}
@@ -78,6 +80,12 @@ VARIABLES = [
     pytest.param("LAYERED_MLFLOW_TAGS__", None, id="tag-without-name"),
     pytest.param("LAYERED_MLFLOW_SERVER__PORT", ("server", "port"), id="server-lower-cased"),
     pytest.param("LAYERED_MLFLOW_SERVER__", None, id="server-without-name"),
+    pytest.param(
+        "LAYERED_MLFLOW_SERVER__AUTH__DATABASE_URI", ("server", "auth", "database_uri"), id="server-auth-nests-at-__"
+    ),
+    pytest.param("LAYERED_MLFLOW_SERVER__AUTH__A__B", ("server", "auth", "a__b"), id="server-nests-one-level-only"),
+    pytest.param("LAYERED_MLFLOW_TOKEN__TTL", ("token", "ttl"), id="token-lower-cased"),
+    pytest.param("LAYERED_MLFLOW_TOKEN__", None, id="token-without-name"),
     pytest.param("AWS_DEFAULT_REGION", ("env", "AWS_DEFAULT_REGION"), id="named-in-env-section"),
     pytest.param("AWS_PROFILE", None, id="not-named-anywhere"),
 ]
@@ -96,6 +104,10 @@ WRITTEN = [
     pytest.param("SERVER.port", ("server", "port"), id="section-ignores-case"),
     pytest.param("tags.Team", ("tags", "Team"), id="tag-keeps-case"),
     pytest.param("tags.mlflow.runName", ("tags", "mlflow.runName"), id="tag-with-dots"),
+    pytest.param("server.auth.DATABASE_URI", ("server", "auth", "database_uri"), id="server-auth-ignores-case"),
+    pytest.param("experiment.tags.Team", ("experiment", "tags", "Team"), id="experiment-tag-keeps-case"),
+    pytest.param("experiment.Artifact_Location", ("experiment", "artifact_location"), id="experiment-key-ignores-case"),
+    pytest.param("token.TTL", ("token", "ttl"), id="token-key-ignores-case"),
     pytest.param("env.AWS_DEFAULT_REGION", ("env", "AWS_DEFAULT_REGION"), id="env-entry"),
     pytest.param("env.1BAD", None, id="env-entry-not-a-variable-name"),
     pytest.param("tags.", None, id="section-without-name"),
@@ -119,6 +131,8 @@ RENDERED = [
     pytest.param(False, "false", id="false"),
     pytest.param(5000, "5000", id="int"),
     pytest.param(["a", 1, True], ("a", "1", "true"), id="list-stays-a-list"),
+    pytest.param([["é", None]], ('["é", null]',), id="nested-list-is-json-unescaped"),
+    pytest.param([{"on": datetime.date(2024, 1, 2)}], ('{"on": "2024-01-02"}',), id="nested-mapping-dates-iso"),
 ]
 
 
@@ -154,3 +168,58 @@ def test_from_text(key: keys.Key, text: str | None, value: keys.Value) -> None:
 def test_is_empty(value: keys.Value, empty: bool) -> None:
     """Only null and '' say nothing; an empty list is a value that replaces (lists never append)."""
     assert keys.is_empty(value) is empty
+
+
+NAMED = {"mlflow_tracking_uri", "tags.team", "env.AWS_DEFAULT_REGION", "aws_default_region", "server.auth.database_uri"}
+MLFLOW_VARIABLES = {"MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME"}
+
+FOUND = [
+    pytest.param("mlflow_tracking_uri", "mlflow_tracking_uri", id="a-named-key"),
+    pytest.param("MLFLOW_TRACKING_URI", "mlflow_tracking_uri", id="a-named-key-as-its-variable"),
+    pytest.param("tags.team", "tags.team", id="a-named-tag"),
+    pytest.param("LAYERED_MLFLOW_TAGS__team", "tags.team", id="a-named-tag-as-its-variable"),
+    pytest.param("env.AWS_DEFAULT_REGION", "env.AWS_DEFAULT_REGION", id="a-named-env-entry"),
+    pytest.param("aws_default_region", "aws_default_region", id="the-key-spelling-first"),
+    pytest.param("server.auth.DATABASE_URI", "server.auth.database_uri", id="a-named-nested-key"),
+    pytest.param("MLFLOW_EXPERIMENT_NAME", "mlflow_experiment_name", id="an-mlflow-variable-no-layer-sets"),
+    pytest.param("mlflow_experiment_name", "mlflow_experiment_name", id="an-mlflow-key-no-layer-sets"),
+    pytest.param("server.workers", "server.workers", id="a-server-key-no-layer-sets"),
+    pytest.param("LAYERED_MLFLOW_SERVER__WORKERS", "server.workers", id="a-server-variable-no-layer-sets"),
+]
+
+
+@pytest.mark.parametrize(("written", "name"), FOUND)
+def test_find_key(written: str, name: str) -> None:
+    """`explain KEY` takes any spelling of a key a layer names, an MLflow variable, or a `server` key."""
+    assert keys.find_key(written, NAMED, MLFLOW_VARIABLES) == name
+
+
+def test_find_key_env_variable_named_by_a_layer() -> None:
+    """A variable the `env` section names is found by its own name, as layer 6 reads it."""
+    assert keys.find_key("AWS_PROFILE", {"env.AWS_PROFILE"}, MLFLOW_VARIABLES) == "env.AWS_PROFILE"
+    # A `.env` name may hold dots (python-dotenv allows them), and every `.env` variable is an `env` entry.
+    assert keys.find_key("A.B.C", {"env.A.B.C"}, MLFLOW_VARIABLES) == "env.A.B.C"
+
+
+UNKNOWN = [
+    pytest.param("mlflow_traking_uri", "did you mean mlflow_tracking_uri?", id="typo-of-a-named-key"),
+    pytest.param("MLFLOW_EXPERIMENT_NAM", "did you mean mlflow_experiment_name?", id="typo-of-an-mlflow-variable"),
+    pytest.param("server.prot", "did you mean server.port?", id="typo-of-a-server-key"),
+    pytest.param("tags.taem", "did you mean tags.team?", id="typo-of-a-tag"),
+    pytest.param("tags.x", "`layered-mlflow show` lists the keys", id="another-tag-is-no-typo"),
+    pytest.param("port", "`layered-mlflow show` lists the keys", id="a-server-key-needs-its-section"),
+    pytest.param("env.NOT_NAMED", "`layered-mlflow show` lists the keys", id="an-env-entry-no-layer-names"),
+    pytest.param("nosuch.x", "`layered-mlflow show` lists the keys", id="not-a-key-at-all"),
+    pytest.param("tags.", "did you mean tags.team?", id="unparsable-compared-as-written"),
+]
+
+
+@pytest.mark.parametrize(("written", "hint"), UNKNOWN)
+def test_find_key_unknown(written: str, hint: str) -> None:
+    """Anything else is an error naming what was written, with the closest known key or a pointer to `show`."""
+    with pytest.raises(ConfigError) as raised:
+        keys.find_key(written, NAMED, MLFLOW_VARIABLES)
+    assert (raised.value.message, raised.value.hint) == (
+        f"unknown key {written!r}: no layer sets it and it is not an MLflow variable",
+        hint,
+    )
