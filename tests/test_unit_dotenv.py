@@ -6,13 +6,15 @@ these pin the expansion across files, the line an error names, and what reading 
 
 from __future__ import annotations
 
+import importlib.util
 import sys
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from unittest import mock
 
 import pytest
 
-from layered_mlflow.dotenv_files import read_dotenv
+from layered_mlflow.dotenv_files import _stand_in_package, read_dotenv
 from layered_mlflow.errors import ConfigError
 
 
@@ -90,3 +92,22 @@ def test_reading_keeps_an_imported_dotenv(tmp_path: Path) -> None:
         found = read_dotenv([path], {}, explicit=True)
         assert sys.modules.get("dotenv") is dotenv
     assert found == [(path, [("A", "1", str(path))])]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        pytest.param(None, False, id="not-installed"),
+        pytest.param(ModuleSpec("dotenv", None), False, id="a-module-not-a-package"),
+        pytest.param(ModuleSpec("dotenv", None, is_package=True), True, id="a-package"),
+    ],
+)
+def test_stand_in_package(monkeypatch: pytest.MonkeyPatch, spec: ModuleSpec | None, expected: bool) -> None:
+    """The stand-in is an empty `dotenv` package over the real one's folders; none where there is no package."""
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec if name == "dotenv" else None)
+    with mock.patch.dict(sys.modules):
+        sys.modules.pop("dotenv", None)
+        made = _stand_in_package()
+        package = sys.modules.get("dotenv")
+    stand_in = None if package is None else (package.__name__, package.__path__)
+    assert (made, stand_in) == (expected, ("dotenv", []) if expected else None)
