@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ DEFAULT_ENV = "development"
 # `local` names the personal overrides file, loaded in every environment.
 RESERVED_ENV = "local"
 MARKER = f"{SETTINGS_DIR}/mlflow.yml"
+# `mlflow.<env>`: one word after `mlflow.`; not `mlflowx.prod`, not `mlflow.` with none.
+_ENV_STEM = re.compile(r"mlflow\.[^.]+")
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class SettingsLayout:
         env_files = {
             stem.removeprefix("mlflow."): path
             for stem, path in files.items()
-            if stem.count(".") == 1 and stem != f"mlflow.{RESERVED_ENV}"
+            if _ENV_STEM.fullmatch(stem) and stem != f"mlflow.{RESERVED_ENV}"
         }
         return cls(root, files.get("mlflow"), files.get(f"mlflow.{RESERVED_ENV}"), env_files)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,3 +36,20 @@ def test_ten_thousand_keys_under_one_section() -> None:
     """10,000 entries of one section then the section itself: one scalar replaces them all."""
     values: list[tuple[Key, int]] = [(("env", f"V{i}"), i) for i in range(10_000)]
     assert winners([*values, (("env",), -1)]) == {("env",): -1}
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param([(("a", "b"), 1), (("a", "c"), 2)], {("a", "b"): 1, ("a", "c"): 2}, id="siblings-both-stand"),
+        pytest.param([(("a", "b"), 1), (("a",), 2)], {("a",): 2}, id="scalar-replaces-the-mapping-below"),
+        pytest.param([(("a",), 1), (("a", "b"), 2)], {("a", "b"): 2}, id="entry-replaces-the-scalar-above"),
+        pytest.param(
+            [(("a", "b", "c"), 1), (("a", "b"), 2), (("a",), 3)], {("a",): 3}, id="replaced-entries-leave-the-index"
+        ),
+        pytest.param([(("a", "b"), 1), (("a",), 2), (("a", "c"), 3), (("a",), 4)], {("a",): 4}, id="replaced-twice"),
+    ],
+)
+def test_winners_table(values: list[tuple[Key, int]], expected: dict[Key, int]) -> None:
+    """A value replaces whatever stood at, above or below its key, however often a key is replaced."""
+    assert winners(values) == expected

@@ -200,6 +200,24 @@ def test_error(
             id="project-dir-variable-missing",
         ),
         pytest.param(
+            {"project_dir": "~no-such-user-here/p"},
+            "--project-dir ~no-such-user-here/p: no such user's home",
+            "write the path without ~, or with ~ alone",
+            id="project-dir-of-no-users-home",
+        ),
+        pytest.param(
+            {"environ": {"LAYERED_MLFLOW_PROJECT_DIR": "n" * 300}},
+            f"LAYERED_MLFLOW_PROJECT_DIR {'n' * 300}: cannot use it (File name too long)",
+            None,
+            id="project-dir-unusable",
+        ),
+        pytest.param(
+            {"project_dir": "settings/mlflow.yml"},
+            "--project-dir settings/mlflow.yml: no such directory",
+            "name the folder that holds settings/mlflow.yml or pyproject.toml with [tool.kedro]",
+            id="project-dir-a-file",
+        ),
+        pytest.param(
             {"env_files": ["missing.env"]}, "--env-file {root}/missing.env: no such file", None, id="env-file"
         ),
     ],

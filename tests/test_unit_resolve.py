@@ -106,10 +106,12 @@ def test_environment_selection(
         pytest.param("mlflow.local.yml", id="local-file"),
         pytest.param("mlflowextra.yml", id="no-dot"),
         pytest.param("mlflow.production.yml.bak", id="backup"),
+        pytest.param("mlflowx.production.yml", id="other-prefix"),
+        pytest.param("mlflow..yml", id="empty-name"),
     ],
 )
 def test_files_that_are_not_environments(tmp_path: Path, name: str) -> None:
-    """Only `mlflow.<env>.yml` names an environment: `mlflow.X.local.yml` and `mlflow.local.yml` do not."""
+    """Only `mlflow.<env>.yml` names an environment: not `mlflow.X.local.yml`, `mlflow.local.yml`, `mlflowx.X.yml`."""
     assert resolved(tmp_path, {f"settings/{name}": "a: 1\n"}).environments == ("development",)
 
 
