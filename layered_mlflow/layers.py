@@ -8,9 +8,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from layered_mlflow import exports, file_variables, kedro, keys
 from layered_mlflow.dotenv_files import Binding
@@ -18,8 +17,7 @@ from layered_mlflow.errors import ConfigError, UsageError
 from layered_mlflow.keys import Key, Value
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):
     """One layer's value for one key, and its exact origin (a path, a variable, ``--set``)."""
 
     key: Key
@@ -34,24 +32,23 @@ class Layer(Protocol):
     def contributions(self) -> list[Contribution]: ...
 
 
-@dataclass(frozen=True)
-class Defaults:
+class Defaults(NamedTuple):
     name: str
 
     def contributions(self) -> list[Contribution]:
         return [Contribution(("mlflow_tracking_uri",), "mlruns", "built-in default")]
 
 
-@dataclass(frozen=True)
 class SettingsFile:
     """``settings/mlflow.yml``, ``settings/mlflow.<env>.yml`` or ``settings/mlflow.local.yml``.
 
     A file in kedro-mlflow's shape is translated to our keys first (SPEC §10).
+    It is read once, when a layer first asks: a layer, not a record.
     """
 
-    name: str
-    path: Path
-    environ: Mapping[str, str]  # what `@format`/`@jinja` see as `env`
+    def __init__(self, name: str, path: Path, environ: Mapping[str, str]) -> None:
+        self.name, self.path = name, path
+        self.environ = environ  # what `@format`/`@jinja` see as `env`
 
     def contributions(self) -> list[Contribution]:
         found = list(_flatten(self._read.settings, str(self.path)))
@@ -73,8 +70,7 @@ class SettingsFile:
         return kedro.translate(read_settings_file(self.path, self.environ), str(self.path))
 
 
-@dataclass(frozen=True)
-class Variables:
+class Variables(NamedTuple):
     """Variables from `.env` files or the process environment.
 
     Every `.env` variable reaches the child (``take_all``); of the process
@@ -124,8 +120,7 @@ class Variables:
         return Contribution(key, keys.from_text(key, value), variable)
 
 
-@dataclass(frozen=True)
-class CommandLine:
+class CommandLine(NamedTuple):
     """``--set KEY=VALUE``, repeatable, later wins."""
 
     name: str

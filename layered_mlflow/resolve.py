@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 from layered_mlflow import artifact_root, exports, keys, merging, precedence, uris
 from layered_mlflow.dotenv_files import read_dotenv
@@ -15,8 +15,7 @@ from layered_mlflow.layers import Contribution, Layer, SettingsFile, Variables
 from layered_mlflow.project import Layout, locate, select_environment
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """What one layer said for a key: its value as written there, and where."""
 
     layer: str
@@ -24,8 +23,7 @@ class Candidate:
     value: Value
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """A resolved key: the value the child gets, and the layer and source that set it."""
 
     key: Key
@@ -38,8 +36,7 @@ class Setting:
         return keys.dotted(self.key)
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """The answer to "where does this process log to MLflow?"."""
 
     layout: Layout  # the project: its root, its environments, how it keeps its settings
