@@ -161,6 +161,8 @@ def render(value: Any) -> Value:
 
 
 def _scalar(value: Any) -> str | None:
+    if isinstance(value, str):  # most values: asked first
+        return value
     if value is None:
         return None
     if isinstance(value, bool):

@@ -185,7 +185,7 @@ def _flatten(data: Mapping[str, Any], source: str) -> Iterable[Contribution]:
         elif name in keys.NAME_LISTS:
             yield Contribution((name,), _names(value, name, source), source)
         elif name.startswith("mlflow_"):
-            _require_scalar(value, name, source, "a single value (it is an MLflow variable)")
+            _require_scalar(value, (name,), source, "a single value (it is an MLflow variable)")
             yield Contribution((name,), keys.render(value), source)
         elif isinstance(value, Mapping):
             yield from _nested((name,), value, source)
@@ -214,7 +214,7 @@ def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
                 hint="use letters, digits and underscores, not starting with a digit",
             )
         if key not in keys.LIST_KEYS:
-            _require_scalar(item, keys.dotted(key), source, "a single value")
+            _require_scalar(item, key, source, "a single value")
         elif isinstance(item, Mapping):
             raise ConfigError(f"{source}: `{keys.dotted(key)}` must be a list, not a mapping")
         yield Contribution(key, keys.render(item), source)
@@ -245,10 +245,10 @@ def _nested(prefix: Key, value: Mapping[str, Any], source: str) -> Iterable[Cont
             yield Contribution((*prefix, name), keys.render(item), source)
 
 
-def _require_scalar(value: Any, name: str, source: str, needs: str) -> None:
+def _require_scalar(value: Any, key: Key, source: str, needs: str) -> None:
     if isinstance(value, (Mapping, list, tuple)):
         raise ConfigError(
-            f"{source}: `{name}` is {_kind(value)}, but it needs {needs}",
+            f"{source}: `{keys.dotted(key)}` is {_kind(value)}, but it needs {needs}",
             hint="write it as a string, number or boolean",
         )
 

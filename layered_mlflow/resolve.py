@@ -159,9 +159,11 @@ def _merge(
         derived = Candidate(precedence.DERIVED.name, "sqlite: tracking store", artifact_root.default(root))
         settings[artifact_root.KEY] = Setting(artifact_root.KEY, derived.value, derived.layer, derived.source)
         history.setdefault(artifact_root.KEY, []).append(derived)
+    # Every key with a value has a history: one sort, and each key named once (20,000 `env` entries happen).
+    ordered = [(key, keys.dotted(key)) for key in sorted(history)]
     return (
-        {keys.dotted(key): settings[key] for key in sorted(settings)},
-        {keys.dotted(key): tuple(reversed(history[key])) for key in sorted(history)},
+        {name: settings[key] for key, name in ordered if key in settings},
+        {name: tuple(reversed(history[key])) for key, name in ordered},
     )
 
 
