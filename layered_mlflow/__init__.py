@@ -1,8 +1,23 @@
 """layered-mlflow: where and how a process logs to MLflow, resolved from layered settings."""
 
-from layered_mlflow.apply import configure
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.resolve import Resolved, Setting, resolve
 
+if TYPE_CHECKING:
+    from layered_mlflow.apply import configure
+
 __version__ = "0.1.0"
 __all__ = ["LayeredMlflowError", "Resolved", "Setting", "__version__", "configure", "resolve"]
+
+
+def __getattr__(name: str) -> object:
+    # `configure` brings the experiment set-up with it, which the console script (every `run`) never needs.
+    if name == "configure":
+        from layered_mlflow.apply import configure
+
+        return configure
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from layered_mlflow import precedence
 from layered_mlflow.checks import check
@@ -13,8 +13,7 @@ from layered_mlflow.project import Layout, locate
 from layered_mlflow.resolve import Resolved
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     text: str
     exit_code: int  # 0 clean (notes and warnings allowed), 1 problems, 2 settings that do not load
     errors: tuple[str, ...] = ()  # the active environment's settings do not load: each reason, for stderr

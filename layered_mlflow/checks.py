@@ -147,7 +147,7 @@ def _no_ops(resolved: Resolved) -> Iterator[Problem]:
 
 
 def _values(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]:
-    http, secrets = _talks_http(resolved), secrets_of(resolved)
+    http = _talks_http(resolved)
     limits = {**environ, **resolved.variables}  # the command's environment, where MLflow reads its limits
     for setting in resolved.settings.values():
         name = variable_name(setting.key)
@@ -156,8 +156,8 @@ def _values(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]
         if is_reference(setting.value):
             continue  # fetched when needed; its value is not known here
         refused = value_rules.refusal(name, setting.value, limits, http)
-        if refused is not None:
-            shown = secrets.mask(name, setting.value)
+        if refused is not None:  # rare: what is secret is worked out only to quote a refused value
+            shown = secrets_of(resolved).mask(name, setting.value)
             yield Problem(ERROR, f"{where(resolved, setting)} = {shown!r} {refused.reason}", refused.hint)
 
 

@@ -10,8 +10,8 @@ created: a different one is reported, not "fixed".
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from layered_mlflow import mlflow_vars
 from layered_mlflow.errors import ConfigError
@@ -19,13 +19,12 @@ from layered_mlflow.problems import ERROR, NOTE, Problem
 from layered_mlflow.resolve import Resolved
 
 
-@dataclass(frozen=True)
-class Wanted:
+class Wanted(NamedTuple):
     """The experiment the settings describe."""
 
     name: str
     artifact_location: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = MappingProxyType({})
     restore_if_deleted: bool = True
 
 

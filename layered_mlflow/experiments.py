@@ -8,10 +8,8 @@ knows which, so local stores are read here (read-only, never created).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 from layered_mlflow import uris
 from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem, where
@@ -48,6 +46,9 @@ def _experiment_id(tracking_uri: str, name: str) -> str | None:
 def _from_sqlite(path: Path, name: str) -> str:
     if not path.is_file():
         return _ABSENT  # MLflow would create the database, and the experiment in it
+    import sqlite3  # only here: `run` warns from these checks, and most stores are no local database
+    from urllib.parse import quote
+
     try:
         with sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True) as db:
             row = db.execute("SELECT experiment_id FROM experiments WHERE name = ?", (name,)).fetchone()

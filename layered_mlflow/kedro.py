@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Key, dotted
@@ -61,8 +60,7 @@ _SERVER_KEYS = frozenset({"mlflow_tracking_uri", "mlflow_registry_uri", "credent
 PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
 
 
-@dataclass(frozen=True)
-class Translation:
+class Translation(NamedTuple):
     settings: dict[str, Any]  # in layered-mlflow's shape
     unapplied: tuple[str, ...]  # kedro-mlflow keys, dotted, with a value layered-mlflow does not apply
     unknown: tuple[str, ...] = ()  # keys, dotted, in kedro-mlflow's sections but outside its schema

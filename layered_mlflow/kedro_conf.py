@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from layered_mlflow import reading
 from layered_mlflow.errors import ConfigError
@@ -26,8 +25,7 @@ PATTERNS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class Folder:
+class Folder(NamedTuple):
     """One folder's files of one kind, merged: the data, and which file holds each top-level key."""
 
     data: dict[str, Any]

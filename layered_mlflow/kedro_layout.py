@@ -9,26 +9,25 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from layered_mlflow import kedro_conf, kedro_settings
 from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.kedro_conf import Folder
 from layered_mlflow.layers import Contribution, Layer, SettingsFile
 from layered_mlflow.problems import WARNING, Problem
+from layered_mlflow.project import KEDRO_MARKER
 
-MARKER = "pyproject.toml with [tool.kedro]"
 _ENTRY_KEY = ("server", "credentials")
 
 
-@dataclass(frozen=True)
 class KedroFile(SettingsFile):
     """One file of ``conf/``: the top-level keys it holds, evaluated, that survive Kedro's merge."""
 
-    conf: _Conf
-    credentials: bool = False
+    def __init__(self, name: str, path: Path, environ: Mapping[str, str], conf: _Conf, credentials: bool = False):
+        super().__init__(name, path, environ)
+        self.conf, self.credentials = conf, credentials
 
     @functools.cached_property
     def _read(self) -> Any:
@@ -42,8 +41,7 @@ class KedroFile(SettingsFile):
         return kedro.Translation(read.settings, unapplied, read.unknown)
 
 
-@dataclass(frozen=True)
-class PackageExperiment:
+class PackageExperiment(NamedTuple):
     """kedro-mlflow's experiment when the files name none: the package's name."""
 
     name: str
@@ -55,15 +53,16 @@ class PackageExperiment:
         return [Contribution(("mlflow_experiment_name",), self.package, "pyproject.toml [tool.kedro] package_name")]
 
 
-@dataclass(frozen=True)
 class KedroLayout:
-    root: Path
-    settings: kedro_settings.KedroSettings
-    _confs: dict[tuple[Any, ...], _Conf] = field(default_factory=dict, compare=False, repr=False)
+    """A Kedro project (SPEC §10): ``conf/``'s base and environment folders, read once per environment."""
 
-    marker = MARKER
+    marker = KEDRO_MARKER
     found = True
     environment_variables = ("KEDRO_ENV", "ENV_FOR_DYNACONF")
+
+    def __init__(self, root: Path, settings: kedro_settings.KedroSettings) -> None:
+        self.root, self.settings = root, settings
+        self._confs: dict[tuple[Any, ...], _Conf] = {}
 
     @staticmethod
     def marks(folder: Path) -> bool:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from layered_mlflow import kedro_conf
 
@@ -20,14 +20,13 @@ if TYPE_CHECKING:
 _LOADER_KEYS = ("base_env", "default_run_env", "merge_strategy", "config_patterns")
 
 
-@dataclass(frozen=True)
-class KedroSettings:
+class KedroSettings(NamedTuple):
     package: str | None = None  # kedro-mlflow's experiment when the files name none
     conf_source: str = "conf"
     base_env: str = "base"
     default_run_env: str = "local"
-    merge_strategy: Mapping[str, str] = field(default_factory=dict)
-    patterns: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(kedro_conf.PATTERNS))
+    merge_strategy: Mapping[str, str] = MappingProxyType({})
+    patterns: Mapping[str, tuple[str, ...]] = kedro_conf.PATTERNS
     assumed: tuple[tuple[str, str], ...] = ()  # (what could not be read, the hint): `check` warnings
 
     def soft(self, kind: str) -> bool:
@@ -70,7 +69,7 @@ def read(root: Path) -> KedroSettings:
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return KedroSettings(package)
-    return replace(_from_tree(tree, path, root), package=package)
+    return _from_tree(tree, path, root)._replace(package=package)
 
 
 def _from_tree(tree: ast.Module, path: Path, root: Path) -> KedroSettings:

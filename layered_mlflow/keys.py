@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
+import sys
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -161,12 +161,16 @@ def render(value: Any) -> Value:
 
 
 def _scalar(value: Any) -> str | None:
+    if isinstance(value, str):  # most values: asked first
+        return value
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
+    # A YAML date or time: its parser imported datetime to make it, so `run` need not import it to ask.
+    datetime = sys.modules.get("datetime")
+    if datetime is not None and isinstance(value, (datetime.date, datetime.time)):
+        return str(value.isoformat())
     return str(value)
 
 

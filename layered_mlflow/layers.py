@@ -8,9 +8,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from layered_mlflow import exports, file_variables, kedro, keys
 from layered_mlflow.dotenv_files import Binding
@@ -18,8 +17,7 @@ from layered_mlflow.errors import ConfigError, UsageError
 from layered_mlflow.keys import Key, Value
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):
     """One layer's value for one key, and its exact origin (a path, a variable, ``--set``)."""
 
     key: Key
@@ -34,24 +32,23 @@ class Layer(Protocol):
     def contributions(self) -> list[Contribution]: ...
 
 
-@dataclass(frozen=True)
-class Defaults:
+class Defaults(NamedTuple):
     name: str
 
     def contributions(self) -> list[Contribution]:
         return [Contribution(("mlflow_tracking_uri",), "mlruns", "built-in default")]
 
 
-@dataclass(frozen=True)
 class SettingsFile:
     """``settings/mlflow.yml``, ``settings/mlflow.<env>.yml`` or ``settings/mlflow.local.yml``.
 
     A file in kedro-mlflow's shape is translated to our keys first (SPEC §10).
+    It is read once, when a layer first asks: a layer, not a record.
     """
 
-    name: str
-    path: Path
-    environ: Mapping[str, str]  # what `@format`/`@jinja` see as `env`
+    def __init__(self, name: str, path: Path, environ: Mapping[str, str]) -> None:
+        self.name, self.path = name, path
+        self.environ = environ  # what `@format`/`@jinja` see as `env`
 
     def contributions(self) -> list[Contribution]:
         found = list(_flatten(self._read.settings, str(self.path)))
@@ -73,8 +70,7 @@ class SettingsFile:
         return kedro.translate(read_settings_file(self.path, self.environ), str(self.path))
 
 
-@dataclass(frozen=True)
-class Variables:
+class Variables(NamedTuple):
     """Variables from `.env` files or the process environment.
 
     Every `.env` variable reaches the child (``take_all``); of the process
@@ -124,8 +120,7 @@ class Variables:
         return Contribution(key, keys.from_text(key, value), variable)
 
 
-@dataclass(frozen=True)
-class CommandLine:
+class CommandLine(NamedTuple):
     """``--set KEY=VALUE``, repeatable, later wins."""
 
     name: str
@@ -198,7 +193,7 @@ def _flatten(data: Mapping[str, Any], source: str) -> Iterable[Contribution]:
         elif name in keys.NAME_LISTS:
             yield Contribution((name,), _names(value, name, source), source)
         elif name.startswith("mlflow_"):
-            _require_scalar(value, name, source, "a single value (it is an MLflow variable)")
+            _require_scalar(value, (name,), source, "a single value (it is an MLflow variable)")
             yield Contribution((name,), keys.render(value), source)
         elif isinstance(value, Mapping):
             yield from _nested((name,), value, source)
@@ -227,7 +222,7 @@ def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
                 hint="use letters, digits and underscores, not starting with a digit",
             )
         if key not in keys.LIST_KEYS:
-            _require_scalar(item, keys.dotted(key), source, "a single value")
+            _require_scalar(item, key, source, "a single value")
         elif isinstance(item, Mapping):
             raise ConfigError(f"{source}: `{keys.dotted(key)}` must be a list, not a mapping")
         yield Contribution(key, keys.render(item), source)
@@ -258,10 +253,10 @@ def _nested(prefix: Key, value: Mapping[str, Any], source: str) -> Iterable[Cont
             yield Contribution((*prefix, name), keys.render(item), source)
 
 
-def _require_scalar(value: Any, name: str, source: str, needs: str) -> None:
+def _require_scalar(value: Any, key: Key, source: str, needs: str) -> None:
     if isinstance(value, (Mapping, list, tuple)):
         raise ConfigError(
-            f"{source}: `{name}` is {_kind(value)}, but it needs {needs}",
+            f"{source}: `{keys.dotted(key)}` is {_kind(value)}, but it needs {needs}",
             hint="write it as a string, number or boolean",
         )
 

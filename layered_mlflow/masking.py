@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from layered_mlflow import tokens
 from layered_mlflow.exports import RUN_CONTEXT, variable_name
@@ -53,8 +52,7 @@ def bare(name: str) -> str:
     return (rest if dot and section.lower() in SECTIONS else name).upper()
 
 
-@dataclass(frozen=True)
-class Secrets:
+class Secrets(NamedTuple):
     """What is secret in one resolved result, beyond the name rules."""
 
     names: frozenset[str] = frozenset()  # bare names: the `secrets` list, values read from an X_FILE

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from layered_mlflow.resolve import Resolved, resolve
 
 PROG = "layered-mlflow"
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """The global options, shared by every command."""
 
     env: str | None

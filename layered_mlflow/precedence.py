@@ -8,9 +8,8 @@ layers. Nothing else writes a layer's name.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from layered_mlflow import artifact_root
 from layered_mlflow.dotenv_files import Binding
@@ -20,8 +19,7 @@ if TYPE_CHECKING:
     from layered_mlflow.project import Layout
 
 
-@dataclass(frozen=True)
-class Inputs:
+class Inputs(NamedTuple):
     """Everything resolution reads, already found: the project, its environment, `.env`, the environment, --set."""
 
     layout: Layout
@@ -35,8 +33,7 @@ class Inputs:
 Build = Callable[["LayerKind", Inputs, Sequence[Contribution]], list[Layer]]
 
 
-@dataclass(frozen=True)
-class LayerKind:
+class LayerKind(NamedTuple):
     name: str  # as `show --format json` and `explain` call it
     title: str  # for people
     build: Build

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from layered_mlflow import precedence
 from layered_mlflow.errors import with_hint
@@ -15,8 +14,7 @@ if TYPE_CHECKING:
 ERROR, WARNING, NOTE = "error", "warning", "note"
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     level: str  # error, warning or note
     message: str  # names the key and where it was set; never a secret
     hint: str | None = None

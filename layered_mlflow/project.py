@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Protocol
 
 from layered_mlflow.errors import ConfigError, UsageError, shown
-from layered_mlflow.kedro_layout import KedroLayout
 from layered_mlflow.layers import Layer
 from layered_mlflow.problems import Problem
 from layered_mlflow.settings_layout import SettingsLayout
 
 PROJECT_DIR_VARIABLE = "LAYERED_MLFLOW_PROJECT_DIR"
+KEDRO_MARKER = "pyproject.toml with [tool.kedro]"
 
 
 class Layout(Protocol):
@@ -78,9 +78,27 @@ class LayoutKind(Protocol):
     def at(self, root: Path) -> Layout: ...
 
 
+class _Kedro:
+    """Kedro's layout (``kedro_layout.py``), imported only for a Kedro project: every `run` finds a layout."""
+
+    marker = KEDRO_MARKER
+
+    @staticmethod
+    def marks(folder: Path) -> bool:
+        from layered_mlflow.kedro_settings import is_kedro_project
+
+        return is_kedro_project(folder)
+
+    @staticmethod
+    def at(root: Path) -> Layout:
+        from layered_mlflow.kedro_layout import KedroLayout
+
+        return KedroLayout.at(root)
+
+
 # Tried in order at each folder from the working directory up; the first that marks one wins, so a
 # folder with settings/mlflow.yml and [tool.kedro] uses settings/ (and `check` says so).
-LAYOUTS: Sequence[LayoutKind] = (SettingsLayout, KedroLayout)
+LAYOUTS: Sequence[LayoutKind] = (SettingsLayout, _Kedro())
 DEFAULT_LAYOUT: LayoutKind = SettingsLayout  # a folder no layout marks
 
 

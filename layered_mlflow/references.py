@@ -8,9 +8,7 @@ and a failure names the key, the reference and the service's error code.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -50,11 +48,10 @@ def fetched(resolved: Resolved, environ: Mapping[str, str]) -> Resolved:
     environment = exports.child_environment(environ, resolved)
     values = _bounded(lambda ref: fetchers.fetch(ref, environment, where[ref]), where)
     settings = {
-        name: dataclasses.replace(s, value=values[s.value]) if name in wanted and isinstance(s.value, str) else s
+        name: s._replace(value=values[s.value]) if name in wanted and isinstance(s.value, str) else s
         for name, s in resolved.settings.items()
     }
-    return dataclasses.replace(
-        resolved,
+    return resolved._replace(
         settings=MappingProxyType(settings),
         variables=MappingProxyType(exports.child_variables(settings, resolved.environment)),
         fetched=frozenset(wanted),
@@ -75,6 +72,8 @@ def _bounded(fetch: Callable[[str], str], where: Mapping[str, str]) -> dict[str,
             except BaseException as exc:  # handed to the main thread, whatever it is
                 failures.append(exc)
                 return
+
+    import threading  # only for a reference to fetch: every `run` imports this module
 
     worker = threading.Thread(target=work, daemon=True)
     worker.start()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 from layered_mlflow import artifact_root, exports, keys, merging, precedence, uris
 from layered_mlflow.dotenv_files import read_dotenv
@@ -15,8 +15,7 @@ from layered_mlflow.layers import Contribution, Layer, SettingsFile, Variables
 from layered_mlflow.project import Layout, locate, select_environment
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """What one layer said for a key: its value as written there, and where."""
 
     layer: str
@@ -24,8 +23,7 @@ class Candidate:
     value: Value
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """A resolved key: the value the child gets, and the layer and source that set it."""
 
     key: Key
@@ -38,8 +36,7 @@ class Setting:
         return keys.dotted(self.key)
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """The answer to "where does this process log to MLflow?"."""
 
     layout: Layout  # the project: its root, its environments, how it keeps its settings
@@ -162,9 +159,11 @@ def _merge(
         derived = Candidate(precedence.DERIVED.name, "sqlite: tracking store", artifact_root.default(root))
         settings[artifact_root.KEY] = Setting(artifact_root.KEY, derived.value, derived.layer, derived.source)
         history.setdefault(artifact_root.KEY, []).append(derived)
+    # Every key with a value has a history: one sort, and each key named once (20,000 `env` entries happen).
+    ordered = [(key, keys.dotted(key)) for key in sorted(history)]
     return (
-        {keys.dotted(key): settings[key] for key in sorted(settings)},
-        {keys.dotted(key): tuple(reversed(history[key])) for key in sorted(history)},
+        {name: settings[key] for key, name in ordered if key in settings},
+        {name: tuple(reversed(history[key])) for key, name in ordered},
     )
 
 

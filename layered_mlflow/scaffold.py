@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from layered_mlflow.errors import InsideAProject, UsageError, WouldOverwrite
 from layered_mlflow.project import locate
@@ -26,8 +26,7 @@ EXAMPLE_ENV = "production"  # the environment the template is written for
 _ENV_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")  # one dot-free name: settings/mlflow.<env>.yml
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     path: Path
     text: str
 

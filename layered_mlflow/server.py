@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 from layered_mlflow import auth_config, keys, mlflow_vars, server_settings, uris
 from layered_mlflow.errors import ConfigError, did_you_mean
@@ -22,8 +21,7 @@ DEFAULT_BACKEND = "sqlite:///mlflow.db"
 _ANY_ADDRESS = ("0.0.0.0", "::")  # noqa: S104 (recognised, not bound to)
 
 
-@dataclass(frozen=True)
-class ServerCommand:
+class ServerCommand(NamedTuple):
     """What ``server``/``ui`` exec: the argv, in the project root, with ``resolved``'s variables."""
 
     argv: tuple[str, ...]
@@ -62,7 +60,7 @@ def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: b
     command = ServerCommand(tuple(argv), _with_server_variables(resolved, backend), backend, _url(host, port))
     if not auth_config.applies(resolved) or not auth_config.generated(resolved):
         return command
-    return dataclasses.replace(command, auth=auth_config.config_text(resolved))
+    return command._replace(auth=auth_config.config_text(resolved))
 
 
 def _refuse_unknown_keys(resolved: Resolved) -> None:
@@ -132,7 +130,7 @@ def _with_server_variables(resolved: Resolved, backend: str) -> Resolved:
     if not uris.is_file_store(backend) or "mlflow_allow_file_store" in resolved.settings:
         return resolved
     variables = {**resolved.variables, "MLFLOW_ALLOW_FILE_STORE": "true"}
-    return dataclasses.replace(resolved, variables=MappingProxyType(variables))
+    return resolved._replace(variables=MappingProxyType(variables))
 
 
 def _option(key: str, value: str | None) -> list[str]:

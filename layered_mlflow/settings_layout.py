@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from layered_mlflow.errors import ConfigError, did_you_mean
@@ -22,18 +21,15 @@ MARKER = f"{SETTINGS_DIR}/mlflow.yml"
 _ENV_STEM = re.compile(r"mlflow\.[^.]+")
 
 
-@dataclass(frozen=True)
 class SettingsLayout:
     """A project root and the settings files it holds (any folder: with none, only defaults apply)."""
-
-    root: Path
-    base_file: Path | None
-    local_file: Path | None
-    env_files: Mapping[str, Path]
 
     marker = MARKER
     default_environment = DEFAULT_ENV
     environment_variables = ("ENV_FOR_DYNACONF",)
+
+    def __init__(self, root: Path, base_file: Path | None, local_file: Path | None, env_files: Mapping[str, Path]):
+        self.root, self.base_file, self.local_file, self.env_files = root, base_file, local_file, env_files
 
     @staticmethod
     def marks(folder: Path) -> bool:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import threading
+
     from layered_mlflow.resolve import Setting
 
 PROVIDER = "layered-mlflow"  # the entry point's name, and MLFLOW_TRACKING_AUTH's value
@@ -43,6 +44,12 @@ class TokenError(Exception):
     """The token cannot be read; the message names the file or command, never a token."""
 
 
+def _lock() -> threading.Lock:
+    import threading  # only in the command's process, which reads tokens; `run` imports this module for names
+
+    return threading.Lock()
+
+
 class FileToken:
     """A token file read again when it changed: a kubelet swaps its ``..data`` symlink, a sidecar rewrites it."""
 
@@ -50,7 +57,7 @@ class FileToken:
         self.path = path
         self._seen: tuple[int, int, int, int] | None = None
         self._token = ""
-        self._lock = threading.Lock()
+        self._lock = _lock()
 
     def token(self) -> str:
         try:
@@ -79,7 +86,7 @@ class CommandToken:
         self.argv, self.ttl = list(argv), ttl
         self._at = -float("inf")
         self._token = ""
-        self._lock = threading.Lock()
+        self._lock = _lock()
 
     def token(self) -> str:
         if time.monotonic() - self._at < self.ttl:

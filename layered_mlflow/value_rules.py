@@ -6,7 +6,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from layered_mlflow import mlflow_vars
 from layered_mlflow.errors import did_you_mean
@@ -29,8 +29,7 @@ _BUILT_IN_AUTH_FILE = "tracking/request_auth/kubernetes_request_auth_provider.py
 _BUILT_IN_AUTH = re.compile(r'def get_name\(self\)[^:]*:\s*return "(?P<name>[^"]+)"')
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(NamedTuple):
     reason: str  # follows "NAME (where) = 'value'": "is not a boolean"
     hint: str | None = None
 
