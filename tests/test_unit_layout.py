@@ -65,8 +65,10 @@ def test_file_layers_lowest_first(tmp_path: Path, environment: str | None, expec
     layout = SettingsLayout.at(write(tmp_path, {f"settings/{name}": "" for name in names}))
     environ = {"HOME": "/h"}
     layer_of = {"mlflow.yml": "base_file", "mlflow.local.yml": "local_file"}
-    assert precedence.file_layers(layout, environment, environ) == [
-        SettingsFile(layer_of.get(name, "env_file"), tmp_path / "settings" / name, environ) for name in expected
+    found = precedence.file_layers(layout, environment, environ)
+    assert all(isinstance(layer, SettingsFile) for layer in found)
+    assert [(layer.name, layer.path, layer.environ) for layer in found if isinstance(layer, SettingsFile)] == [
+        (layer_of.get(name, "env_file"), tmp_path / "settings" / name, environ) for name in expected
     ]
 
 

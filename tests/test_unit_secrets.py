@@ -7,7 +7,6 @@ from free text (an argv, a server's answer).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -64,7 +63,7 @@ def test_names(
 def test_fetched_names_join_the_listed(tmp_path: Path) -> None:
     """A key whose secret reference was fetched is secret whatever its name, beside the `secrets` list."""
     result = resolved(tmp_path, {BASE: "secrets: [MY_THING]\nenv:\n  WANDB_ENTITY: aws-sm:wandb\n"})
-    result = dataclasses.replace(result, fetched=frozenset({"env.WANDB_ENTITY"}))
+    result = result._replace(fetched=frozenset({"env.WANDB_ENTITY"}))
     assert secrets_of(result).names == {"MY_THING", "WANDB_ENTITY", COMMAND}
 
 
@@ -127,4 +126,4 @@ def test_a_secret_setting_without_a_value_scrubs_nothing(tmp_path: Path) -> None
     result: Resolved = resolved(tmp_path, {})
     key = ("mlflow_tracking_password",)
     settings = {**result.settings, "mlflow_tracking_password": Setting(key, None, "command_line", "--set")}
-    assert secrets_of(dataclasses.replace(result, settings=settings)).values == ()
+    assert secrets_of(result._replace(settings=settings)).values == ()
