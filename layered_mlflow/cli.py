@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 import click
 
-from layered_mlflow import __version__, completion, launch, output
+from layered_mlflow import __version__, commands, completion, launch, output
 from layered_mlflow.errors import LayeredMlflowError, with_hint
 from layered_mlflow.formats import FORMATS
 from layered_mlflow.launch import DEBUG_VARIABLE
@@ -77,11 +77,7 @@ def run(options: Options, dry_run: bool, command: tuple[str, ...]) -> None:
 @click.pass_obj
 def show(options: Options, fmt: str, show_secrets: bool) -> None:
     """Show the resolved settings: environment, root, files, and each key with where it came from."""
-    from layered_mlflow import report
-
-    resolved = options.resolve()
-    render = report.show_json if fmt == "json" else report.show_text
-    output.write(render(resolved, show_secrets))
+    commands.show(options, fmt, show_secrets)
 
 
 @cli.command(short_help="Show every layer's value for KEY, the winner marked.")
@@ -157,22 +153,7 @@ def env_command(options: Options, fmt: str, show_secrets: bool, github_env: bool
       eval "$(layered-mlflow env --format shell)"
       layered-mlflow env --github-env
     """
-    from layered_mlflow import formats, masking
-
-    resolved = options.ready()
-    if github_env:
-        from layered_mlflow import github
-
-        output.write(github.write_env(options.fetched(resolved), options.environ))
-        return
-    if show_secrets:
-        resolved = options.fetched(resolved)
-    text = formats.render(fmt, resolved, show_secrets)
-    hidden = [] if show_secrets or options.quiet else masking.secrets_of(resolved).hidden(resolved.variables)
-    if hidden:
-        say(f"warning: {', '.join(hidden)} printed as *** (pass --show-secrets to print the values)")
-    # Bytes: a value that is not UTF-8 (an environment may hold any bytes) is written exactly.
-    output.write(os.fsencode(text))
+    commands.env(options, fmt, show_secrets, github_env)
 
 
 @cli.command(short_help="Scaffold settings/, .env.example and .gitignore lines.")

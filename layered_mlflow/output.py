@@ -7,15 +7,19 @@ A reader that went away (`show | head -c0`) ends the command as it ends
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
-import click
+# click.echo's (click/_compat.py, `_ansi_re`): escape sequences reach a terminal, not a pipe or a file.
+# `show` and `env` print without importing click (a tenth of their start), so that write() is click.echo.
+ANSI = re.compile(r"\033\[[0-?]*[ -/]*[@-~]")
 
 
 class Failed(Exception):
@@ -31,9 +35,42 @@ def write(text: str | bytes, nl: bool = True) -> None:
     if sys.stdout is None:  # started with stdout closed (`>&-`)
         raise Failed(OSError(errno.EBADF, os.strerror(errno.EBADF)))
     try:
-        click.echo(text, nl=nl)
+        _echo(text, nl)
     except OSError as exc:
         raise Failed(exc) from None
+
+
+def _echo(text: str | bytes, nl: bool) -> None:
+    """What ``click.echo(text, nl=nl)`` writes, without importing click where it would change nothing."""
+    stream = sys.stdout
+    binary = getattr(stream, "buffer", None)
+    if isinstance(text, bytes) and binary is not None:
+        stream.flush()
+        binary.write(text + b"\n" if nl else text)
+        binary.flush()
+        return
+    if isinstance(text, str) and not _is_ascii(stream.encoding):  # click wraps an ASCII stream in UTF-8
+        out = text + "\n" if nl else text
+        stream.write(out if _is_terminal(stream) else ANSI.sub("", out))
+        stream.flush()
+        return
+    import click
+
+    click.echo(text, nl=nl)
+
+
+def _is_ascii(encoding: str | None) -> bool:
+    try:
+        return codecs.lookup(encoding or "ascii").name == "ascii"
+    except LookupError:
+        return False
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except Exception:  # as click asks: a stream that cannot say is no terminal
+        return False
 
 
 def failed(error: OSError, fail: Callable[[str, str | None, int], NoReturn]) -> NoReturn:

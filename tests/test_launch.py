@@ -1,11 +1,13 @@
-"""`run`'s plain command line, parsed without click, means exactly what click makes of it."""
+"""The plain command lines of `run`, `show` and `env`, parsed without click, mean exactly what click makes of them."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -14,29 +16,34 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from layered_mlflow.cli import cli
-from layered_mlflow.launch import plain_run
+from layered_mlflow.launch import plain
 from tests.conftest import Project
 
-Parsed = tuple[dict[str, Any], tuple[str, ...]]
+Parsed = tuple[dict[str, Any], str, dict[str, Any]]
+# What each command's click parameters mean on the plain path; None: a form the plain path leaves to click.
+PLAIN_PARAMS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
+    "run": lambda p: None if p["dry_run"] else {"command": p["command"]},
+    "show": lambda p: {"fmt": p["fmt"], "show_secrets": p["show_secrets"]},
+    "env": lambda p: None if p["github_env"] else {"fmt": p["fmt"], "show_secrets": p["show_secrets"]},
+}
 
 
-def click_run(argv: list[str]) -> Parsed | None:
-    """The global options and command click parses from ``argv``, if it is `run` without --dry-run."""
+def click_parsed(argv: list[str]) -> Parsed | None:
+    """The global options, command and parameters click parses from ``argv``, if the plain path takes the command."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # click 8.2 deprecates protected_args (9: in args)
             ctx = cli.make_context("layered-mlflow", list(argv))
             words = [*getattr(ctx, "protected_args", []), *ctx.args]
-        if not words or words[0] != "run":
+        if not words or words[0] not in PLAIN_PARAMS:
             return None
-        run = cli.get_command(ctx, "run")
-        assert run is not None
-        own = run.make_context("run", words[1:], parent=ctx)
+        command = cli.get_command(ctx, words[0])
+        assert command is not None
+        own = command.make_context(words[0], words[1:], parent=ctx)
     except (click.ClickException, click.exceptions.Exit):
         return None
-    if own.params["dry_run"]:
-        return None
-    return ctx.params, own.params["command"]
+    params = PLAIN_PARAMS[words[0]](own.params)
+    return None if params is None else (ctx.params, words[0], params)
 
 
 @pytest.mark.parametrize(
@@ -56,13 +63,20 @@ def click_run(argv: list[str]) -> Parsed | None:
         pytest.param(["run", "--", "run", "--env", "x"], id="command-named-run"),
         pytest.param(["--env", "a", "--env", "b", "run", "--", "true"], id="env-twice"),
         pytest.param(["--set", "run", "run", "--", "true"], id="value-named-run"),
+        pytest.param(["show"], id="show"),
+        pytest.param(["--env", "production", "show", "--format", "json", "--show-secrets"], id="show-json-secrets"),
+        pytest.param(["show", "--format=json", "--format", "text"], id="show-format-twice"),
+        pytest.param(["env"], id="env"),
+        pytest.param(["-q", "env", "--format", "shell"], id="env-shell"),
+        pytest.param(["env", "--show-secrets", "--format=github", "--show-secrets"], id="env-github-secrets"),
+        pytest.param(["--set", "env", "env"], id="value-named-env"),
     ],
 )
 def test_the_plain_forms_are_parsed_as_click_parses_them(argv: list[str]) -> None:
-    """Each common `run` line takes the fast path, with the options and command click would give."""
-    parsed = plain_run(argv)
+    """Each common line takes the fast path, with the options, command and parameters click would give."""
+    parsed = plain(argv)
     assert parsed is not None
-    assert parsed == click_run(argv)
+    assert parsed == click_parsed(argv)
 
 
 @pytest.mark.parametrize(
@@ -79,14 +93,21 @@ def test_the_plain_forms_are_parsed_as_click_parses_them(argv: list[str]) -> Non
         pytest.param(["--env"], id="value-missing"),
         pytest.param(["--quiet=1", "run", "--", "true"], id="flag-with-value"),
         pytest.param(["--bogus", "run", "--", "true"], id="unknown-option"),
-        pytest.param(["show"], id="another-command"),
+        pytest.param(["explain", "mlflow_tracking_uri"], id="another-command"),
+        pytest.param(["show", "--help"], id="show-help"),
+        pytest.param(["show", "--format", "yaml"], id="show-not-a-choice"),
+        pytest.param(["show", "--format"], id="show-format-missing"),
+        pytest.param(["show", "extra"], id="show-extra-argument"),
+        pytest.param(["show", "--show-secrets=1"], id="show-flag-with-value"),
+        pytest.param(["env", "--github-env"], id="env-github-env"),
+        pytest.param(["env", "--format", "text"], id="env-not-a-choice"),
         pytest.param(["--", "run", "true"], id="dashes-first"),
         pytest.param([], id="nothing"),
     ],
 )
 def test_everything_else_is_left_to_click(argv: list[str]) -> None:
     """Help, --dry-run, combined flags and mistakes go to click, so its output and errors are click's."""
-    assert plain_run(argv) is None
+    assert plain(argv) is None
 
 
 WORDS = st.sampled_from(
@@ -94,6 +115,7 @@ WORDS = st.sampled_from(
         *("--env", "--env=x", "--project-dir", "--project-dir=/p", "--env-file", "--env-file=e"),
         *("--set", "--set=a=b", "-v", "-q", "--verbose", "--quiet", "-vq", "-h", "--help", "--version"),
         *("run", "show", "--", "--dry-run", "-x", "--x", "true", "a=b", "", "-", "=", "--set=", "x y"),
+        *("env", "--format", "--format=json", "json", "shell", "text", "--show-secrets", "--github-env"),
     ]
 )
 
@@ -101,18 +123,16 @@ WORDS = st.sampled_from(
 @given(argv=st.lists(WORDS, max_size=8))
 def test_generated_command_lines_parse_as_click_parses_them(argv: list[str]) -> None:
     """Over generated command lines, the hand parser either defers to click or agrees with it exactly."""
-    parsed = plain_run(argv)
+    parsed = plain(argv)
     if parsed is not None:
-        assert parsed == click_run(argv)
+        assert parsed == click_parsed(argv)
 
 
-# Starts the console script in-process; at exec, says whether click was imported, and exits.
+# Starts the console script in-process; at exec or exit, says on stderr whether click was imported.
 PROBE = """
-import json, os, sys
-def exec_instead(*args):
-    print("click" in sys.modules)
-    sys.exit(0)
-os.execvpe = exec_instead
+import atexit, json, os, sys
+atexit.register(lambda: print("click" in sys.modules, file=sys.stderr))
+os.execvpe = lambda *args: sys.exit(0)
 sys.argv = ["layered-mlflow", *json.loads(sys.argv[1])]
 from layered_mlflow.launch import main
 main()
@@ -124,15 +144,23 @@ main()
     [
         pytest.param(["--set", "tags.team=vision", "run", "--", "true"], "False", id="plain"),
         pytest.param(["-vq", "run", "--", "true"], "True", id="through-click"),
+        pytest.param(["show", "--format", "json"], "False", id="show"),
+        pytest.param(["env", "--format", "shell", "--show-secrets"], "False", id="env"),
+        pytest.param(["env", "--format", "docker", "--github-env"], "True", id="env-through-click"),
     ],
 )
-def test_the_plain_run_does_not_import_click(project: Project, argv: list[str], imported: str) -> None:
-    """`run -- CMD` reaches exec without importing click; a line click must parse does import it."""
+def test_the_plain_forms_do_not_import_click(project: Project, argv: list[str], imported: str) -> None:
+    """`run -- CMD` reaches exec, and `show`/`env` their output, without importing click; other lines import it."""
     project.write("settings/mlflow.yml", "mlflow_experiment_name: churn\n")
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(argv)], cwd=project.root, capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE, json.dumps(argv)],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GITHUB_ENV": str(project.root / "github.env")},
     )
-    assert done.stdout == f"{imported}\n", done.stderr
+    assert done.stderr.splitlines()[-1:] == [imported], done
 
 
 def test_a_mistake_on_the_plain_path_is_one_line(project: Project) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from layered_mlflow import output
 from tests.conftest import COMMAND, Project
 
 COMMANDS = [
@@ -55,3 +58,49 @@ def test_closed_stdout_is_one_line(project: Project) -> None:
     )
     assert done.returncode == 2, done
     assert done.stderr == "layered-mlflow: error: cannot write the output: Bad file descriptor\n", done
+
+
+# Writes ``text`` (a JSON list: str or {"bytes": latin-1 text}) on stdout the way ``how`` says, as `show` does.
+ECHO = """
+import json, sys
+from layered_mlflow import launch, output
+launch.prepare()
+how, text, nl = json.loads(sys.argv[1])
+text = text["bytes"].encode("latin-1") if isinstance(text, dict) else text
+if how == "click":
+    import click
+    click.echo(text, nl=nl)
+else:
+    output.write(text, nl=nl)
+"""
+
+
+@pytest.mark.parametrize("encoding", [pytest.param(None, id="utf-8"), pytest.param("ascii", id="ascii-stream")])
+@pytest.mark.parametrize(
+    ("text", "nl"),
+    [
+        pytest.param("mlflow_tracking_uri  file:///p/mlruns", True, id="plain"),
+        pytest.param("", False, id="nothing"),
+        pytest.param("", True, id="a-newline"),
+        pytest.param("a\x1b[31mred\x1b[0m and \x1b[2J cleared", True, id="escape-sequences-stripped"),
+        pytest.param("bell\x07 and \x1b]0;title\x07 stay", True, id="not-csi-sequences-stay"),
+        pytest.param("caf\u00e9 \udcff", True, id="non-utf8-byte-as-surrogate"),
+        pytest.param({"bytes": "A=caf\u00e9\xff\n"}, False, id="bytes"),
+    ],
+)
+def test_output_writes_what_click_echo_writes(text: object, nl: bool, encoding: str | None) -> None:
+    """`show`/`env` print without click; into a pipe, the bytes are exactly click.echo's (ANSI stripped as it does)."""
+    env = {**os.environ, **({"PYTHONIOENCODING": encoding} if encoding else {})}
+
+    def written(how: str) -> bytes:
+        argv = [sys.executable, "-c", ECHO, json.dumps([how, text, nl])]
+        return subprocess.run(argv, capture_output=True, env=env, check=True).stdout
+
+    assert written("layered-mlflow") == written("click")
+
+
+def test_the_escape_sequences_are_clicks() -> None:
+    """The pattern of what click.echo strips is click's own; a click that changes it fails here first."""
+    from click import _compat
+
+    assert output.ANSI.pattern == _compat._ansi_re.pattern

@@ -133,6 +133,10 @@ RENDERED = [
     pytest.param(["a", 1, True], ("a", "1", "true"), id="list-stays-a-list"),
     pytest.param([["é", None]], ('["é", null]',), id="nested-list-is-json-unescaped"),
     pytest.param([{"on": datetime.date(2024, 1, 2)}], ('{"on": "2024-01-02"}',), id="nested-mapping-dates-iso"),
+    pytest.param(datetime.date(2024, 1, 2), "2024-01-02", id="date-iso"),
+    pytest.param(datetime.datetime(2024, 1, 2, 3, 4, 5), "2024-01-02T03:04:05", id="timestamp-iso-not-str"),
+    pytest.param(datetime.time(3, 4), "03:04:00", id="time-iso"),
+    pytest.param("2024-01-02", "2024-01-02", id="text-as-written"),
 ]
 
 
