@@ -123,6 +123,7 @@ def _experiment_store(project: Project, store: str = "mlruns") -> str:
     return created
 
 
+@pytest.mark.mlflow
 @pytest.mark.parametrize(
     ("name", "same_id", "expected"),
     [
@@ -148,6 +149,7 @@ def test_experiment_name_and_id_are_judged_by_the_store(
         assert result.returncode == (1 if expected.startswith("error") else 0), result
 
 
+@pytest.mark.mlflow
 def test_experiment_id_is_looked_up_in_a_sqlite_store(project: Project) -> None:
     """A sqlite store is read (read-only) too: another id than the named experiment's is an error."""
     experiment_id = _experiment_store(project, "sqlite:///mlflow.db")

@@ -242,7 +242,20 @@ def block_id(block: list[tuple[str, list[str]]]) -> str:
     return (command or output[0])[:60]
 
 
-@pytest.mark.parametrize("block", [b for b in console_blocks() if {c for c, _ in b} - BY_CI], ids=block_id)
+def runs_mlflow(block: list[tuple[str, list[str]]]) -> bool:
+    """Whether a block trains (or otherwise runs MLflow itself): the `mlflow` marker's tests."""
+    return any(re.search(r"\btrain\.py\b|(^|[|;&]\s*)mlflow ", command) for command, _ in block)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        pytest.param(b, marks=[pytest.mark.mlflow] if runs_mlflow(b) else [])
+        for b in console_blocks()
+        if {c for c, _ in b} - BY_CI
+    ],
+    ids=block_id,
+)
 def test_readme_block_runs(demo: Path, block: list[tuple[str, list[str]]]) -> None:
     """Each console block, run in order in one shell: every command ends as the README says and prints what it shows."""
     entries = [(command, shown) for command, shown in block if command not in BY_CI]
