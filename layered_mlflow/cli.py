@@ -9,10 +9,10 @@ from typing import Any, NoReturn
 import click
 
 from layered_mlflow import __version__, commands, completion, launch, output
-from layered_mlflow.errors import LayeredMlflowError, with_hint
+from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.formats import FORMATS
 from layered_mlflow.launch import DEBUG_VARIABLE
-from layered_mlflow.options import PROG, Options, checked, say, start
+from layered_mlflow.options import PROG, Options, checked, fail, say, start
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -231,13 +231,6 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     exec_command(command.argv, environment, cwd=command.cwd)
 
 
-def _fail(message: str, hint: str | None, code: int) -> NoReturn:
-    # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard.
-    line = " ".join(with_hint(message, hint).splitlines())
-    click.echo(f"{PROG}: error: {line}", err=True)
-    sys.exit(code)
-
-
 def _unparsed_set(args: list[str]) -> str | None:
     """The first global ``--set`` without ``=`` (``--set KEY VALUE``), before the command."""
     words = iter(args)
@@ -268,7 +261,7 @@ def failed(error: Exception, argv: list[str]) -> NoReturn:
     except LayeredMlflowError as exc:
         if os.environ.get(DEBUG_VARIABLE) == "1":
             raise
-        _fail(exc.message, exc.hint, exc.exit_code)
+        fail(exc.message, exc.hint, exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)  # no command: the help
         sys.exit(2)
@@ -278,16 +271,16 @@ def failed(error: Exception, argv: list[str]) -> NoReturn:
             from layered_mlflow.layers import malformed_assignment
 
             refused = malformed_assignment(unparsed)
-            _fail(refused.message, refused.hint, refused.exit_code)
+            fail(refused.message, refused.hint, refused.exit_code)
         where = exc.ctx.command_path if exc.ctx else PROG
-        _fail(exc.format_message(), f"see '{where} --help'", exc.exit_code)
+        fail(exc.format_message(), f"see '{where} --help'", exc.exit_code)
     except click.ClickException as exc:
-        _fail(exc.format_message(), None, exc.exit_code)
+        fail(exc.format_message(), None, exc.exit_code)
     except click.Abort:
-        _fail("interrupted", None, 130)
+        fail("interrupted", None, 130)
     except output.Failed as exc:
-        output.failed(exc.error, _fail)
+        output.failed(exc.error, fail)
     except Exception as exc:
         if os.environ.get(DEBUG_VARIABLE) == "1":
             raise
-        _fail(f"internal error ({type(exc).__name__})", f"rerun with {DEBUG_VARIABLE}=1 and report the traceback", 70)
+        fail(f"internal error ({type(exc).__name__})", f"rerun with {DEBUG_VARIABLE}=1 and report the traceback", 70)

@@ -57,6 +57,12 @@ def main() -> NoReturn:
 
         failed(click.Abort(), argv)  # as click reports it: `interrupted`, 130
     except Exception as exc:
+        from layered_mlflow.errors import LayeredMlflowError
+
+        if isinstance(exc, LayeredMlflowError) and os.environ.get(DEBUG_VARIABLE) != "1":
+            from layered_mlflow.options import fail
+
+            fail(exc.message, exc.hint, exc.exit_code)  # the settings' own errors: no click to say them
         from layered_mlflow.cli import failed
 
         failed(exc, argv)

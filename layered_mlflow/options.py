@@ -82,6 +82,17 @@ def warn(options: Options, resolved: Resolved) -> None:
         say(Problem(WARNING, problem.message, problem.hint).line())  # `run` goes on: errors of `check` warn
 
 
+def fail(message: str, hint: str | None, code: int) -> NoReturn:
+    """End with one line on stderr, ``layered-mlflow: error: …``, and exit ``code`` (SPEC §8)."""
+    from layered_mlflow import output
+    from layered_mlflow.errors import with_hint
+
+    # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard.
+    line = " ".join(with_hint(message, hint).splitlines())
+    output.echo(f"{PROG}: error: {line}", err=True)
+    sys.exit(code)
+
+
 def say(message: str) -> None:
     """One line on stderr, if there is a stderr (started with it closed, `2>&-`, there is none)."""
     if sys.stderr is not None:

@@ -35,14 +35,16 @@ def write(text: str | bytes, nl: bool = True) -> None:
     if sys.stdout is None:  # started with stdout closed (`>&-`)
         raise Failed(OSError(errno.EBADF, os.strerror(errno.EBADF)))
     try:
-        _echo(text, nl)
+        echo(text, nl)
     except OSError as exc:
         raise Failed(exc) from None
 
 
-def _echo(text: str | bytes, nl: bool) -> None:
-    """What ``click.echo(text, nl=nl)`` writes, without importing click where it would change nothing."""
-    stream = sys.stdout
+def echo(text: str | bytes, nl: bool = True, err: bool = False) -> None:
+    """What ``click.echo(text, nl=nl, err=err)`` writes, without importing click where it would change nothing."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:  # started with it closed: click.echo says nothing either
+        return
     binary = getattr(stream, "buffer", None)
     if isinstance(text, bytes) and binary is not None:
         stream.flush()
@@ -56,7 +58,7 @@ def _echo(text: str | bytes, nl: bool) -> None:
         return
     import click
 
-    click.echo(text, nl=nl)
+    click.echo(text, nl=nl, err=err)
 
 
 def _is_ascii(encoding: str | None) -> bool:

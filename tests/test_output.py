@@ -60,21 +60,22 @@ def test_closed_stdout_is_one_line(project: Project) -> None:
     assert done.stderr == "layered-mlflow: error: cannot write the output: Bad file descriptor\n", done
 
 
-# Writes ``text`` (a JSON list: str or {"bytes": latin-1 text}) on stdout the way ``how`` says, as `show` does.
+# Writes ``text`` (str, or {"bytes": latin-1 text}) on stdout or stderr the way ``how`` says, as `show` does.
 ECHO = """
 import json, sys
 from layered_mlflow import launch, output
 launch.prepare()
-how, text, nl = json.loads(sys.argv[1])
+how, text, nl, err = json.loads(sys.argv[1])
 text = text["bytes"].encode("latin-1") if isinstance(text, dict) else text
 if how == "click":
     import click
-    click.echo(text, nl=nl)
+    click.echo(text, nl=nl, err=err)
 else:
-    output.write(text, nl=nl)
+    output.echo(text, nl=nl, err=err)
 """
 
 
+@pytest.mark.parametrize("err", [pytest.param(False, id="stdout"), pytest.param(True, id="stderr")])
 @pytest.mark.parametrize("encoding", [pytest.param(None, id="utf-8"), pytest.param("ascii", id="ascii-stream")])
 @pytest.mark.parametrize(
     ("text", "nl"),
@@ -88,13 +89,14 @@ else:
         pytest.param({"bytes": "A=caf\u00e9\xff\n"}, False, id="bytes"),
     ],
 )
-def test_output_writes_what_click_echo_writes(text: object, nl: bool, encoding: str | None) -> None:
-    """`show`/`env` print without click; into a pipe, the bytes are exactly click.echo's (ANSI stripped as it does)."""
+def test_output_writes_what_click_echo_writes(text: object, nl: bool, encoding: str | None, err: bool) -> None:
+    """`show`/`env` print, and errors are said, without click; into a pipe, the bytes are exactly click.echo's."""
     env = {**os.environ, **({"PYTHONIOENCODING": encoding} if encoding else {})}
 
-    def written(how: str) -> bytes:
-        argv = [sys.executable, "-c", ECHO, json.dumps([how, text, nl])]
-        return subprocess.run(argv, capture_output=True, env=env, check=True).stdout
+    def written(how: str) -> tuple[bytes, bytes]:
+        argv = [sys.executable, "-c", ECHO, json.dumps([how, text, nl, err])]
+        done = subprocess.run(argv, capture_output=True, env=env, check=True)
+        return done.stdout, done.stderr
 
     assert written("layered-mlflow") == written("click")
 
