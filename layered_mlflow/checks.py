@@ -109,6 +109,9 @@ def run_warnings(resolved: Resolved, environ: Mapping[str, str], with_notes: boo
     return found if with_notes else [p for p in found if p.level != NOTE]
 
 
+_KNOWN_HEADS = frozenset((*keys.SECTIONS, *keys.NAME_LISTS))
+
+
 def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
     """Names that do nothing: not an MLflow variable, not a layered-mlflow key (warnings)."""
     known = mlflow_variables()
@@ -119,7 +122,7 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
             yield Problem(
                 WARNING, f"{where(resolved, setting)} is not an MLflow variable; it is exported but unused", hint
             )
-        elif head not in (*keys.SECTIONS, *keys.NAME_LISTS) and not head.startswith("mlflow_"):
+        elif head not in _KNOWN_HEADS and not head.startswith("mlflow_"):
             hint = did_you_mean(head, [*keys.SECTIONS, "mlflow_tracking_uri"], cutoff=0.7)
             hint = hint or "MLflow variables start with mlflow_"
             yield Problem(WARNING, f"{where(resolved, setting)} is not a layered-mlflow key; it is ignored", hint)
