@@ -153,6 +153,7 @@ BY_CI = {
     "python -m venv .venv && . .venv/bin/activate",
     "ruff check . && ruff format --check . && mypy --strict layered_mlflow tests benchmarks",
     "pytest tests/test_unit_*.py",  # a part of CI's pytest
+    'pytest -m "not server and not mlflow"',  # a part of CI's pytest
     "bash .ci/run",
     # Mutation testing takes minutes; tests/MUTANTS.md records its last run and what it left.
     "pip install -e '.[test,mutation]' && mutmut run --max-children 2 && mutmut results",
