@@ -60,9 +60,28 @@ class KedroLayout:
     found = True
     environment_variables = ("KEDRO_ENV", "ENV_FOR_DYNACONF")
 
+    __slots__ = ("_confs", "_root", "_settings")
+
     def __init__(self, root: Path, settings: kedro_settings.KedroSettings) -> None:
-        self.root, self.settings = root, settings
-        self._confs: dict[tuple[Any, ...], _Conf] = {}
+        self._root, self._settings = root, settings
+        self._confs: dict[tuple[Any, ...], _Conf] = {}  # each environment's reading: a cache, not compared
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    @property
+    def settings(self) -> kedro_settings.KedroSettings:
+        return self._settings
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KedroLayout) and (self.root, self.settings) == (other.root, other.settings)
+
+    def __hash__(self) -> int:
+        return hash(self.root)
+
+    def __repr__(self) -> str:
+        return f"KedroLayout(root={self.root!r}, settings={self.settings!r})"
 
     @staticmethod
     def marks(folder: Path) -> bool:

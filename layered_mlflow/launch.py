@@ -53,8 +53,10 @@ def main() -> NoReturn:
     except KeyboardInterrupt:
         import click
 
+        from layered_mlflow import output
         from layered_mlflow.cli import failed
 
+        output.echo("", err=True)  # as click does: the error on a line of its own, not after the terminal's ^C
         failed(click.Abort(), argv)  # as click reports it: `interrupted`, 130
     except Exception as exc:
         from layered_mlflow.errors import LayeredMlflowError

@@ -51,9 +51,9 @@ def echo(text: str | bytes, nl: bool = True, err: bool = False) -> None:
         binary.write(text + b"\n" if nl else text)
         binary.flush()
         return
-    if isinstance(text, str) and not _is_ascii(stream.encoding):  # click wraps an ASCII stream in UTF-8
+    if isinstance(text, str) and not _is_ascii(getattr(stream, "encoding", None)):  # click rewraps ASCII ones
         out = text + "\n" if nl else text
-        stream.write(out if _is_terminal(stream) else ANSI.sub("", out))
+        stream.write(out if _is_terminal(stream) or _is_jupyter(stream) else ANSI.sub("", out))
         stream.flush()
         return
     import click
@@ -66,6 +66,10 @@ def _is_ascii(encoding: str | None) -> bool:
         return codecs.lookup(encoding or "ascii").name == "ascii"
     except LookupError:
         return False
+
+
+def _is_jupyter(stream: TextIO) -> bool:
+    return type(stream).__module__.startswith("ipykernel.")  # click leaves a notebook's output its colours
 
 
 def _is_terminal(stream: TextIO) -> bool:

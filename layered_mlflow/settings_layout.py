@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.layers import Layer, SettingsFile
@@ -21,15 +22,24 @@ MARKER = f"{SETTINGS_DIR}/mlflow.yml"
 _ENV_STEM = re.compile(r"mlflow\.[^.]+")
 
 
-class SettingsLayout:
-    """A project root and the settings files it holds (any folder: with none, only defaults apply)."""
+class _Files(NamedTuple):
+    root: Path
+    base_file: Path | None
+    local_file: Path | None
+    env_files: Mapping[str, Path]
 
+
+class SettingsLayout(_Files):
+    """A project root and the settings files it holds (any folder: with none, only defaults apply).
+
+    An immutable record of its files (compared by them, as ``Resolved`` is), with what the ``LayoutKind``
+    protocol reads on the class itself.
+    """
+
+    __slots__ = ()
     marker = MARKER
     default_environment = DEFAULT_ENV
     environment_variables = ("ENV_FOR_DYNACONF",)
-
-    def __init__(self, root: Path, base_file: Path | None, local_file: Path | None, env_files: Mapping[str, Path]):
-        self.root, self.base_file, self.local_file, self.env_files = root, base_file, local_file, env_files
 
     @staticmethod
     def marks(folder: Path) -> bool:

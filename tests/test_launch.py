@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +20,7 @@ from hypothesis import strategies as st
 
 from layered_mlflow.cli import cli
 from layered_mlflow.launch import plain
-from tests.conftest import Project
+from tests.conftest import COMMAND, Project
 
 Parsed = tuple[dict[str, Any], str, dict[str, Any]]
 # What each command's click parameters mean on the plain path; None: a form the plain path leaves to click.
@@ -169,3 +172,31 @@ def test_a_mistake_on_the_plain_path_is_one_line(project: Project) -> None:
     assert (refused.returncode, refused.stdout) == (2, ""), refused
     assert refused.stderr.startswith("layered-mlflow: error: --set MLFLOW_TRACKING_URI: expected KEY=VALUE"), refused
     assert len(refused.stderr.splitlines()) == 1, refused
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [pytest.param(["env", "--show-secrets"], id="plain"), pytest.param(["-vq", "env", "--show-secrets"], id="click")],
+)
+def test_interrupted_while_fetching_is_clicks_message(project: Project, argv: list[str]) -> None:
+    """Ctrl-C while `op read` waits (for the user to authorize, say): a new line, then `interrupted`, 130, both ways."""
+    started = project.root / "op.pid"
+    project.write("bin/op", f"#!/bin/sh\necho $$ > {started}.tmp && mv {started}.tmp {started}\nexec sleep 60\n")
+    (project.root / "bin" / "op").chmod(0o755)
+    project.write("settings/mlflow.yml", "env:\n  WANDB_API_KEY: op://ml/wandb/key\n")
+    environment = {**os.environ, "PATH": f"{project.root / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    command = subprocess.Popen(
+        [COMMAND, *argv], cwd=project.root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        for _ in range(600):  # until the stand-in `op` has started: the command is waiting on it
+            if started.exists() or command.poll() is not None:
+                break
+            time.sleep(0.05)
+        command.send_signal(signal.SIGINT)
+        stdout, stderr = command.communicate(timeout=60)
+    finally:
+        if started.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(started.read_text()), signal.SIGKILL)
+    assert (command.returncode, stdout, stderr) == (130, b"", b"\nlayered-mlflow: error: interrupted\n")

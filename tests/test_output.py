@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -106,3 +107,35 @@ def test_the_escape_sequences_are_clicks() -> None:
     from click import _compat
 
     assert output.ANSI.pattern == _compat._ansi_re.pattern
+
+
+class BareStream:
+    """A stdout replacement with only write and flush: no encoding, no isatty, no buffer."""
+
+    def __init__(self) -> None:
+        self.parts: list[str | bytes] = []  # click takes a writer that accepts b"" for a binary one
+
+    def write(self, text: str | bytes) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def written(self) -> bytes:
+        return b"".join(part if isinstance(part, bytes) else part.encode() for part in self.parts)
+
+
+@pytest.mark.parametrize("err", [pytest.param(False, id="stdout"), pytest.param(True, id="stderr")])
+def test_a_bare_stream_gets_what_click_echo_gives_it(err: bool) -> None:
+    """In-process, with stdout or stderr replaced by a bare writer (a test harness, an embedding): as click.echo."""
+    import click
+
+    text = "a\x1b[31mred\x1b[0m line"
+    mine, clicks = BareStream(), BareStream()
+    redirect = contextlib.redirect_stderr if err else contextlib.redirect_stdout
+    with redirect(mine):
+        output.echo(text, err=err)
+    with redirect(clicks):
+        click.echo(text, err=err)
+    assert mine.written() == clicks.written() == b"ared line\n"

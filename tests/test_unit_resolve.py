@@ -149,3 +149,21 @@ def test_file_variable_and_its_target_in_one_layer(tmp_path: Path) -> None:
     environ = {"MLFLOW_TRACKING_PASSWORD": "pw", "MLFLOW_TRACKING_PASSWORD_FILE": str(tmp_path / "f")}
     with pytest.raises(ConfigError, match="both MLFLOW_TRACKING_PASSWORD and MLFLOW_TRACKING_PASSWORD_FILE"):
         resolved(tmp_path, {}, environ)
+
+
+KEDRO_PROJECT = {"pyproject.toml": '[tool.kedro]\npackage_name = "churn"\n', "conf/base/mlflow.yml": "tracking: {}\n"}
+
+
+@pytest.mark.parametrize(
+    "files",
+    [pytest.param({BASE: "mlflow_experiment_name: churn\n"}, id="settings"), pytest.param(KEDRO_PROJECT, id="kedro")],
+)
+def test_a_result_is_an_immutable_value(tmp_path: Path, files: Mapping[str, str]) -> None:
+    """Two resolutions of the same inputs are equal, layout included, and a result cannot be changed (SPEC §7)."""
+    for relative, text in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text, encoding="utf-8")
+    first, second = (resolve(cwd=tmp_path, environ={}) for _ in range(2))
+    assert (first == second, first.layout == second.layout) == (True, True)
+    with pytest.raises(AttributeError):
+        first.layout.root = tmp_path  # type: ignore[misc]
