@@ -150,7 +150,7 @@ def _no_ops(resolved: Resolved) -> Iterator[Problem]:
 
 
 def _values(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]:
-    http = _talks_http(resolved)
+    http, secrets = _talks_http(resolved), None
     limits = {**environ, **resolved.variables}  # the command's environment, where MLflow reads its limits
     for setting in resolved.settings.values():
         name = variable_name(setting.key)
@@ -160,7 +160,8 @@ def _values(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]
             continue  # fetched when needed; its value is not known here
         refused = value_rules.refusal(name, setting.value, limits, http)
         if refused is not None:  # rare: what is secret is worked out only to quote a refused value
-            shown = secrets_of(resolved).mask(name, setting.value)
+            secrets = secrets_of(resolved) if secrets is None else secrets
+            shown = secrets.mask(name, setting.value)
             yield Problem(ERROR, f"{where(resolved, setting)} = {shown!r} {refused.reason}", refused.hint)
 
 

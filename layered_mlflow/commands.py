@@ -33,8 +33,9 @@ def env(options: Options, fmt: str = "dotenv", show_secrets: bool = False, githu
         return
     if show_secrets:
         resolved = options.fetched(resolved)
-    text = formats.render(fmt, resolved, show_secrets)
-    hidden = [] if show_secrets or options.quiet else masking.secrets_of(resolved).hidden(resolved.variables)
+    secrets = masking.secrets_of(resolved)
+    text = formats.render(fmt, resolved, secrets, show_secrets)
+    hidden = [] if show_secrets or options.quiet else secrets.hidden(resolved.variables)
     if hidden:
         say(f"warning: {', '.join(hidden)} printed as *** (pass --show-secrets to print the values)")
     # Bytes: a value that is not UTF-8 (an environment may hold any bytes) is written exactly.

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from layered_mlflow import keys
 from layered_mlflow.errors import ConfigError
-from layered_mlflow.masking import secrets_of
+from layered_mlflow.masking import Secrets
 
 if TYPE_CHECKING:
     from layered_mlflow.resolve import Resolved
 
 
-def render(fmt: str, resolved: Resolved, show_secrets: bool) -> str:
-    """The variables `run` sets, written in format ``fmt``, secrets masked unless ``show_secrets``.
+def render(fmt: str, resolved: Resolved, secrets: Secrets, show_secrets: bool) -> str:
+    """The variables `run` sets, written in format ``fmt``, ``secrets`` masked unless ``show_secrets``.
 
     ``shell`` also unsets what `run` removes (empty MLFLOW_*, X_FILE); the
     other formats can only set variables.
@@ -25,7 +25,7 @@ def render(fmt: str, resolved: Resolved, show_secrets: bool) -> str:
     if fmt == "docker":
         # On the real values: whether the output works must not depend on --show-secrets.
         _refuse_line_breaks(resolved.variables)
-    text = FORMATS[fmt](secrets_of(resolved).variables(resolved.variables, show_secrets))
+    text = FORMATS[fmt](secrets.variables(resolved.variables, show_secrets))
     if fmt == "shell" and resolved.unset:
         text = "".join(f"unset {name}\n" for name in resolved.unset) + text
     return text

@@ -83,10 +83,6 @@ class KedroLayout:
     def __repr__(self) -> str:
         return f"KedroLayout(root={self.root!r}, settings={self.settings!r})"
 
-    @staticmethod
-    def marks(folder: Path) -> bool:
-        return kedro_settings.is_kedro_project(folder)
-
     @classmethod
     def at(cls, root: Path) -> KedroLayout:
         return cls(root, kedro_settings.read(root))

@@ -92,12 +92,6 @@ def plain(argv: list[str]) -> tuple[Fields, str, Fields] | None:
     return None if given is None else (fields, name, given)
 
 
-def plain_run(argv: list[str]) -> tuple[Fields, tuple[str, ...]] | None:
-    """The global options and the command of ``argv``, if it is a plain `run`; else None."""
-    parsed = plain(argv)
-    return (parsed[0], parsed[2]["command"]) if parsed is not None and parsed[1] == "run" else None
-
-
 def _global_options(argv: list[str]) -> tuple[Fields, str, list[str]] | None:
     """The global options each written in full, the command's name and the words after it."""
     fields: Fields = {"env": None, "project_dir": None, "env_files": (), "assignments": ()}
