@@ -110,6 +110,7 @@ def run_warnings(resolved: Resolved, environ: Mapping[str, str], with_notes: boo
 
 
 _KNOWN_HEADS = frozenset((*keys.SECTIONS, *keys.NAME_LISTS))
+_ANY_NAME = _KNOWN_HEADS - {"server", "experiment"}  # whose names are not checked here: `env`, `tags`, …
 
 
 def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
@@ -117,6 +118,8 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
     known = mlflow_variables()
     for setting in resolved.settings.values():
         head = setting.key[0]
+        if head in _ANY_NAME:
+            continue
         if head.startswith("mlflow_") and known and head.upper() not in known:
             hint = did_you_mean(head.upper(), known, cutoff=0.8, spell=_spelling(setting))
             yield Problem(

@@ -17,10 +17,10 @@ ENV_TAG = "layered_mlflow.env"
 
 def variable_name(key: keys.Key) -> str | None:
     """The variable a key exports as: ``MLFLOW_X`` for ``mlflow_x``, ``X`` for ``env.X``."""
+    if key[0] == "env" and len(key) == 2:  # asked first: an `env` section may hold thousands
+        return key[1]
     if len(key) == 1 and key[0].startswith("mlflow_"):
         return key[0].upper()
-    if len(key) == 2 and key[0] == "env":
-        return key[1]
     return None
 
 

@@ -115,6 +115,13 @@ def is_variable_name(name: str) -> bool:
     return _VARIABLE_NAME.fullmatch(name) is not None
 
 
+def not_a_variable_name(names: Collection[str]) -> str | None:
+    """The first of ``names`` that is no variable name, if one is; many names at the speed of the regex alone."""
+    if all(map(_VARIABLE_NAME.fullmatch, names)):
+        return None
+    return next(name for name in names if not is_variable_name(name))
+
+
 def is_mlflow_variable(name: str) -> bool:
     """``MLFLOW_TRACKING_URI`` spells the key ``mlflow_tracking_uri``; ``MLFLOW_foo`` spells nothing."""
     return name.startswith("MLFLOW_") and len(name) > 7 and name == name.upper()

@@ -51,7 +51,7 @@ class SettingsFile:
         self.environ = environ  # what `@format`/`@jinja` see as `env`
 
     def contributions(self) -> list[Contribution]:
-        found = list(_flatten(self._read.settings, str(self.path)))
+        found = _flatten(self._read.settings, str(self.path))
         _refuse_interpolated_uris(found)
         return found
 
@@ -186,24 +186,26 @@ def variables_of(environ: Mapping[str, str]) -> list[Binding]:
     return [(name, value, name) for name, value in environ.items()]
 
 
-def _flatten(data: Mapping[str, Any], source: str) -> Iterable[Contribution]:
+def _flatten(data: Mapping[str, Any], source: str) -> list[Contribution]:
+    found: list[Contribution] = []
     for name, value in data.items():
         if name in keys.SECTIONS:
-            yield from _section(name, value, source)
+            found.extend(_section(name, value, source))
         elif name in keys.NAME_LISTS:
-            yield Contribution((name,), _names(value, name, source), source)
+            found.append(Contribution((name,), _names(value, name, source), source))
         elif name.startswith("mlflow_"):
             _require_scalar(value, (name,), source, "a single value (it is an MLflow variable)")
-            yield Contribution((name,), keys.render(value), source)
+            found.append(Contribution((name,), keys.render(value), source))
         elif isinstance(value, Mapping):
-            yield from _nested((name,), value, source)
+            found.extend(_nested((name,), value, source))
         else:  # an unknown key: kept, so that `check` can name it
-            yield Contribution((name,), keys.render(value), source)
+            found.append(Contribution((name,), keys.render(value), source))
+    return found
 
 
-def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
+def _section(section: str, value: Any, source: str) -> list[Contribution]:
     if value is None:
-        return
+        return []
     if not isinstance(value, Mapping):
         raise ConfigError(
             f"{source}: `{section}` must be a mapping of names to values, not {_kind(value)}",
@@ -211,21 +213,28 @@ def _section(section: str, value: Any, source: str) -> Iterable[Contribution]:
         )
     if section == "server" and len({name.lower() for name in value}) < len(value):
         raise ConfigError(f"{source}: `server` names a key twice (its keys ignore case)", hint="keep one of them")
+    wrong = keys.not_a_variable_name(value) if section == "env" else None
+    if wrong is not None:
+        raise ConfigError(
+            f"{source}: `env` entry {wrong!r} is not a variable name",
+            hint="use letters, digits and underscores, not starting with a digit",
+        )
+    # One pass, a string taken as it is: an `env` section may hold 20,000 entries, each a string.
+    lower = section in _LOWER_CASED
+    found: list[Contribution] = []
     for name, item in value.items():
-        key = (section, name.lower() if section in _LOWER_CASED else name)
-        if key in keys.NESTED_KEYS and isinstance(item, Mapping):
-            yield from _nested(key, item, source)
-            continue
-        if section == "env" and not keys.is_variable_name(name):
-            raise ConfigError(
-                f"{source}: `env` entry {name!r} is not a variable name",
-                hint="use letters, digits and underscores, not starting with a digit",
-            )
-        if key not in keys.LIST_KEYS:
-            _require_scalar(item, key, source, "a single value")
-        elif isinstance(item, Mapping):
-            raise ConfigError(f"{source}: `{keys.dotted(key)}` must be a list, not a mapping")
-        yield Contribution(key, keys.render(item), source)
+        key = (section, name.lower() if lower else name)
+        if type(item) is not str:
+            if key in keys.NESTED_KEYS and isinstance(item, Mapping):
+                found.extend(_nested(key, item, source))
+                continue
+            if key not in keys.LIST_KEYS:
+                _require_scalar(item, key, source, "a single value")
+            elif isinstance(item, Mapping):
+                raise ConfigError(f"{source}: `{keys.dotted(key)}` must be a list, not a mapping")
+            item = keys.render(item)
+        found.append(Contribution(key, item, source))
+    return found
 
 
 _LOWER_CASED = ("server", "experiment", "token")  # their keys ignore case; env names and tag names do not

@@ -5,7 +5,10 @@ key, above it (a scalar over a mapping: ``tags: x`` over ``tags.team``) or
 below it (a mapping's entry under a scalar). Comparing every key with every
 other costs the square of their number: 10,000 variables took seconds. An
 index from each path prefix to the keys below it makes each step cost the
-depth of its key instead.
+depth of its key instead. Most stacks have no key above another at all (no
+``tags: x`` beside ``tags.team``): then the last value of each key wins, and
+one dictionary built by the interpreter says so, which for 20,000 `env`
+entries is several times faster than walking the index.
 """
 
 from __future__ import annotations
@@ -20,6 +23,25 @@ T = TypeVar("T")
 
 def winners(values: Iterable[tuple[Key, T]]) -> dict[Key, T]:
     """The value standing at each key after ``values`` are applied in order, later over earlier."""
+    values = list(values)
+    last = dict(values)
+    if last.keys().isdisjoint(_ancestors(last)):
+        return last
+    return _indexed(values)
+
+
+def _ancestors(found: Iterable[Key]) -> set[Key]:
+    """Every proper prefix of every key: the parents of all the keys, then of those (a few sections), and so on."""
+    ancestors: set[Key] = set()
+    parents = {key[:-1] for key in found}
+    while parents:
+        parents.discard(())
+        ancestors |= parents
+        parents = {key[:-1] for key in parents} - ancestors
+    return ancestors
+
+
+def _indexed(values: Iterable[tuple[Key, T]]) -> dict[Key, T]:
     standing: dict[Key, T] = {}
     below: dict[Key, set[Key]] = {}  # each proper prefix of a standing key -> the standing keys under it
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from layered_mlflow.resolve import Resolved
 
 BOUND = 10.0  # seconds for every fetch of one command together
+_SCHEMES = ("aws-sm:", "aws-ssm:", "op://")
 _REFERENCE = re.compile(r"aws-sm:[^\s#]+(#\S+)?|aws-ssm:\S+|op://[^/\s]+/[^/\s]+/\S+")
 
 
@@ -39,7 +40,11 @@ def fetched(resolved: Resolved, environ: Mapping[str, str]) -> Resolved:
     AWS is reached with the command's own variables (the `env` section, `.env`, the
     environment), so that AWS_DEFAULT_REGION or AWS_ENDPOINT_URL in the settings work.
     """
-    wanted = {name: s.value for name, s in resolved.settings.items() if is_reference(s.value)}
+    wanted = {
+        name: s.value
+        for name, s in resolved.settings.items()
+        if isinstance(s.value, str) and s.value.startswith(_SCHEMES) and is_reference(s.value)  # the first test, cheap
+    }
     if not wanted:
         return resolved
     from layered_mlflow import exports, fetchers

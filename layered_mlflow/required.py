@@ -25,6 +25,8 @@ def missing(resolved: Resolved, environ: Mapping[str, str]) -> list[str]:
     """
     listed = resolved.settings.get(KEY)
     names = listed.value if listed is not None and isinstance(listed.value, tuple) else ()
+    if not names:
+        return []
     environment = child_environment(environ, resolved)
     return [name for name in names if not _has_value(name, resolved, environment)]
 

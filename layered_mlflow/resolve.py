@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
@@ -97,7 +98,7 @@ def resolve(
         environment_source=chosen_by,
         files=(*(layer.path for layer, _ in said if isinstance(layer, SettingsFile)), *(p for p, _ in dotenv_files)),
         settings=MappingProxyType(settings),
-        history=MappingProxyType(history),
+        history=history,
         variables=MappingProxyType(exports.child_variables(settings, environment)),
         unset=_unset(environ, said),
         unapplied=tuple(
@@ -134,45 +135,64 @@ def _assignments(overrides: Mapping[str, str] | Sequence[str] | None) -> list[st
 
 def _merge(
     said: Sequence[tuple[Layer, Sequence[Contribution]]], root: Path, environ: Mapping[str, str]
-) -> tuple[dict[str, Setting], dict[str, tuple[Candidate, ...]]]:
+) -> tuple[dict[str, Setting], Mapping[str, tuple[Candidate, ...]]]:
     """Later layers win; mappings merge key by key; an empty value says nothing."""
-    history: dict[Key, list[Candidate]] = {}
-    said_something: list[tuple[Key, Candidate]] = []
-    for layer, found in said:
-        for contribution in found:
-            candidate = Candidate(layer.name, contribution.source, contribution.value)
-            history.setdefault(contribution.key, []).append(candidate)
-            if not keys.is_empty(candidate.value):
-                said_something.append((contribution.key, candidate))
-    settings = {
-        key: Setting(key, _anchored(key, c.value, root, environ), c.layer, c.source)
-        for key, c in merging.winners(said_something).items()
-    }
-    tracking = settings.get(("mlflow_tracking_uri",))
-    if tracking is not None and uris.is_file_store(str(tracking.value)) and _ALLOW_FILE_STORE not in settings:
-        # MLflow >= 3.13 refuses file stores without it (SPEC §6).
-        derived = Candidate(precedence.DERIVED.name, "file: tracking store", "true")
-        settings[_ALLOW_FILE_STORE] = Setting(_ALLOW_FILE_STORE, "true", derived.layer, derived.source)
-        history.setdefault(_ALLOW_FILE_STORE, []).append(derived)
-    if tracking is not None and artifact_root.applies(str(tracking.value)) and artifact_root.KEY not in settings:
-        # MLflow's client would put new experiments' artifacts in ./mlruns of the working directory.
-        derived = Candidate(precedence.DERIVED.name, "sqlite: tracking store", artifact_root.default(root))
-        settings[artifact_root.KEY] = Setting(artifact_root.KEY, derived.value, derived.layer, derived.source)
-        history.setdefault(artifact_root.KEY, []).append(derived)
-    # Every key with a value has a history: one sort, and each key named once (20,000 `env` entries happen).
-    ordered = [(key, keys.dotted(key)) for key in sorted(history)]
-    return (
-        {name: settings[key] for key, name in ordered if key in settings},
-        {name: tuple(reversed(history[key])) for key, name in ordered},
+    standing = merging.winners(
+        (c.key, Setting(c.key, c.value, layer.name, c.source))
+        for layer, found in said
+        for c in found
+        if c.value is not None and c.value != ""  # keys.is_empty, inline: it runs once per value of every layer
     )
+    for key in _ANCHORED:  # a few keys, rather than a test of every key
+        setting = standing.get(key)
+        if setting is not None and isinstance(setting.value, str):
+            standing[key] = setting._replace(value=_anchored(key, setting.value, root, environ))
+    derived = []
+    tracking = standing.get(("mlflow_tracking_uri",))
+    if tracking is not None and uris.is_file_store(str(tracking.value)) and _ALLOW_FILE_STORE not in standing:
+        # MLflow >= 3.13 refuses file stores without it (SPEC §6).
+        derived.append(Setting(_ALLOW_FILE_STORE, "true", precedence.DERIVED.name, "file: tracking store"))
+    if tracking is not None and artifact_root.applies(str(tracking.value)) and artifact_root.KEY not in standing:
+        # MLflow's client would put new experiments' artifacts in ./mlruns of the working directory.
+        default = artifact_root.default(root)
+        derived.append(Setting(artifact_root.KEY, default, precedence.DERIVED.name, "sqlite: tracking store"))
+    standing.update((setting.key, setting) for setting in derived)
+    settings = {".".join(key): standing[key] for key in sorted(standing)}  # keys.dotted, inline: 20,000 happen
+    return settings, _History(said, derived)
+
+
+class _History(Mapping[str, tuple[Candidate, ...]]):
+    """Every layer's word on every key, highest first: worked out when first asked, which `run` never does."""
+
+    def __init__(self, said: Sequence[tuple[Layer, Sequence[Contribution]]], derived: Sequence[Setting]) -> None:
+        self._said, self._derived = said, derived
+
+    @functools.cached_property
+    def _built(self) -> dict[str, tuple[Candidate, ...]]:
+        history: dict[Key, list[Candidate]] = {}
+        for layer, found in self._said:
+            for c in found:
+                history.setdefault(c.key, []).append(Candidate(layer.name, c.source, c.value))
+        for setting in self._derived:
+            history.setdefault(setting.key, []).append(Candidate(setting.layer, setting.source, setting.value))
+        return {keys.dotted(key): tuple(reversed(history[key])) for key in sorted(history)}
+
+    def __getitem__(self, name: str) -> tuple[Candidate, ...]:
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built)
+
+    def __len__(self) -> int:
+        return len(self._built)
 
 
 _ALLOW_FILE_STORE: Key = ("mlflow_allow_file_store",)
+_ANCHORED = keys.URI_KEYS | keys.PATH_KEYS  # the keys whose values are anchored to the root
 
 
-def _anchored(key: Key, value: Value, root: Path, environ: Mapping[str, str]) -> Value:
-    if key in keys.URI_KEYS and isinstance(value, str):
+def _anchored(key: Key, value: str, root: Path, environ: Mapping[str, str]) -> str:
+    """A URI anchored to the root (``mlruns``, ``sqlite:///mlflow.db``), or a plain path made absolute."""
+    if key in keys.URI_KEYS:
         return uris.anchor(value, root, environ)
-    if key in keys.PATH_KEYS and isinstance(value, str):
-        return uris.absolute(value, root, environ)
-    return value
+    return uris.absolute(value, root, environ)
