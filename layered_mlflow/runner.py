@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -30,7 +31,7 @@ def exec_command(argv: Sequence[str], environment: Mapping[str, str], cwd: Path 
     if not argv[0]:  # as a shell says of ""
         raise CommandNotFound(f"{command}: command not found", hint="name the command after --")
     try:
-        os.execvpe(argv[0], list(argv), dict(environment))  # noqa: S606 (no shell: argv is the user's)
+        _execvpe(list(argv), dict(environment))
     except ValueError:  # "embedded null byte", which names nothing
         raise _holds_nul(environment) from None
     except FileNotFoundError:
@@ -39,6 +40,38 @@ def exec_command(argv: Sequence[str], environment: Mapping[str, str], cwd: Path 
         raise CommandNotExecutable(f"{command}: permission denied", hint="is it executable (chmod +x)?") from None
     except OSError as exc:
         raise CommandNotExecutable(f"{command}: cannot execute ({exc.strerror})") from None
+
+
+def _execvpe(argv: list[str], environment: dict[str, str]) -> NoReturn:
+    """``os.execvpe(argv[0], argv, environment)``, less the cost of the folders of PATH that lack the command.
+
+    ``os.execvpe`` tries an exec in each folder in turn, and each try converts
+    the whole environment again: with 20,000 variables, a command in the tenth
+    folder cost 40 ms more than its path. A folder where the command's path
+    does not exist is passed over without the exec, whose error it would have
+    been (``FileNotFoundError``, ``NotADirectoryError``); every other path is
+    tried, and the error raised is the one ``os.execvpe`` raises.
+    """
+    if os.path.dirname(argv[0]):
+        os.execve(argv[0], argv, environment)  # noqa: S606 (no shell: argv is the user's)
+    saved: OSError | None = None
+    last: OSError = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), argv[0])
+    for folder in os.get_exec_path(environment):  # the command's own PATH, as os.execvpe reads it
+        path = os.path.join(folder, argv[0])
+        try:
+            os.stat(path)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            last = exc
+            continue
+        except OSError:
+            pass  # the exec says what is wrong, as it would have
+        try:
+            os.execve(path, argv, environment)  # noqa: S606
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            last = exc
+        except OSError as exc:
+            last, saved = exc, saved or exc
+    raise saved or last
 
 
 def _holds_nul(environment: Mapping[str, str]) -> ConfigError:

@@ -135,7 +135,7 @@ def test_generated_command_lines_parse_as_click_parses_them(argv: list[str]) -> 
 PROBE = """
 import atexit, json, os, sys
 atexit.register(lambda: print("click" in sys.modules, file=sys.stderr))
-os.execvpe = lambda *args: sys.exit(0)
+os.execvpe = os.execve = lambda *args: sys.exit(0)
 sys.argv = ["layered-mlflow", *json.loads(sys.argv[1])]
 from layered_mlflow.launch import main
 main()

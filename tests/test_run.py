@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -196,3 +197,56 @@ def test_dry_run_masks_a_uri_password_in_the_argv(project: Project) -> None:
     result = project.cli("run", "--dry-run", "--", "python", "train.py", "--uri", "https://u:argv-canary@h/x")
     assert "argv-canary" not in result.stdout
     assert "https://u:***@h/x" in result.stdout
+
+
+# The command's PATH search, done as os.execvpe does it; the layouts are folder names relative to a temporary one.
+_EXEC = """
+import json, os, sys
+from layered_mlflow import runner
+argv, environment = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+try:
+    os.execvpe(argv[0], argv, environment) if sys.argv[3] == "os" else runner._execvpe(argv, environment)
+except OSError as exc:
+    print(type(exc).__name__, exc.errno, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("missing:plain", id="after-a-missing-folder"),
+        pytest.param("a-file:plain", id="after-a-file-as-folder"),
+        pytest.param("locked:plain", id="after-a-non-executable-one"),
+        pytest.param("locked", id="only-a-non-executable-one"),
+        pytest.param("locked:missing", id="a-non-executable-one-then-nothing"),
+        pytest.param("folder:plain", id="after-a-folder-of-its-name"),
+        pytest.param("no-interpreter:plain", id="after-one-whose-interpreter-is-missing"),
+        pytest.param("no-interpreter", id="only-one-whose-interpreter-is-missing"),
+        pytest.param("missing:a-file", id="nowhere"),
+        pytest.param(":plain", id="an-empty-entry-is-the-working-folder"),
+        pytest.param("", id="an-empty-path"),
+    ],
+)
+def test_the_path_search_is_os_execvpes(tmp_path: Path, path: str) -> None:
+    """The command found (or the error raised) for each PATH is exactly what os.execvpe finds, folders skipped or not."""
+    for folder, text, mode in [
+        ("plain", "#!/bin/sh\necho plain\n", 0o755),
+        ("locked", "#!/bin/sh\necho locked\n", 0o644),
+        ("no-interpreter", "#!/no/such/interpreter\n", 0o755),
+        (".", "#!/bin/sh\necho working folder\n", 0o755),
+    ]:
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / "cmd").write_text(text)
+        (tmp_path / folder / "cmd").chmod(mode)
+    (tmp_path / "folder" / "cmd").mkdir(parents=True)
+    (tmp_path / "a-file").write_text("")
+    folders = ":".join(str(tmp_path / name) if name else "" for name in path.split(":")) if path else ""
+    arguments = [json.dumps(["cmd"]), json.dumps({"PATH": folders})]
+    ours, theirs = (
+        subprocess.run(
+            [sys.executable, "-c", _EXEC, *arguments, which], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        for which in ("ours", "os")
+    )
+    assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
+    assert ours.stdout or ours.stderr, ours  # something ran, or something was raised
