@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from layered_mlflow.errors import LayeredMlflowError
-from layered_mlflow.resolve import Resolved, Setting, resolve
+from layered_mlflow.layers import Setting
+from layered_mlflow.resolve import Resolved, resolve
 
 if TYPE_CHECKING:
     from layered_mlflow.apply import configure

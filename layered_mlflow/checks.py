@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from layered_mlflow import (
     artifact_root,
@@ -17,11 +17,12 @@ from layered_mlflow import (
 )
 from layered_mlflow.errors import did_you_mean
 from layered_mlflow.exports import variable_name
+from layered_mlflow.layers import Setting
 from layered_mlflow.masking import secrets_of
 from layered_mlflow.mlflow_vars import mlflow_variables
 from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem, where
 from layered_mlflow.references import is_reference
-from layered_mlflow.resolve import Resolved, Setting
+from layered_mlflow.resolve import Resolved
 
 # Stores MLflow's client reaches over HTTP, through its REST client (mlflow/utils/rest_utils.py).
 _HTTP_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
@@ -97,26 +98,45 @@ def run_warnings(resolved: Resolved, environ: Mapping[str, str], with_notes: boo
     """
     from layered_mlflow import token_checks
 
+    named, variables = _checked_settings(resolved)
     found = [
-        *token_checks.problems(resolved),
-        *unknown_keys(resolved),
-        *_no_ops(resolved),
-        *_values(resolved, environ),
+        *token_checks.problems(resolved, named),
+        *unknown_keys(resolved, named),
+        *_no_ops(resolved, named),
+        *_values(resolved, environ, variables),
         *(Problem(ERROR, message) for message in server_settings.invalid(resolved)),
         *_combinations(resolved),
-        *_uris(resolved),
+        *_uris(resolved, named),
     ]
     return found if with_notes else [p for p in found if p.level != NOTE]
+
+
+def _checked_settings(resolved: Resolved) -> tuple[list[Setting], list[Setting]]:
+    """The settings whose names or values are checked, and of them those exported as MLflow's variables.
+
+    `env` and `tags` take any name, and an `env` section may hold 20,000 entries:
+    one pass sets them aside, but for the `env` entries that are MLflow variables.
+    """
+    named: list[Setting] = []
+    mlflow_entries: list[Setting] = []
+    for setting in resolved.settings.values():
+        head = setting.key[0]
+        if head == "env":
+            if setting.key[1].startswith("MLFLOW_"):
+                mlflow_entries.append(setting)
+        elif head != "tags":
+            named.append(setting)
+    return named, [*mlflow_entries, *named]  # the settings' order: `env` sorts before `mlflow_*`
 
 
 _KNOWN_HEADS = frozenset((*keys.SECTIONS, *keys.NAME_LISTS))
 _ANY_NAME = _KNOWN_HEADS - {"server", "experiment"}  # whose names are not checked here: `env`, `tags`, …
 
 
-def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
+def unknown_keys(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:
     """Names that do nothing: not an MLflow variable, not a layered-mlflow key (warnings)."""
     known = mlflow_variables()
-    for setting in resolved.settings.values():
+    for setting in settings:
         head = setting.key[0]
         if head in _ANY_NAME:
             continue
@@ -139,9 +159,9 @@ def unknown_keys(resolved: Resolved) -> Iterator[Problem]:
             yield Problem(WARNING, f"{where(resolved, setting)} is not an `experiment` key", hint)
 
 
-def _no_ops(resolved: Resolved) -> Iterator[Problem]:
+def _no_ops(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:
     """`server.mlflow_*` left after kedro-mlflow's shape is translated: a variable in the wrong place."""
-    for setting in resolved.settings.values():
+    for setting in settings:
         if setting.key[0] != "server" or len(setting.key) != 2 or not setting.key[1].startswith("mlflow_"):
             continue
         variable = setting.key[1].upper()
@@ -152,10 +172,10 @@ def _no_ops(resolved: Resolved) -> Iterator[Problem]:
         yield Problem(WARNING, f"{where(resolved, setting)} does nothing: it is not a `server` key", hint)
 
 
-def _values(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]:
+def _values(resolved: Resolved, environ: Mapping[str, str], settings: Iterable[Setting]) -> Iterator[Problem]:
     http, secrets = _talks_http(resolved), None
     limits = {**environ, **resolved.variables}  # the command's environment, where MLflow reads its limits
-    for setting in resolved.settings.values():
+    for setting in settings:
         name = variable_name(setting.key)
         if name is None or not name.startswith("MLFLOW_") or not isinstance(setting.value, str):
             continue
@@ -194,8 +214,8 @@ def _combinations(resolved: Resolved) -> Iterator[Problem]:
         )
 
 
-def _uris(resolved: Resolved) -> Iterator[Problem]:
-    for setting in resolved.settings.values():
+def _uris(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:
+    for setting in settings:
         if setting.key not in keys.URI_KEYS or not isinstance(setting.value, str) or is_reference(setting.value):
             continue
         scheme = setting.value.split(":", 1)[0].lower() if ":" in setting.value else setting.value

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from layered_mlflow import keys, tokens
 
 if TYPE_CHECKING:
-    from layered_mlflow.resolve import Resolved, Setting
+    from layered_mlflow.layers import Setting
+    from layered_mlflow.resolve import Resolved
 
 RUN_CONTEXT = "MLFLOW_RUN_CONTEXT"
 ENV_TAG = "layered_mlflow.env"
@@ -28,12 +29,15 @@ def child_variables(settings: Mapping[str, Setting], environment: str) -> dict[s
     """Every variable `run` sets for the command, in a stable order."""
     variables: dict[str, str] = {}
     tags = {ENV_TAG: environment}
-    for setting in settings.values():
-        name = variable_name(setting.key)
-        if name is not None and isinstance(setting.value, str):
-            variables[name] = setting.value
-        elif setting.key[0] == "tags" and isinstance(setting.value, str):
-            tags[".".join(setting.key[1:])] = setting.value
+    for key, value, _, _ in settings.values():
+        if not isinstance(value, str):
+            continue
+        if key[0] == "tags":
+            tags[".".join(key[1:])] = value
+        else:
+            name = key[1] if key[0] == "env" else variable_name(key)  # `env` entries, asked first: thousands happen
+            if name is not None:
+                variables[name] = value
     for name, value in tokens.variables(settings).items():
         variables.setdefault(name, value)  # an explicit MLFLOW_TRACKING_AUTH stands; `check` calls it an error
     variables[RUN_CONTEXT] = _run_context(tags, variables.get(RUN_CONTEXT))

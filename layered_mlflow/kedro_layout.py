@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from layered_mlflow import kedro_conf, kedro_settings
 from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.kedro_conf import Folder
-from layered_mlflow.layers import Contribution, Layer, SettingsFile
+from layered_mlflow.layers import Layer, Setting, SettingsFile
 from layered_mlflow.problems import WARNING, Problem
 from layered_mlflow.project import KEDRO_MARKER
 
@@ -47,10 +47,11 @@ class PackageExperiment(NamedTuple):
     name: str
     package: str | None
 
-    def contributions(self) -> list[Contribution]:
+    def contributions(self) -> list[Setting]:
         if self.package is None:
             return []
-        return [Contribution(("mlflow_experiment_name",), self.package, "pyproject.toml [tool.kedro] package_name")]
+        where = "pyproject.toml [tool.kedro] package_name"
+        return [Setting(("mlflow_experiment_name",), self.package, self.name, where)]
 
 
 class KedroLayout:

@@ -17,26 +17,35 @@ from layered_mlflow.errors import ConfigError, UsageError
 from layered_mlflow.keys import Key, Value
 
 
-class Contribution(NamedTuple):
-    """One layer's value for one key, and its exact origin (a path, a variable, ``--set``)."""
+class Setting(NamedTuple):
+    """What a layer says for a key: the value, the layer's name and the exact origin (a path, a variable, ``--set``).
+
+    The one that wins a key is the key's resolved setting (``Resolved.settings``): one record a key from the
+    layer to the command, which for an `env` section of 20,000 entries is the greater part of the work.
+    """
 
     key: Key
     value: Value
+    layer: str
     source: str
+
+    @property
+    def name(self) -> str:
+        return keys.dotted(self.key)
 
 
 class Layer(Protocol):
     @property
     def name(self) -> str: ...
 
-    def contributions(self) -> list[Contribution]: ...
+    def contributions(self) -> list[Setting]: ...
 
 
 class Defaults(NamedTuple):
     name: str
 
-    def contributions(self) -> list[Contribution]:
-        return [Contribution(("mlflow_tracking_uri",), "mlruns", "built-in default")]
+    def contributions(self) -> list[Setting]:
+        return [Setting(("mlflow_tracking_uri",), "mlruns", self.name, "built-in default")]
 
 
 class SettingsFile:
@@ -50,10 +59,8 @@ class SettingsFile:
         self.name, self.path = name, path
         self.environ = environ  # what `@format`/`@jinja` see as `env`
 
-    def contributions(self) -> list[Contribution]:
-        found = _flatten(self._read.settings, str(self.path))
-        _refuse_interpolated_uris(found)
-        return found
+    def contributions(self) -> list[Setting]:
+        return _flatten(self._read.settings, self.name, str(self.path))
 
     def unapplied(self) -> tuple[str, ...]:
         """The file's kedro-mlflow keys that layered-mlflow accepts but does not apply."""
@@ -85,7 +92,7 @@ class Variables(NamedTuple):
     take_all: bool
     root: Path
 
-    def contributions(self) -> list[Contribution]:
+    def contributions(self) -> list[Setting]:
         references = self.file_references()
         found = []
         for variable, text, where in self.variables:
@@ -96,7 +103,7 @@ class Variables(NamedTuple):
             if key is None and self.take_all:
                 key = ("env", variable)
             if key is not None:
-                found.append(Contribution(key, keys.from_text(key, text), where))
+                found.append(Setting(key, keys.from_text(key, text), self.name, where))
         return found
 
     def file_references(self) -> dict[str, Key]:
@@ -114,10 +121,10 @@ class Variables(NamedTuple):
             references[variable] = key
         return references
 
-    def _from_file(self, variable: str, path: str | None, key: Key) -> Contribution:
+    def _from_file(self, variable: str, path: str | None, key: Key) -> Setting:
         value = file_variables.read_value(variable, path, self.root) if path else None
         # The origin is X_FILE itself, so that `show` says which file to look at.
-        return Contribution(key, keys.from_text(key, value), variable)
+        return Setting(key, keys.from_text(key, value), self.name, variable)
 
 
 class CommandLine(NamedTuple):
@@ -126,14 +133,14 @@ class CommandLine(NamedTuple):
     name: str
     assignments: Sequence[str]
 
-    def contributions(self) -> list[Contribution]:
+    def contributions(self) -> list[Setting]:
         found = []
         for assignment in self.assignments:
             written, equals, text = assignment.partition("=")
             key = keys.parse_key(written.strip())
             if not equals or key is None:
                 raise malformed_assignment(assignment)
-            found.append(Contribution(key, keys.from_text(key, text), "--set"))
+            found.append(Setting(key, keys.from_text(key, text), self.name, "--set"))
         return found
 
 
@@ -156,7 +163,7 @@ def malformed_assignment(assignment: str) -> UsageError:
     )
 
 
-def _refuse_interpolated_uris(contributions: Iterable[Contribution]) -> None:
+def _refuse_interpolated_uris(contributions: Iterable[Setting]) -> None:
     """A settings file's URI holding ``${…}`` (OmegaConf's syntax, common in kedro-mlflow files) is an error.
 
     Nothing evaluates it there (Dynaconf evaluates ``@format``, not ``${…}``), and
@@ -186,24 +193,28 @@ def variables_of(environ: Mapping[str, str]) -> list[Binding]:
     return [(name, value, name) for name, value in environ.items()]
 
 
-def _flatten(data: Mapping[str, Any], source: str) -> list[Contribution]:
-    found: list[Contribution] = []
+def _flatten(data: Mapping[str, Any], layer: str, source: str) -> list[Setting]:
+    found: list[Setting] = []
     for name, value in data.items():
         if name in keys.SECTIONS:
-            found.extend(_section(name, value, source))
+            section = _section(name, value, layer, source)
+            if name not in _ANY_NAME:  # `env` and `tags` hold no URI: their thousands of entries are not looked at
+                _refuse_interpolated_uris(section)
+            found.extend(section)
         elif name in keys.NAME_LISTS:
-            found.append(Contribution((name,), _names(value, name, source), source))
+            found.append(Setting((name,), _names(value, name, source), layer, source))
         elif name.startswith("mlflow_"):
             _require_scalar(value, (name,), source, "a single value (it is an MLflow variable)")
-            found.append(Contribution((name,), keys.render(value), source))
+            found.append(Setting((name,), keys.render(value), layer, source))
+            _refuse_interpolated_uris(found[-1:])
         elif isinstance(value, Mapping):
-            found.extend(_nested((name,), value, source))
+            found.extend(_nested((name,), value, layer, source))
         else:  # an unknown key: kept, so that `check` can name it
-            found.append(Contribution((name,), keys.render(value), source))
+            found.append(Setting((name,), keys.render(value), layer, source))
     return found
 
 
-def _section(section: str, value: Any, source: str) -> list[Contribution]:
+def _section(section: str, value: Any, layer: str, source: str) -> list[Setting]:
     if value is None:
         return []
     if not isinstance(value, Mapping):
@@ -221,23 +232,25 @@ def _section(section: str, value: Any, source: str) -> list[Contribution]:
         )
     # One pass, a string taken as it is: an `env` section may hold 20,000 entries, each a string.
     lower = section in _LOWER_CASED
-    found: list[Contribution] = []
+    found: list[Setting] = []
+    new = tuple.__new__  # Setting(…) is a Python function around this, which costs as much again
     for name, item in value.items():
         key = (section, name.lower() if lower else name)
         if type(item) is not str:
             if key in keys.NESTED_KEYS and isinstance(item, Mapping):
-                found.extend(_nested(key, item, source))
+                found.extend(_nested(key, item, layer, source))
                 continue
             if key not in keys.LIST_KEYS:
                 _require_scalar(item, key, source, "a single value")
             elif isinstance(item, Mapping):
                 raise ConfigError(f"{source}: `{keys.dotted(key)}` must be a list, not a mapping")
             item = keys.render(item)
-        found.append(Contribution(key, item, source))
+        found.append(new(Setting, (key, item, layer, source)))
     return found
 
 
 _LOWER_CASED = ("server", "experiment", "token")  # their keys ignore case; env names and tag names do not
+_ANY_NAME = ("env", "tags")  # sections whose entries take any name (a variable's, a tag's)
 
 
 def _names(value: Any, name: str, source: str) -> Value:
@@ -254,12 +267,12 @@ def _names(value: Any, name: str, source: str) -> Value:
     return tuple(value)
 
 
-def _nested(prefix: Key, value: Mapping[str, Any], source: str) -> Iterable[Contribution]:
+def _nested(prefix: Key, value: Mapping[str, Any], layer: str, source: str) -> Iterable[Setting]:
     for name, item in value.items():
         if isinstance(item, Mapping):
-            yield from _nested((*prefix, name), item, source)
+            yield from _nested((*prefix, name), item, layer, source)
         else:
-            yield Contribution((*prefix, name), keys.render(item), source)
+            yield Setting((*prefix, name), keys.render(item), layer, source)
 
 
 def _require_scalar(value: Any, key: Key, source: str, needs: str) -> None:

@@ -13,18 +13,23 @@ entries is several times faster than walking the index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
 
 from layered_mlflow.keys import Key
 
-T = TypeVar("T")
+
+class Keyed(Protocol):
+    @property
+    def key(self) -> Key: ...
 
 
-def winners(values: Iterable[tuple[Key, T]]) -> dict[Key, T]:
-    """The value standing at each key after ``values`` are applied in order, later over earlier."""
-    values = list(values)
-    last = dict(values)
+T = TypeVar("T", bound=Keyed)
+
+
+def winners(values: Sequence[T]) -> dict[Key, T]:
+    """The value standing at each key after ``values`` (each with its ``key``) are applied in order."""
+    last = {value.key: value for value in values}
     if last.keys().isdisjoint(_ancestors(last)):
         return last
     return _indexed(values)
@@ -41,7 +46,7 @@ def _ancestors(found: Iterable[Key]) -> set[Key]:
     return ancestors
 
 
-def _indexed(values: Iterable[tuple[Key, T]]) -> dict[Key, T]:
+def _indexed(values: Iterable[T]) -> dict[Key, T]:
     standing: dict[Key, T] = {}
     below: dict[Key, set[Key]] = {}  # each proper prefix of a standing key -> the standing keys under it
 
@@ -50,7 +55,8 @@ def _indexed(values: Iterable[tuple[Key, T]]) -> dict[Key, T]:
         for end in range(1, len(key)):
             below[key[:end]].discard(key)
 
-    for key, value in values:
+    for value in values:
+        key = value.key
         for end in range(1, len(key)):  # the keys above: tags, for tags.team
             if key[:end] in standing:
                 remove(key[:end])

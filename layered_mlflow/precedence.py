@@ -7,13 +7,13 @@ layers. Nothing else writes a layer's name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from layered_mlflow import artifact_root
 from layered_mlflow.dotenv_files import Binding
-from layered_mlflow.layers import CommandLine, Contribution, Defaults, Layer, Variables, variables_of
+from layered_mlflow.layers import CommandLine, Defaults, Layer, Setting, Variables, variables_of
 
 if TYPE_CHECKING:
     from layered_mlflow.project import Layout
@@ -29,8 +29,8 @@ class Inputs(NamedTuple):
     assignments: Sequence[str]
 
 
-# A kind of layer makes its layers from the inputs and what the layers below it said.
-Build = Callable[["LayerKind", Inputs, Sequence[Contribution]], list[Layer]]
+# A kind of layer makes its layers from the inputs and the variables the `env` entries below it name.
+Build = Callable[["LayerKind", Inputs, frozenset[str]], list[Layer]]
 
 
 class LayerKind(NamedTuple):
@@ -41,29 +41,29 @@ class LayerKind(NamedTuple):
     is_file: bool = False  # a settings file of the project's layout
 
 
-def _defaults(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
+def _defaults(kind: LayerKind, inputs: Inputs, named: frozenset[str]) -> list[Layer]:
     return [Defaults(kind.name)]
 
 
-def _files(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
+def _files(kind: LayerKind, inputs: Inputs, named: frozenset[str]) -> list[Layer]:
     dotenv = {name: value for name, value in dotenv_said(inputs.dotenv_files).items() if value is not None}
     return list(inputs.layout.file_layers(kind.name, inputs.environment, inputs.environ, dotenv))
 
 
-def _dotenv(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
+def _dotenv(kind: LayerKind, inputs: Inputs, named: frozenset[str]) -> list[Layer]:
     # Each `.env` file is a layer of its own: later wins, and an empty value says nothing (SPEC §3).
-    root, names = inputs.layout.root, env_names(below)
-    return [Variables(kind.name, bindings, names, take_all=True, root=root) for _, bindings in inputs.dotenv_files]
+    root = inputs.layout.root
+    return [Variables(kind.name, bindings, named, take_all=True, root=root) for _, bindings in inputs.dotenv_files]
 
 
-def _process_env(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
+def _process_env(kind: LayerKind, inputs: Inputs, named: frozenset[str]) -> list[Layer]:
     # Of the environment only what spells a key or is named below; set there, MLflow's private root is kept.
-    names = env_names(below) | {artifact_root.VARIABLE}
+    names = named | {artifact_root.VARIABLE}
     bindings = variables_of(inputs.environ)
     return [Variables(kind.name, bindings, names, take_all=False, root=inputs.layout.root)]
 
 
-def _command_line(kind: LayerKind, inputs: Inputs, below: Sequence[Contribution]) -> list[Layer]:
+def _command_line(kind: LayerKind, inputs: Inputs, named: frozenset[str]) -> list[Layer]:
     return [CommandLine(kind.name, inputs.assignments)]
 
 
@@ -72,9 +72,9 @@ def dotenv_said(dotenv_files: Sequence[tuple[Path, list[Binding]]]) -> dict[str,
     return {name: value for _, bindings in dotenv_files for name, value, _ in bindings if value}
 
 
-def env_names(said: Sequence[Contribution]) -> frozenset[str]:
-    """The variables an ``env`` section (or a `.env` file) has named so far."""
-    return frozenset([c.key[1] for c in said if c.key[0] == "env" and len(c.key) == 2])  # a list: faster, once
+def env_names(said: Iterable[Setting]) -> frozenset[str]:
+    """The variables ``env`` entries (of a section, or a `.env` file's variables) name."""
+    return frozenset([s.key[1] for s in said if s.key[0] == "env"])  # every `env` key is (env, NAME)
 
 
 DEFAULT = LayerKind("default", "built-in default", _defaults)
@@ -103,13 +103,12 @@ def file_layers(layout: Layout, environment: str | None, environ: Mapping[str, s
     return [layer for k in LAYERS if k.is_file for layer in layout.file_layers(k.name, environment, environ)]
 
 
-def build(inputs: Inputs) -> list[tuple[Layer, list[Contribution]]]:
+def build(inputs: Inputs) -> list[tuple[Layer, list[Setting]]]:
     """Every layer, lowest first, with what it says."""
-    said: list[tuple[Layer, list[Contribution]]] = []
-    below: list[Contribution] = []
+    said: list[tuple[Layer, list[Setting]]] = []
+    named: frozenset[str] = frozenset()  # by the layers below: each value is looked at once
     for layer_kind in LAYERS:
-        for layer in layer_kind.build(layer_kind, inputs, below):
-            found = layer.contributions()
-            said.append((layer, found))
-            below.extend(found)
+        found = [(layer, layer.contributions()) for layer in layer_kind.build(layer_kind, inputs, named)]
+        said.extend(found)
+        named = named.union(*(env_names(settings) for _, settings in found))
     return said

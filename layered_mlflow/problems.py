@@ -9,7 +9,8 @@ from layered_mlflow.errors import with_hint
 from layered_mlflow.exports import variable_name
 
 if TYPE_CHECKING:
-    from layered_mlflow.resolve import Resolved, Setting
+    from layered_mlflow.layers import Setting
+    from layered_mlflow.resolve import Resolved
 
 ERROR, WARNING, NOTE = "error", "warning", "note"
 

@@ -11,8 +11,9 @@ from typing import Any
 from layered_mlflow import exports, keys, precedence, server
 from layered_mlflow.formats import json_text
 from layered_mlflow.keys import Value
+from layered_mlflow.layers import Setting
 from layered_mlflow.masking import Secrets, secrets_of
-from layered_mlflow.resolve import Candidate, Resolved, Setting
+from layered_mlflow.resolve import Resolved
 
 
 def show_json(resolved: Resolved, show_secrets: bool) -> str:
@@ -118,9 +119,10 @@ def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
     default = server.default(resolved, server_key) if section == "server" else None
     if default is not None:
         # Ours, not MLflow's: shown as the lowest layer, as the built-in mlflow_tracking_uri is.
-        history = (*history, Candidate(precedence.DEFAULT.name, precedence.DEFAULT.title, default))
+        fallback = Setting((section, server_key), default, precedence.DEFAULT.name, precedence.DEFAULT.title)
+        history = (*history, fallback)
     if setting is None and default is not None:
-        setting = Setting((section, server_key), default, precedence.DEFAULT.name, precedence.DEFAULT.title)
+        setting = fallback
         head = f"{name} = {_text(default)}\n  {_use(setting)}; no layer sets it, so the default applies"
     elif setting is None:
         owner = "`mlflow server`'s" if section == "server" else "MLflow's"

@@ -11,30 +11,9 @@ from typing import NamedTuple
 
 from layered_mlflow import artifact_root, exports, keys, merging, precedence, uris
 from layered_mlflow.dotenv_files import read_dotenv
-from layered_mlflow.keys import Key, Value
-from layered_mlflow.layers import Contribution, Layer, SettingsFile, Variables
+from layered_mlflow.keys import Key
+from layered_mlflow.layers import Layer, Setting, SettingsFile, Variables
 from layered_mlflow.project import Layout, locate, select_environment
-
-
-class Candidate(NamedTuple):
-    """What one layer said for a key: its value as written there, and where."""
-
-    layer: str
-    source: str
-    value: Value
-
-
-class Setting(NamedTuple):
-    """A resolved key: the value the child gets, and the layer and source that set it."""
-
-    key: Key
-    value: Value
-    layer: str
-    source: str
-
-    @property
-    def name(self) -> str:
-        return keys.dotted(self.key)
 
 
 class Resolved(NamedTuple):
@@ -45,7 +24,7 @@ class Resolved(NamedTuple):
     environment_source: str
     files: tuple[Path, ...]
     settings: Mapping[str, Setting]
-    history: Mapping[str, tuple[Candidate, ...]]  # every layer's word on every key, highest first
+    history: Mapping[str, tuple[Setting, ...]]  # every layer's word on every key, highest first
     variables: Mapping[str, str]  # what `run` sets for the command
     unset: tuple[str, ...]  # inherited variables `run` removes (empty MLFLOW_*, X_FILE)
     unapplied: tuple[tuple[str, str], ...]  # (kedro-mlflow key, file): accepted, not applied (SPEC §10)
@@ -113,7 +92,7 @@ def resolve(
     )
 
 
-def _unset(environ: Mapping[str, str], said: Sequence[tuple[Layer, list[Contribution]]]) -> tuple[str, ...]:
+def _unset(environ: Mapping[str, str], said: Sequence[tuple[Layer, list[Setting]]]) -> tuple[str, ...]:
     """Inherited variables the child must not get: empty MLFLOW_* (MLflow fails on them), and X_FILE (SPEC §9)."""
     empty = {name for name, value in environ.items() if keys.is_mlflow_variable(name) and not value}
     references = {
@@ -134,15 +113,12 @@ def _assignments(overrides: Mapping[str, str] | Sequence[str] | None) -> list[st
 
 
 def _merge(
-    said: Sequence[tuple[Layer, Sequence[Contribution]]], root: Path, environ: Mapping[str, str]
-) -> tuple[dict[str, Setting], Mapping[str, tuple[Candidate, ...]]]:
+    said: Sequence[tuple[Layer, Sequence[Setting]]], root: Path, environ: Mapping[str, str]
+) -> tuple[dict[str, Setting], Mapping[str, tuple[Setting, ...]]]:
     """Later layers win; mappings merge key by key; an empty value says nothing."""
     standing = merging.winners(
-        (c.key, Setting(c.key, c.value, layer.name, c.source))
-        for layer, found in said
-        for c in found
-        if c.value is not None and c.value != ""  # keys.is_empty, inline: it runs once per value of every layer
-    )
+        [setting for _, found in said for setting in found if setting.value is not None and setting.value != ""]
+    )  # (keys.is_empty, inline: it runs for every value of every layer)
     for key in _ANCHORED:  # a few keys, rather than a test of every key
         setting = standing.get(key)
         if setting is not None and isinstance(setting.value, str):
@@ -161,23 +137,20 @@ def _merge(
     return settings, _History(said, derived)
 
 
-class _History(Mapping[str, tuple[Candidate, ...]]):
+class _History(Mapping[str, tuple[Setting, ...]]):
     """Every layer's word on every key, highest first: worked out when first asked, which `run` never does."""
 
-    def __init__(self, said: Sequence[tuple[Layer, Sequence[Contribution]]], derived: Sequence[Setting]) -> None:
+    def __init__(self, said: Sequence[tuple[Layer, Sequence[Setting]]], derived: Sequence[Setting]) -> None:
         self._said, self._derived = said, derived
 
     @functools.cached_property
-    def _built(self) -> dict[str, tuple[Candidate, ...]]:
-        history: dict[Key, list[Candidate]] = {}
-        for layer, found in self._said:
-            for c in found:
-                history.setdefault(c.key, []).append(Candidate(layer.name, c.source, c.value))
-        for setting in self._derived:
-            history.setdefault(setting.key, []).append(Candidate(setting.layer, setting.source, setting.value))
+    def _built(self) -> dict[str, tuple[Setting, ...]]:
+        history: dict[Key, list[Setting]] = {}
+        for setting in [*(setting for _, found in self._said for setting in found), *self._derived]:
+            history.setdefault(setting.key, []).append(setting)
         return {keys.dotted(key): tuple(reversed(history[key])) for key in sorted(history)}
 
-    def __getitem__(self, name: str) -> tuple[Candidate, ...]:
+    def __getitem__(self, name: str) -> tuple[Setting, ...]:
         return self._built[name]
 
     def __iter__(self) -> Iterator[str]:

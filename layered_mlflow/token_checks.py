@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from layered_mlflow import keys, tokens
 from layered_mlflow.exports import child_environment
+from layered_mlflow.layers import Setting
 from layered_mlflow.problems import ERROR, WARNING, Problem, where
 from layered_mlflow.resolve import Resolved
 
@@ -17,9 +18,9 @@ _PROBE = (
 )
 
 
-def problems(resolved: Resolved) -> Iterator[Problem]:
-    """The section's own rules; cheap, so `run` warns about them too."""
-    section = {s.key[1]: s for s in resolved.settings.values() if s.key[0] == "token" and len(s.key) == 2}
+def problems(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:
+    """The section's own rules, for ``settings`` (``resolved``'s, less what cannot be in it); cheap: `run` asks."""
+    section = {s.key[1]: s for s in settings if s.key[0] == "token" and len(s.key) == 2}
     if not section:
         return
     file, command, ttl = (section.get(name) for name in ("file", "command", "ttl"))

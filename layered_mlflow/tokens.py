@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import threading
 
-    from layered_mlflow.resolve import Setting
+    from layered_mlflow.layers import Setting
 
 PROVIDER = "layered-mlflow"  # the entry point's name, and MLFLOW_TRACKING_AUTH's value
 AUTH = "MLFLOW_TRACKING_AUTH"

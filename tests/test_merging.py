@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from layered_mlflow.keys import Key
 from layered_mlflow.merging import winners
+
+
+class Said(NamedTuple):
+    key: Key
+    position: int
+
+
+def winning(values: list[tuple[Key, int]]) -> dict[Key, int]:
+    """``winners`` of (key, position) pairs, as key -> the winning position."""
+    return {key: said.position for key, said in winners([Said(*value) for value in values]).items()}
 
 
 def reference(values: list[tuple[Key, int]]) -> dict[Key, int]:
@@ -29,13 +41,13 @@ STACKS = st.lists(KEYS, max_size=40).map(lambda ks: [(key, position) for positio
 @given(values=STACKS)
 def test_winners_match_the_pairwise_rule(values: list[tuple[Key, int]]) -> None:
     """Over random stacks of overlapping keys, the prefix index picks the same winners as the pairwise rule."""
-    assert winners(values) == reference(values)
+    assert winning(values) == reference(values)
 
 
 def test_ten_thousand_keys_under_one_section() -> None:
     """10,000 entries of one section then the section itself: one scalar replaces them all."""
     values: list[tuple[Key, int]] = [(("env", f"V{i}"), i) for i in range(10_000)]
-    assert winners([*values, (("env",), -1)]) == {("env",): -1}
+    assert winning([*values, (("env",), -1)]) == {("env",): -1}
 
 
 @pytest.mark.parametrize(
@@ -52,4 +64,4 @@ def test_ten_thousand_keys_under_one_section() -> None:
 )
 def test_winners_table(values: list[tuple[Key, int]], expected: dict[Key, int]) -> None:
     """A value replaces whatever stood at, above or below its key, however often a key is replaced."""
-    assert winners(values) == expected
+    assert winning(values) == expected

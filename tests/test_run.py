@@ -228,7 +228,7 @@ except OSError as exc:
     ],
 )
 def test_the_path_search_is_os_execvpes(tmp_path: Path, path: str) -> None:
-    """The command found (or the error raised) for each PATH is exactly what os.execvpe finds, folders skipped or not."""
+    """The command found (or the error raised) for each PATH is what os.execvpe finds, folders skipped or not."""
     for folder, text, mode in [
         ("plain", "#!/bin/sh\necho plain\n", 0o755),
         ("locked", "#!/bin/sh\necho locked\n", 0o644),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from layered_mlflow.errors import ConfigError, UsageError
-from layered_mlflow.layers import CommandLine, Contribution, SettingsFile
+from layered_mlflow.layers import CommandLine, Setting, SettingsFile
 
 
 def contributions(tmp_path: Path, text: str) -> list[tuple[tuple[str, ...], object, str]]:
@@ -21,7 +21,7 @@ def contributions(tmp_path: Path, text: str) -> list[tuple[tuple[str, ...], obje
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     found = SettingsFile("base", path, {}).contributions()
-    assert all(isinstance(c, Contribution) and c.source == str(path) for c in found)
+    assert all(isinstance(c, Setting) and (c.layer, c.source) == ("base", str(path)) for c in found)
     return [(c.key, c.value, c.source.removeprefix(str(tmp_path) + "/")) for c in found]
 
 

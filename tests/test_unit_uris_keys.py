@@ -10,6 +10,8 @@ import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from layered_mlflow import keys, uris
 from layered_mlflow.errors import ConfigError
@@ -227,3 +229,10 @@ def test_find_key_unknown(written: str, hint: str) -> None:
         f"unknown key {written!r}: no layer sets it and it is not an MLflow variable",
         hint,
     )
+
+
+@given(names=st.lists(st.text(alphabet=st.sampled_from("aZ_09é-. \n\u0660\uff21"), max_size=4), max_size=4))
+def test_the_first_wrong_name_of_many_is_the_regexs(names: list[str]) -> None:
+    """Checking many `env` names at once (str's methods) finds the same first wrong name as the regex, one by one."""
+    expected = next((name for name in names if not keys.is_variable_name(name)), None)
+    assert keys.not_a_variable_name(names) == expected
