@@ -174,7 +174,12 @@ def _no_ops(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem
 
 def _values(resolved: Resolved, environ: Mapping[str, str], settings: Iterable[Setting]) -> Iterator[Problem]:
     http, secrets = _talks_http(resolved), None
-    limits = {**environ, **resolved.variables}  # the command's environment, where MLflow reads its limits
+    # MLflow reads its private limits in the command's environment: what `run` sets, else what it inherits.
+    limits = {
+        name: value
+        for name in value_rules.LIMITS
+        if (value := resolved.variables.get(name, environ.get(name))) is not None
+    }
     for setting in settings:
         name = variable_name(setting.key)
         if name is None or not name.startswith("MLFLOW_") or not isinstance(setting.value, str):

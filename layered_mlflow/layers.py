@@ -230,10 +230,16 @@ def _section(section: str, value: Any, layer: str, source: str) -> list[Setting]
             f"{source}: `env` entry {wrong!r} is not a variable name",
             hint="use letters, digits and underscores, not starting with a digit",
         )
-    # One pass, a string taken as it is: an `env` section may hold 20,000 entries, each a string.
-    lower = section in _LOWER_CASED
+    # An `env` section may hold 20,000 entries: strings, taken as they are, in one comprehension, each Setting
+    # made by tuple.__new__ (Setting(…) is a Python function around it, which costs as much again).
+    lower, new = section in _LOWER_CASED, tuple.__new__
+    if all(map(str.__instancecheck__, value.values())):
+        names = map(str.lower, value) if lower else value
+        return [
+            new(Setting, ((section, name), item, layer, source))
+            for name, item in zip(names, value.values(), strict=True)
+        ]
     found: list[Setting] = []
-    new = tuple.__new__  # Setting(…) is a Python function around this, which costs as much again
     for name, item in value.items():
         key = (section, name.lower() if lower else name)
         if type(item) is not str:

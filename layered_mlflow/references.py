@@ -8,6 +8,8 @@ and a failure names the key, the reference and the service's error code.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -21,7 +23,8 @@ if TYPE_CHECKING:
     from layered_mlflow.resolve import Resolved
 
 BOUND = 10.0  # seconds for every fetch of one command together
-_SCHEMES = ("aws-sm:", "aws-ssm:", "op://")
+_VALUE = operator.attrgetter("value")
+_STARTS = ("aws-s", "op://")  # how every reference starts
 _REFERENCE = re.compile(r"aws-sm:[^\s#]+(#\S+)?|aws-ssm:\S+|op://[^/\s]+/[^/\s]+/\S+")
 
 
@@ -40,13 +43,10 @@ def fetched(resolved: Resolved, environ: Mapping[str, str]) -> Resolved:
     AWS is reached with the command's own variables (the `env` section, `.env`, the
     environment), so that AWS_DEFAULT_REGION or AWS_ENDPOINT_URL in the settings work.
     """
-    wanted = {
-        name: s.value
-        for name, s in resolved.settings.items()
-        if isinstance(s.value, str) and s.value.startswith(_SCHEMES) and is_reference(s.value)  # the first test, cheap
-    }
-    if not wanted:
-        return resolved
+    texts = filter(str.__instancecheck__, map(_VALUE, resolved.settings.values()))
+    if not any(map(str.startswith, texts, itertools.repeat(_STARTS))):
+        return resolved  # most often: none of thousands of values starts like a reference, seen without a loop of ours
+    wanted = {name: s.value for name, s in resolved.settings.items() if is_reference(s.value)}
     from layered_mlflow import exports, fetchers
 
     where = {ref: _where(resolved, name) for name, ref in reversed(wanted.items()) if isinstance(ref, str)}

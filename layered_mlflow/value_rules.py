@@ -16,6 +16,7 @@ _LIMITS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "_MLFLOW_HTTP_REQUEST_MAX_RETRIES_LIMIT",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "_MLFLOW_HTTP_REQUEST_MAX_BACKOFF_FACTOR_LIMIT",
 }
+LIMITS = tuple(_LIMITS.values())  # the variables MLflow reads its limits from
 _LEVELS = ("CRITICAL", "FATAL", "ERROR", "WARN", "WARNING", "INFO", "DEBUG", "NOTSET")
 # requests hands the timeout to urllib3, which refuses 0 and less; CPython's poll() takes it in
 # milliseconds in a C int, so above 2147483 s the timeout wraps (to 0 at 2**31 s: every read fails at

@@ -14,12 +14,12 @@ from layered_mlflow.merging import winners
 
 class Said(NamedTuple):
     key: Key
-    position: int
+    value: object  # in the tables of positions, its position in the stack (never empty)
 
 
-def winning(values: list[tuple[Key, int]]) -> dict[Key, int]:
-    """``winners`` of (key, position) pairs, as key -> the winning position."""
-    return {key: said.position for key, said in winners([Said(*value) for value in values]).items()}
+def winning(values: list[tuple[Key, int]]) -> dict[Key, object]:
+    """``winners`` of one layer of (key, position) pairs, as key -> the winning position."""
+    return {key: said.value for key, said in winners([[Said(*value) for value in values]]).items()}
 
 
 def reference(values: list[tuple[Key, int]]) -> dict[Key, int]:
@@ -65,3 +65,19 @@ def test_ten_thousand_keys_under_one_section() -> None:
 def test_winners_table(values: list[tuple[Key, int]], expected: dict[Key, int]) -> None:
     """A value replaces whatever stood at, above or below its key, however often a key is replaced."""
     assert winning(values) == expected
+
+
+@pytest.mark.parametrize(
+    ("layers", "expected"),
+    [
+        pytest.param([[(("a",), "x")], [(("a",), None)]], {("a",): "x"}, id="null-says-nothing"),
+        pytest.param([[(("a",), "x")], [(("a",), "")]], {("a",): "x"}, id="empty-says-nothing"),
+        pytest.param([[(("a", "b"), "x")], [(("a",), "")]], {("a", "b"): "x"}, id="empty-replaces-nothing-below"),
+        pytest.param([[(("a",), "x")], [(("a", "b"), None)]], {("a",): "x"}, id="null-replaces-nothing-above"),
+        pytest.param([[(("a",), "x")], [(("a",), ())]], {("a",): ()}, id="an-empty-list-says-empty"),
+    ],
+)
+def test_an_empty_value_says_nothing(layers: list[list[tuple[Key, object]]], expected: dict[Key, object]) -> None:
+    """SPEC §3: null and '' leave whatever stood (above, at or below the key); an empty list is a value."""
+    found = winners([[Said(key, value) for key, value in layer] for layer in layers])
+    assert {key: said.value for key, said in found.items()} == expected
