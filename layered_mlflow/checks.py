@@ -118,19 +118,20 @@ def _checked_settings(resolved: Resolved) -> tuple[list[Setting], list[Setting]]
     one pass sets them aside, but for the `env` entries that are MLflow variables.
     """
     named: list[Setting] = []
-    mlflow_entries: list[Setting] = []
+    variables: list[Setting] = []  # in the settings' order, as the problems are said
     for setting in resolved.settings.values():
         head = setting.key[0]
         if head == "env":
             if setting.key[1].startswith("MLFLOW_"):
-                mlflow_entries.append(setting)
+                variables.append(setting)
         elif head != "tags":
             named.append(setting)
-    return named, [*mlflow_entries, *named]  # the settings' order: `env` sorts before `mlflow_*`
+            variables.append(setting)
+    return named, variables
 
 
 _KNOWN_HEADS = frozenset((*keys.SECTIONS, *keys.NAME_LISTS))
-_ANY_NAME = _KNOWN_HEADS - {"server", "experiment"}  # whose names are not checked here: `env`, `tags`, …
+_UNCHECKED_HEADS = _KNOWN_HEADS - {"server", "experiment"}  # whose names are not checked here: `env`, `tags`, …
 
 
 def unknown_keys(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:
@@ -138,7 +139,7 @@ def unknown_keys(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Pr
     known = mlflow_variables()
     for setting in settings:
         head = setting.key[0]
-        if head in _ANY_NAME:
+        if head in _UNCHECKED_HEADS:
             continue
         if head.startswith("mlflow_") and known and head.upper() not in known:
             hint = did_you_mean(head.upper(), known, cutoff=0.8, spell=_spelling(setting))

@@ -35,7 +35,7 @@ def child_variables(settings: Mapping[str, Setting], environment: str) -> dict[s
         if key[0] == "tags":
             tags[".".join(key[1:])] = value
         else:
-            name = key[1] if key[0] == "env" else variable_name(key)  # `env` entries, asked first: thousands happen
+            name = variable_name(key)
             if name is not None:
                 variables[name] = value
     for name, value in tokens.variables(settings).items():

@@ -195,22 +195,24 @@ def variables_of(environ: Mapping[str, str]) -> list[Binding]:
 
 def _flatten(data: Mapping[str, Any], layer: str, source: str) -> list[Setting]:
     found: list[Setting] = []
+    may_hold_uris: list[Setting] = []  # not `env` and `tags`, whose thousands of entries hold no URI key
     for name, value in data.items():
         if name in keys.SECTIONS:
             section = _section(name, value, layer, source)
-            if name not in _ANY_NAME:  # `env` and `tags` hold no URI: their thousands of entries are not looked at
-                _refuse_interpolated_uris(section)
             found.extend(section)
+            if name not in _FREE_NAMES:
+                may_hold_uris.extend(section)
         elif name in keys.NAME_LISTS:
             found.append(Setting((name,), _names(value, name, source), layer, source))
         elif name.startswith("mlflow_"):
             _require_scalar(value, (name,), source, "a single value (it is an MLflow variable)")
             found.append(Setting((name,), keys.render(value), layer, source))
-            _refuse_interpolated_uris(found[-1:])
+            may_hold_uris.append(found[-1])
         elif isinstance(value, Mapping):
             found.extend(_nested((name,), value, layer, source))
         else:  # an unknown key: kept, so that `check` can name it
             found.append(Setting((name,), keys.render(value), layer, source))
+    _refuse_interpolated_uris(may_hold_uris)  # once the whole file is read: its other errors come first
     return found
 
 
@@ -224,24 +226,21 @@ def _section(section: str, value: Any, layer: str, source: str) -> list[Setting]
         )
     if section == "server" and len({name.lower() for name in value}) < len(value):
         raise ConfigError(f"{source}: `server` names a key twice (its keys ignore case)", hint="keep one of them")
-    wrong = keys.not_a_variable_name(value) if section == "env" else None
-    if wrong is not None:
-        raise ConfigError(
-            f"{source}: `env` entry {wrong!r} is not a variable name",
-            hint="use letters, digits and underscores, not starting with a digit",
-        )
-    # An `env` section may hold 20,000 entries: strings, taken as they are, in one comprehension, each Setting
-    # made by tuple.__new__ (Setting(…) is a Python function around it, which costs as much again).
-    lower, new = section in _LOWER_CASED, tuple.__new__
-    if all(map(str.__instancecheck__, value.values())):
+    lower = section in _LOWER_CASED
+    if all(map(_is_str, value.values())):
+        # An `env` section may hold 20,000 entries, all strings, taken as they are: their names checked at
+        # once, then one comprehension (the other path checks each entry's name, then its value).
+        if section == "env" and (wrong := keys.not_a_variable_name(value)) is not None:
+            raise _not_a_variable(wrong, source)
         names = map(str.lower, value) if lower else value
         return [
-            new(Setting, ((section, name), item, layer, source))
-            for name, item in zip(names, value.values(), strict=True)
+            _setting(((section, name), item, layer, source)) for name, item in zip(names, value.values(), strict=True)
         ]
     found: list[Setting] = []
     for name, item in value.items():
         key = (section, name.lower() if lower else name)
+        if section == "env" and not keys.is_variable_name(name):
+            raise _not_a_variable(name, source)
         if type(item) is not str:
             if key in keys.NESTED_KEYS and isinstance(item, Mapping):
                 found.extend(_nested(key, item, layer, source))
@@ -251,12 +250,23 @@ def _section(section: str, value: Any, layer: str, source: str) -> list[Setting]
             elif isinstance(item, Mapping):
                 raise ConfigError(f"{source}: `{keys.dotted(key)}` must be a list, not a mapping")
             item = keys.render(item)
-        found.append(new(Setting, (key, item, layer, source)))
+        found.append(_setting((key, item, layer, source)))
     return found
 
 
+def _not_a_variable(name: str, source: str) -> ConfigError:
+    return ConfigError(
+        f"{source}: `env` entry {name!r} is not a variable name",
+        hint="use letters, digits and underscores, not starting with a digit",
+    )
+
+
 _LOWER_CASED = ("server", "experiment", "token")  # their keys ignore case; env names and tag names do not
-_ANY_NAME = ("env", "tags")  # sections whose entries take any name (a variable's, a tag's)
+_FREE_NAMES = ("env", "tags")  # sections whose entries take any name (a variable's, a tag's)
+_is_str = str.__instancecheck__  # isinstance(x, str), for map(): no Python frame a value
+# Setting(key, value, layer, source) from one tuple: what Setting(…) does in a Python function around it,
+# which costs as much again; thousands of `env` entries happen.
+_setting = functools.partial(tuple.__new__, Setting)
 
 
 def _names(value: Any, name: str, source: str) -> Value:

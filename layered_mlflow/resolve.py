@@ -131,10 +131,8 @@ def _merge(
         default = artifact_root.default(root)
         derived.append(Setting(artifact_root.KEY, default, precedence.DERIVED.name, "sqlite: tracking store"))
     standing.update((setting.key, setting) for setting in derived)
-    # In the order of the names people read: strings sort several times faster than the keys' tuples.
-    named = {".".join(key): setting for key, setting in standing.items()}  # keys.dotted, inline: thousands happen
-    ordered = sorted(named)
-    return dict(zip(ordered, map(named.__getitem__, ordered), strict=True)), _History(said, derived)
+    ordered = sorted(standing, key=_ORDER)
+    return {".".join(key): standing[key] for key in ordered}, _History(said, derived)  # keys.dotted, inline
 
 
 class _History(Mapping[str, tuple[Setting, ...]]):
@@ -148,8 +146,7 @@ class _History(Mapping[str, tuple[Setting, ...]]):
         history: dict[Key, list[Setting]] = {}
         for setting in [*(setting for _, found in self._said for setting in found), *self._derived]:
             history.setdefault(setting.key, []).append(setting)
-        named = {keys.dotted(key): tuple(reversed(found)) for key, found in history.items()}
-        return {name: named[name] for name in sorted(named)}  # as the settings are: by name
+        return {keys.dotted(key): tuple(reversed(history[key])) for key in sorted(history, key=_ORDER)}
 
     def __getitem__(self, name: str) -> tuple[Setting, ...]:
         return self._built[name]
@@ -160,9 +157,15 @@ class _History(Mapping[str, tuple[Setting, ...]]):
     def __len__(self) -> int:
         return len(self._built)
 
+    def __repr__(self) -> str:
+        return repr(self._built)
+
 
 _ALLOW_FILE_STORE: Key = ("mlflow_allow_file_store",)
 _ANCHORED = keys.URI_KEYS | keys.PATH_KEYS  # the keys whose values are anchored to the root
+# The keys' own order (a tuple's, part by part) as one string each: NUL sorts below every character a name
+# holds. Sorting 20,000 strings is several times faster than sorting as many tuples.
+_ORDER = "\0".join
 
 
 def _anchored(key: Key, value: str, root: Path, environ: Mapping[str, str]) -> str:

@@ -121,6 +121,31 @@ REFUSED = [
         "write the URI itself",
         id="experiment-uri-has-no-variable-to-name",
     ),
+    # Of two errors in one file, the same one is said whichever path (one comprehension or a loop) reads it.
+    pytest.param(
+        "mlflow_tracking_uri: ${oc.env:X}\nenv: [a, b]\n",
+        "`env` must be a mapping of names to values, not a list",
+        "write `env:` followed by indented `NAME: value` lines",
+        id="the-file-is-read-whole-before-a-uri-is-refused",
+    ),
+    pytest.param(
+        "env:\n  A: [1, 2]\n  1B: x\n",
+        "`env.A` is a list, but it needs a single value",
+        "write it as a string, number or boolean",
+        id="an-entry-s-value-before-a-later-entry-s-name",
+    ),
+    pytest.param(
+        "env:\n  1B: x\n  A: [1, 2]\n",
+        "`env` entry '1B' is not a variable name",
+        "use letters, digits and underscores, not starting with a digit",
+        id="an-entry-s-name-before-a-later-entry-s-value",
+    ),
+    pytest.param(
+        "env:\n  A: x\n  1B: y\n",
+        "`env` entry '1B' is not a variable name",
+        "use letters, digits and underscores, not starting with a digit",
+        id="a-wrong-name-among-strings",
+    ),
 ]
 
 

@@ -167,3 +167,24 @@ def test_a_result_is_an_immutable_value(tmp_path: Path, files: Mapping[str, str]
     assert (first == second, first.layout == second.layout) == (True, True)
     with pytest.raises(AttributeError):
         first.layout.root = tmp_path  # type: ignore[misc]
+
+
+def test_settings_and_history_are_in_the_keys_order(tmp_path: Path) -> None:
+    """Sorted as their keys, part by part: `env.A` before `env-old`, `server.auth.x` before `server.auth-x`."""
+    files = {
+        "settings/mlflow.yml": """
+            env: {AWS_DEFAULT_REGION: x, A_B: y}
+            env-old: x
+            tags: {team: v, mlflow.runName: w}
+            tags-old: y
+            server: {auth: {database_uri: sqlite:///a.db}, auth-x: 1}
+        """
+    }
+    result = resolved(tmp_path, files)
+    names = [name for name in result.settings if name != "mlflow_allow_file_store"]
+    expected = [
+        *("env.AWS_DEFAULT_REGION", "env.A_B", "env-old", "mlflow_tracking_uri"),
+        *("server.auth.database_uri", "server.auth-x", "tags.mlflow.runName", "tags.team", "tags-old"),
+    ]
+    assert names == expected
+    assert [name for name in result.history if name != "mlflow_allow_file_store"] == expected
