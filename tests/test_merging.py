@@ -60,6 +60,9 @@ def test_ten_thousand_keys_under_one_section() -> None:
             [(("a", "b", "c"), 1), (("a", "b"), 2), (("a",), 3)], {("a",): 3}, id="replaced-entries-leave-the-index"
         ),
         pytest.param([(("a", "b"), 1), (("a",), 2), (("a", "c"), 3), (("a",), 4)], {("a",): 4}, id="replaced-twice"),
+        # No key of one part: the key above is found among the parents, and the parents' parents.
+        pytest.param([(("a", "b"), 1), (("a", "b", "c"), 2)], {("a", "b", "c"): 2}, id="a-parent-of-two-parts"),
+        pytest.param([(("a", "b", "c", "d"), 1), (("a", "b"), 2)], {("a", "b"): 2}, id="a-grandparent-of-two-parts"),
     ],
 )
 def test_winners_table(values: list[tuple[Key, int]], expected: dict[Key, int]) -> None:
@@ -75,6 +78,12 @@ def test_winners_table(values: list[tuple[Key, int]], expected: dict[Key, int]) 
         pytest.param([[(("a", "b"), "x")], [(("a",), "")]], {("a", "b"): "x"}, id="empty-replaces-nothing-below"),
         pytest.param([[(("a",), "x")], [(("a", "b"), None)]], {("a",): "x"}, id="null-replaces-nothing-above"),
         pytest.param([[(("a",), "x")], [(("a",), ())]], {("a",): ()}, id="an-empty-list-says-empty"),
+        pytest.param(
+            [[(("a",), "x")], [(("a", "b"), "y")], [(("a",), "")]], {("a", "b"): "y"}, id="empty-says-nothing-nested"
+        ),
+        pytest.param(
+            [[(("a", "b"), "y")], [(("a",), None)], [(("a",), "XXXX")]], {("a",): "XXXX"}, id="any-text-says-something"
+        ),
     ],
 )
 def test_an_empty_value_says_nothing(layers: list[list[tuple[Key, object]]], expected: dict[Key, object]) -> None:

@@ -62,6 +62,16 @@ CONTRIBUTED = [
         ],
         id="interpolation-outside-uris-and-a-bare-dollar-pass-as-written",
     ),
+    pytest.param(
+        "server:\n  Host: 127.0.0.1\n  APP_NAME: basic-auth\n",
+        [(("server", "host"), "127.0.0.1", SRC), (("server", "app_name"), "basic-auth", SRC)],
+        id="a-section-of-strings-lower-cases-server-keys-too",
+    ),
+    pytest.param(
+        "zz: 1\nyy:\n  a:\n    b: x\n",
+        [(("zz",), "1", SRC), (("yy", "a", "b"), "x", SRC)],
+        id="unknown-keys-and-mappings-keep-their-layer",
+    ),
 ]
 
 

@@ -92,6 +92,25 @@ def test_history_is_every_layer_highest_first(result: Resolved, root: Path) -> N
     assert result.history["mlflow_tracking_uri"][-1].source == "built-in default"
 
 
+def test_history_shows_its_entries(result: Resolved) -> None:
+    """The history is read when asked; printed, it shows what it holds, not an object's address."""
+    assert repr(result.history) == repr(dict(result.history.items()))
+    assert "env.AWS_DEFAULT_REGION" in repr(result.history)
+
+
+def test_a_list_does_not_end_the_variables(tmp_path: Path) -> None:
+    """Values after a list (in the settings' order: `required`, `secrets`) are exported all the same."""
+    (tmp_path / "settings").mkdir()
+    text = "required: [TEAM]\nsecrets: [TOKEN]\ntags:\n  team: a\nzz_unknown: x\n"
+    (tmp_path / "settings" / "mlflow.yml").write_text(text, encoding="utf-8")
+    found = resolve(cwd=tmp_path, environ={}, overrides=["env.TEAM=t", "mlflow_experiment_name=e"])
+    assert {name: found.variables[name] for name in ("TEAM", "MLFLOW_EXPERIMENT_NAME")} == {
+        "TEAM": "t",
+        "MLFLOW_EXPERIMENT_NAME": "e",
+    }
+    assert json.loads(found.variables["MLFLOW_RUN_CONTEXT"])["team"] == "a"
+
+
 def test_relative_shows_outside_sources_as_they_are(result: Resolved) -> None:
     """A source outside the root, or no path at all, is shown as written."""
     assert (result.relative("/elsewhere/x.env"), result.relative("--set")) == ("/elsewhere/x.env", "--set")
