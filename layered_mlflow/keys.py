@@ -202,7 +202,7 @@ def from_text(key: Key, text: str | None) -> Value:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
-def is_empty(value: Value) -> bool:
+def is_empty(value: object) -> bool:
     """``null`` and ``''`` mean "this layer says nothing" (SPEC §3)."""
     return value is None or value == ""
 

@@ -163,18 +163,18 @@ def malformed_assignment(assignment: str) -> UsageError:
     )
 
 
-def _refuse_interpolated_uris(contributions: Iterable[Setting]) -> None:
+def _refuse_interpolated_uris(settings: Iterable[Setting]) -> None:
     """A settings file's URI holding ``${…}`` (OmegaConf's syntax, common in kedro-mlflow files) is an error.
 
     Nothing evaluates it there (Dynaconf evaluates ``@format``, not ``${…}``), and
     anchored to the root it would silently become a folder named ``${oc.env:…}``.
     """
-    for contribution in contributions:
-        value, key = contribution.value, contribution.key
+    for setting in settings:
+        value, key = setting.value, setting.key
         if key in keys.URI_KEYS and isinstance(value, str) and "${" in value:
             variable = _variable_of(key)
             raise ConfigError(
-                f"{contribution.source}: `{keys.dotted(key)}` holds a ${{…}} interpolation, "
+                f"{setting.source}: `{keys.dotted(key)}` holds a ${{…}} interpolation, "
                 "which settings files do not evaluate",
                 hint="write the URI itself"
                 + (f"; {variable} in the environment wins over every file anyway" if variable else ""),

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
 
+from layered_mlflow import keys
 from layered_mlflow.keys import Key
 
 
@@ -35,16 +36,11 @@ T = TypeVar("T", bound=Said)
 def winners(said: Iterable[Sequence[T]]) -> dict[Key, T]:
     """What stands at each key after each layer's values, lowest layer first; an empty value says nothing."""
     said = list(said)
-    # _says_something, inline: every value of every layer asks it (and `not in (None, "")` costs more).
+    # keys.is_empty, inline: every value of every layer asks it (and `not in (None, "")` costs more).
     last = {v.key: v for found in said for v in found if (text := v.value) is not None and text != ""}
     if last.keys().isdisjoint(_ancestors(last)):
         return last
-    return _indexed(v for found in said for v in found if _says_something(v.value))
-
-
-def _says_something(value: object) -> bool:
-    """Not ``keys.is_empty``: ``null`` and ``''`` say nothing (SPEC §3)."""
-    return value is not None and value != ""
+    return _indexed(v for found in said for v in found if not keys.is_empty(v.value))
 
 
 def _ancestors(found: Iterable[Key]) -> set[Key]:
