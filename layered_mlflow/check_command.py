@@ -74,7 +74,7 @@ def run_checks(
             problems = [Problem(ERROR, p.message, p.hint) if p.level == WARNING else p for p in problems]
         errors = sum(p.level == ERROR for p in problems)
         warnings = sum(p.level == WARNING for p in problems)
-        lines.append(f"{resolved.environment}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
+        lines.append(f"{resolved.environment_shown}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
         lines.extend(f"  {p.line()}" for p in problems)
         codes.append(1 if errors else 0)
     return Outcome("\n".join(lines), max(codes))

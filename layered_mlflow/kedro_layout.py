@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -20,6 +21,12 @@ from layered_mlflow.problems import WARNING, Problem
 from layered_mlflow.project import KEDRO_MARKER
 
 _ENTRY_KEY = ("server", "credentials")
+_OC_ENV = re.compile(r"\$\{\s*oc\.env\s*:")
+_OC_ENV_HINT = (
+    "register it for every file in settings.py: `from omegaconf.resolvers import oc` and "
+    '`CONFIG_LOADER_ARGS["custom_resolvers"] = {"oc.env": oc.env}` (layered-mlflow reads that too), '
+    "or write the value itself"
+)
 
 
 class KedroFile(SettingsFile):
@@ -60,6 +67,7 @@ class KedroLayout:
     marker = KEDRO_MARKER
     found = True
     environment_variables = ("KEDRO_ENV", "ENV_FOR_DYNACONF")
+    own_variable = "KEDRO_ENV"  # `kedro run` reads the folder it names
 
     __slots__ = ("_confs", "_root", "_settings")
 
@@ -123,13 +131,47 @@ class KedroLayout:
         confs = [conf for conf in self._confs.values() if conf.environment == environment]
         return frozenset(name for conf in confs for name in conf.exported)
 
-    def problems(self) -> list[Problem]:
-        return [Problem(WARNING, message, hint) for message, hint in self.settings.assumed]
+    def problems(self, environment: str) -> list[Problem]:
+        """What settings.py could not say, a missing environment folder, and what `kedro run` would refuse."""
+        found = [Problem(WARNING, message, hint) for message, hint in self.settings.assumed]
+        folder = self.conf / environment
+        if environment and environment != self.settings.base_env and not folder.is_dir():
+            found.append(
+                Problem(
+                    WARNING,
+                    f"{self._shown(folder)}/ does not exist, so only {self._shown(self.conf / self.settings.base_env)}/"
+                    f" is read; `kedro run` refuses to start without it",
+                    f"create it (Kedro's template git-ignores conf/{environment}, so a fresh clone has none), "
+                    "or choose another environment with --env or KEDRO_ENV",
+                ),
+            )
+        if "oc.env" not in self.settings.resolvers:
+            confs = [conf for conf in self._confs.values() if conf.environment == environment][:1]
+            found += [
+                Problem(
+                    WARNING,
+                    f"{self._shown(path)} uses ${{oc.env:…}}: layered-mlflow evaluates it, but `kedro run` fails on it"
+                    " (UnsupportedInterpolationType), since Kedro enables oc.env only in credentials files",
+                    _OC_ENV_HINT,
+                )
+                for conf in confs
+                for path in conf.using_oc_env()
+            ]
+        return found
 
     def unknown_environment(self, name: str, source: str) -> ConfigError:
         listed = ", ".join(self.environments)
+        if name == self.settings.base_env:
+            return ConfigError(
+                f"{name!r} (from {source}) is not an environment: {self._shown(self.conf / name)}/ is read under "
+                f"every environment; known environments: {listed}",
+                hint=f"name one of them; named by nothing, it is {self.default_environment or 'base alone'}",
+            )
         hint = did_you_mean(name, self.environments) or f"create {self.conf / name}/ to add it"
         return ConfigError(f"unknown environment {name!r} (from {source}); known environments: {listed}", hint=hint)
+
+    def _shown(self, path: Path) -> str:
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
 
     def _conf(self, environment: str | None, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> _Conf:
         key = (environment, tuple(sorted(environ.items())), tuple(sorted(dotenv.items())))
@@ -195,16 +237,28 @@ class _Conf:
     def _kind(self, kind: str) -> tuple[Folder, Folder]:
         return self._folders[kind]
 
+    def using_oc_env(self) -> list[Path]:
+        """The mlflow and globals files that hold ``${oc.env:…}``, which Kedro refuses outside credentials."""
+        folders = [*self._read["mlflow"], *self._read["globals"]]
+        found = {f.owner[key] for f in folders for key, value in f.data.items() if _holds_oc_env(value)}
+        return sorted(found)
+
+    @functools.cached_property
+    def _read(self) -> dict[str, list[Folder]]:
+        """Each kind's folders as written: base, then the environment's (if it is not base)."""
+        settings = self.layout.settings
+        names = [settings.base_env] + ([self.environment] if self.environment not in (None, settings.base_env) else [])
+        return {
+            kind: [kedro_conf.read_folder(self.paths(self.layout.conf / str(n), kind)) for n in names]
+            for kind in ("globals", "mlflow", "credentials")
+        }
+
     @functools.cached_property
     def _folders(self) -> dict[str, tuple[Folder, Folder]]:
         from layered_mlflow import kedro_interpolation
 
         settings = self.layout.settings
-        names = [settings.base_env] + ([self.environment] if self.environment not in (None, settings.base_env) else [])
-        read = {
-            kind: [kedro_conf.read_folder(self.paths(self.layout.conf / str(n), kind)) for n in names]
-            for kind in ("globals", "mlflow", "credentials")
-        }
+        read = self._read
         empty = Folder({}, {})
         raw_globals = [
             kedro_interpolation.evaluate(f, self.environ, {}) if _holds(f) else f.data for f in read["globals"]
@@ -222,3 +276,11 @@ class _Conf:
 
 def _holds(folder: Folder) -> bool:
     return kedro_conf.holds_interpolation(folder.data)
+
+
+def _holds_oc_env(value: Any) -> bool:
+    if isinstance(value, str):
+        return _OC_ENV.search(value) is not None
+    if isinstance(value, Mapping):
+        return any(_holds_oc_env(k) or _holds_oc_env(v) for k, v in value.items())
+    return isinstance(value, list) and any(map(_holds_oc_env, value))

@@ -93,3 +93,15 @@ def test_a_script_of_the_project_lands_in_the_environments_store(production: Pat
     """`python src/demo/train.py` from notebooks/: the same store and experiment, no Kedro involved."""
     run(production, sys.executable, str(production / "src/demo/train.py"))
     assert client_query((production / "prod_runs").as_uri(), RUNS) == [[{"score": 0.5}, None]]
+
+
+def test_kedro_refuses_a_checkout_without_conf_local_where_check_warns(production: Path) -> None:
+    """What `check`'s warning foretells: with conf/local missing, a real `kedro run` stops (Kedro's refusal)."""
+    shutil.rmtree(production / "conf/local")
+    env = {**os.environ, **QUIET}
+    argv = [KEDRO, "run"]
+    done = subprocess.run(argv, cwd=production, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode != 0
+    assert "MissingConfigException" in done.stdout + done.stderr
+    checked = subprocess.run([COMMAND, "check"], cwd=production, env=env, capture_output=True, text=True, check=False)
+    assert "warning: conf/local/ does not exist" in checked.stdout, checked.stdout + checked.stderr
