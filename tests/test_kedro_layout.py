@@ -87,6 +87,36 @@ def test_the_environment_is_chosen_as_kedro_chooses_it(
     assert values(kedro, *args, env=env)["mlflow_experiment_name"] == f"from-{chosen}"
 
 
+# (variables, .env, --env or not, the KEDRO_ENV the command gets)
+KEDRO_ENVS = [
+    pytest.param({}, "", (), "local", id="default-run-env"),
+    pytest.param({"KEDRO_ENV": "production"}, "", (), "production", id="KEDRO_ENV-inherited"),
+    pytest.param({"KEDRO_ENV": "production"}, "", ("--env", "staging"), "staging", id="--env-replaces-KEDRO_ENV"),
+    pytest.param({"ENV_FOR_DYNACONF": "staging"}, "", (), "staging", id="ENV_FOR_DYNACONF"),
+    pytest.param({}, "KEDRO_ENV=staging\n", (), "staging", id="KEDRO_ENV-in-.env"),
+]
+
+
+@pytest.mark.parametrize(("env", "dotenv", "args", "expected"), KEDRO_ENVS)
+def test_the_command_gets_kedro_env_of_the_environment(
+    kedro: Project, env: dict[str, str], dotenv: str, args: tuple[str, ...], expected: str
+) -> None:
+    """`kedro run` reads the folder whose settings were exported: the command gets KEDRO_ENV of the environment."""
+    for name in ("production", "staging"):
+        (kedro.root / "conf" / name).mkdir()
+    kedro.write(".env", dotenv)
+    child = kedro.child_env(*args, env=env, cwd=kedro.root / "notebooks")
+    assert (child["KEDRO_ENV"], child["LAYERED_MLFLOW_ENV"]) == (expected, expected)
+
+
+def test_a_settings_folder_project_gets_no_kedro_env(project: Project) -> None:
+    """KEDRO_ENV is Kedro's: a settings/ project's command gets LAYERED_MLFLOW_ENV only."""
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: e\n")
+    project.write("settings/mlflow.production.yml", "")
+    child = project.child_env("--env", "production")
+    assert (child["LAYERED_MLFLOW_ENV"], "KEDRO_ENV" in child) == ("production", False)
+
+
 def test_default_run_env_comes_from_settings_py(kedro: Project) -> None:
     """A literal default_run_env in CONFIG_LOADER_ARGS is the default environment."""
     kedro.write(SETTINGS_PY, 'CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "dev"}\n')

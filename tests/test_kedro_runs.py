@@ -68,10 +68,11 @@ def production(generated: Path, tmp_path: Path) -> Path:
     return root
 
 
-def run(root: Path, *command: str) -> None:
-    env = {**os.environ, **QUIET, "KEDRO_ENV": "production"}
+def run(root: Path, *command: str, chosen: dict[str, str] | None = None, options: tuple[str, ...] = ()) -> None:
+    """``layered-mlflow [OPTIONS] run -- COMMAND`` from notebooks/, production chosen by ``chosen`` (KEDRO_ENV)."""
+    env = {**os.environ, **QUIET, **({"KEDRO_ENV": "production"} if chosen is None else chosen)}
     env.pop("MLFLOW_ALLOW_FILE_STORE")  # layered-mlflow derives it for a file: store
-    argv = [COMMAND, "run", "--", *command]
+    argv = [COMMAND, *options, "run", "--", *command]
     before = sorted(os.listdir(root / "notebooks"))
     done = subprocess.run(argv, cwd=root / "notebooks", env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -87,6 +88,24 @@ def test_kedro_run_lands_in_the_environments_store(production: Path, hook: str) 
         settings.write_text('DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)\n', encoding="utf-8")
     run(production, KEDRO, "run")
     assert client_query((production / "prod_runs").as_uri(), RUNS) == [[{"score": 0.5}, "alice"]]
+
+
+@pytest.mark.parametrize(
+    ("chosen", "options"),
+    [
+        pytest.param({}, ("--env", "production"), id="--env"),
+        pytest.param({"ENV_FOR_DYNACONF": "production"}, (), id="ENV_FOR_DYNACONF"),
+        pytest.param({"KEDRO_ENV": "local"}, ("--env", "production"), id="--env-over-KEDRO_ENV"),
+    ],
+)
+def test_the_environment_chosen_here_is_the_one_kedro_runs(
+    production: Path, chosen: dict[str, str], options: tuple[str, ...]
+) -> None:
+    """`layered-mlflow --env production run -- kedro run`: Kedro gets KEDRO_ENV, so it runs production, not local."""
+    (production / "conf/local/mlflow.yml").write_text("server:\n  mlflow_tracking_uri: local_runs\n", encoding="utf-8")
+    run(production, KEDRO, "run", chosen=chosen, options=options)
+    assert client_query((production / "prod_runs").as_uri(), RUNS) == [[{"score": 0.5}, "alice"]]
+    assert not (production / "local_runs").exists()  # kedro-mlflow's hook read conf/production, as we did
 
 
 def test_a_script_of_the_project_lands_in_the_environments_store(production: Path) -> None:
