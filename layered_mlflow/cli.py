@@ -109,7 +109,7 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     from layered_mlflow import check_command
 
     outcome = check_command.check_project(
-        options.resolve,
+        lambda name, environ: options._replace(environ=dict(environ)).resolve(name),
         options.project_dir,
         options.env,
         options.environ,

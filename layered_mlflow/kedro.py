@@ -98,11 +98,13 @@ def translate(data: Mapping[str, Any], source: str) -> Translation:
 def unknown_hint(name: str) -> str:
     """The keys kedro-mlflow takes beside the unknown ``name`` (dotted), the closest first if one is close."""
     *parent, written = name.split(".")
+    if parent == ["server"] and (elsewhere := misplaced_hint(written)) is not None:
+        return elsewhere
     siblings = sorted({key[len(parent)] for key in _SCHEMA if list(key[: len(parent)]) == parent})
     where = f"under {'.'.join(parent)}" if parent else "at the top"
     known = f"kedro-mlflow's keys {where}: {', '.join(siblings)}"
     close = did_you_mean(written, siblings)
-    return f"{close}; {known}" if close else known
+    return f"{close} {known}" if close else known
 
 
 def _is_kedro_section(name: str, value: Any) -> bool:
