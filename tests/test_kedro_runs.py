@@ -51,6 +51,10 @@ print(json.dumps([(r.data.metrics, r.data.tags.get("user_seen")) for r in runs])
 """
 
 
+# Kedro compares the distribution's name, `kedro_mlflow`; "kedro-mlflow" disables nothing.
+DISABLED = 'DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)\n'
+
+
 @pytest.fixture
 def production(generated: Path, tmp_path: Path) -> Path:
     """The generated project with a logging node, and conf/production naming its own store and credentials."""
@@ -85,7 +89,7 @@ def test_kedro_run_lands_in_the_environments_store(production: Path, hook: str) 
     """`kedro run` from notebooks/, with kedro-mlflow's hook or without: one run in prod_runs, experiment churn."""
     if hook == "no-hook":
         settings = production / "src/demo/settings.py"
-        settings.write_text('DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)\n', encoding="utf-8")
+        settings.write_text(DISABLED, encoding="utf-8")
     run(production, KEDRO, "run")
     assert client_query((production / "prod_runs").as_uri(), RUNS) == [[{"score": 0.5}, "alice"]]
 
@@ -106,6 +110,39 @@ def test_the_environment_chosen_here_is_the_one_kedro_runs(
     run(production, KEDRO, "run", chosen=chosen, options=options)
     assert client_query((production / "prod_runs").as_uri(), RUNS) == [[{"score": 0.5}, "alice"]]
     assert not (production / "local_runs").exists()  # kedro-mlflow's hook read conf/production, as we did
+
+
+@pytest.mark.parametrize(
+    ("settings_py", "store"),
+    [
+        pytest.param("", "prod.db", id="hook-the-files-uri-wins"),
+        pytest.param('DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)\n', "prod.db", id="misspelt-disables-nothing"),
+        pytest.param(DISABLED, "env.db", id="hook-disabled-the-environment-wins"),
+    ],
+)
+def test_inside_kedro_run_the_hook_decides_unless_disabled(production: Path, settings_py: str, store: str) -> None:
+    """What the README says: kedro-mlflow's hook sets the file's URI over MLFLOW_TRACKING_URI; disabled, ours wins."""
+    (production / "src/demo/settings.py").write_text(settings_py, encoding="utf-8")
+    stores = {name: f"sqlite:///{production / name}" for name in ("prod.db", "env.db")}
+    conf = f"server:\n  mlflow_tracking_uri: {stores['prod.db']}\n  credentials: store\n"
+    (production / "conf/production/mlflow.yml").write_text(conf, encoding="utf-8")
+    run(production, KEDRO, "run", chosen={"KEDRO_ENV": "production", "MLFLOW_TRACKING_URI": stores["env.db"]})
+    assert client_query(stores[store], RUNS) == [[{"score": 0.5}, "alice"]]
+    assert not (production / ("prod.db" if store == "env.db" else "env.db")).exists()
+
+
+def test_with_the_hook_disabled_a_metric_dataset_needs_its_key(production: Path) -> None:
+    """The README's caveat: the hook names an MlflowMetricDataset after its entry; disabled, one without key fails."""
+    (production / "src/demo/settings.py").write_text(DISABLED, encoding="utf-8")
+    dataset = "score:\n  type: kedro_mlflow.io.metrics.MlflowMetricDataset\n"
+    (production / "conf/base/catalog.yml").write_text(dataset, encoding="utf-8")
+    env = {**os.environ, **QUIET, "KEDRO_ENV": "production"}
+    argv = [COMMAND, "run", "--", KEDRO, "run"]
+    done = subprocess.run(argv, cwd=production, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode != 0
+    assert "Metric name cannot be None" in " ".join((done.stdout + done.stderr).split())
+    (production / "conf/base/catalog.yml").write_text(dataset + "  key: score\n", encoding="utf-8")
+    run(production, KEDRO, "run")
 
 
 def test_a_script_of_the_project_lands_in_the_environments_store(production: Path) -> None:
