@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,16 +16,10 @@ from layered_mlflow import kedro_conf, kedro_settings
 from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.kedro_conf import Folder
 from layered_mlflow.layers import Layer, Setting, SettingsFile
-from layered_mlflow.problems import WARNING, Problem
+from layered_mlflow.problems import Problem
 from layered_mlflow.project import KEDRO_MARKER
 
 _ENTRY_KEY = ("server", "credentials")
-_OC_ENV = re.compile(r"\$\{\s*oc\.env\s*:")
-_OC_ENV_HINT = (
-    "register it for every file in settings.py: `from omegaconf.resolvers import oc` and "
-    '`CONFIG_LOADER_ARGS["custom_resolvers"] = {"oc.env": oc.env}` (layered-mlflow reads that too), '
-    "or write the value itself"
-)
 
 
 class KedroFile(SettingsFile):
@@ -133,31 +126,11 @@ class KedroLayout:
 
     def problems(self, environment: str) -> list[Problem]:
         """What settings.py could not say, a missing environment folder, and what `kedro run` would refuse."""
-        found = [Problem(WARNING, message, hint) for message, hint in self.settings.assumed]
-        folder = self.conf / environment
-        if environment and environment != self.settings.base_env and not folder.is_dir():
-            found.append(
-                Problem(
-                    WARNING,
-                    f"{self._shown(folder)}/ does not exist, so only {self._shown(self.conf / self.settings.base_env)}/"
-                    f" is read; `kedro run` refuses to start without it",
-                    f"create it (Kedro's template git-ignores conf/{environment}, so a fresh clone has none), "
-                    "or choose another environment with --env or KEDRO_ENV",
-                ),
-            )
-        if "oc.env" not in self.settings.resolvers:
-            confs = [conf for conf in self._confs.values() if conf.environment == environment][:1]
-            found += [
-                Problem(
-                    WARNING,
-                    f"{self._shown(path)} uses ${{oc.env:…}}: layered-mlflow evaluates it, but `kedro run` fails on it"
-                    " (UnsupportedInterpolationType), since Kedro enables oc.env only in credentials files",
-                    _OC_ENV_HINT,
-                )
-                for conf in confs
-                for path in conf.using_oc_env()
-            ]
-        return found
+        from layered_mlflow import kedro_problems
+
+        confs = [conf for conf in self._confs.values() if conf.environment == environment][:1]
+        folders = [folder for conf in confs for kind in ("mlflow", "globals") for folder in conf.written(kind)]
+        return kedro_problems.problems(self.settings, self.conf, environment, folders, self._shown)
 
     def unknown_environment(self, name: str, source: str) -> ConfigError:
         listed = ", ".join(self.environments)
@@ -237,11 +210,9 @@ class _Conf:
     def _kind(self, kind: str) -> tuple[Folder, Folder]:
         return self._folders[kind]
 
-    def using_oc_env(self) -> list[Path]:
-        """The mlflow and globals files that hold ``${oc.env:…}``, which Kedro refuses outside credentials."""
-        folders = [*self._read["mlflow"], *self._read["globals"]]
-        found = {f.owner[key] for f in folders for key, value in f.data.items() if _holds_oc_env(value)}
-        return sorted(found)
+    def written(self, kind: str) -> list[Folder]:
+        """The folders of one kind of file as written, before evaluation: base's, then the environment's."""
+        return self._read[kind]
 
     @functools.cached_property
     def _read(self) -> dict[str, list[Folder]]:
@@ -276,11 +247,3 @@ class _Conf:
 
 def _holds(folder: Folder) -> bool:
     return kedro_conf.holds_interpolation(folder.data)
-
-
-def _holds_oc_env(value: Any) -> bool:
-    if isinstance(value, str):
-        return _OC_ENV.search(value) is not None
-    if isinstance(value, Mapping):
-        return any(_holds_oc_env(k) or _holds_oc_env(v) for k, v in value.items())
-    return isinstance(value, list) and any(map(_holds_oc_env, value))
