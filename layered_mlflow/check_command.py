@@ -8,7 +8,7 @@ from typing import NamedTuple
 from layered_mlflow import precedence
 from layered_mlflow.checks import check
 from layered_mlflow.errors import LayeredMlflowError, with_hint
-from layered_mlflow.problems import ERROR, WARNING, Problem
+from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem
 from layered_mlflow.project import Layout, locate
 from layered_mlflow.resolve import Resolved
 
@@ -20,7 +20,7 @@ class Outcome(NamedTuple):
 
 
 def check_project(
-    resolve: Callable[[str | None], Resolved],
+    resolve: Callable[[str | None, Mapping[str, str]], Resolved],
     project_dir: str | None,
     env: str | None,
     environ: Mapping[str, str],
@@ -43,7 +43,7 @@ def check_project(
 
 
 def run_checks(
-    resolve: Callable[[str | None], Resolved],
+    resolve: Callable[[str | None, Mapping[str, str]], Resolved],
     environments: Sequence[str | None],
     strict: bool,
     timeout: float | None,
@@ -53,13 +53,15 @@ def run_checks(
     """Check each environment (``None``: the active one), reaching the store when ``timeout`` is given.
 
     Settings that do not load are reported with every other file that does not load
-    (``load_errors``), so that one run names them all.
+    (``load_errors``), so that one run names them all. Of every environment
+    (``--all-envs``), a variable only the run's environment gives is a note.
     """
     lines: list[str] = []
     codes = [0]
     for name in environments:
+        unset: list[Problem] = []
         try:
-            resolved = resolve(name)
+            resolved = resolve(name, environ) if name is None else _given_unset(resolve, name, environ, unset)
         except LayeredMlflowError as exc:
             failures = _gathered(exc, load_errors(name))
             if name is None:
@@ -67,17 +69,48 @@ def run_checks(
             lines.extend(f"{name}: error: {with_hint(failure.message, failure.hint)}" for failure in failures)
             codes.append(2)
             continue
-        problems = check(resolved, environ)
+        problems = unset + check(resolved, environ)
         if timeout is not None:
             problems += _online(resolved, environ, timeout)
         if strict:
             problems = [Problem(ERROR, p.message, p.hint) if p.level == WARNING else p for p in problems]
         errors = sum(p.level == ERROR for p in problems)
         warnings = sum(p.level == WARNING for p in problems)
-        lines.append(f"{resolved.environment}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
+        lines.append(f"{resolved.environment_shown}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
         lines.extend(f"  {p.line()}" for p in problems)
         codes.append(1 if errors else 0)
     return Outcome("\n".join(lines), max(codes))
+
+
+def _given_unset(
+    resolve: Callable[[str | None, Mapping[str, str]], Resolved],
+    name: str,
+    environ: Mapping[str, str],
+    notes: list[Problem],
+) -> Resolved:
+    """``name`` resolved, each ``${oc.env:VAR}`` the environment lacks noted and evaluated as empty.
+
+    In CI, `check --all-envs` runs without the secrets each environment's run is given.
+    """
+    from layered_mlflow.kedro_interpolation import UnsetVariable
+
+    given, unset = dict(environ), []
+    while True:
+        try:
+            resolved = resolve(name, given)
+            break
+        except UnsetVariable as exc:
+            if exc.variable in given:  # evaluated as empty, it cannot be unset again: never loop
+                raise
+            given[exc.variable] = ""
+            unset.append(exc)
+    notes += [
+        Problem(
+            NOTE, f"{resolved.relative(exc.where)}: {exc.variable} is not set here; a run in {name} needs it", exc.hint
+        )
+        for exc in unset
+    ]
+    return resolved
 
 
 def _online(resolved: Resolved, environ: Mapping[str, str], timeout: float) -> list[Problem]:

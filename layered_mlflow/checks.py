@@ -58,7 +58,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
     note = root_note(resolved)
     return [
         *([Problem(NOTE, f"{resolved.root}: {note}", _NO_PROJECT_HINT)] if note else []),
-        *resolved.layout.problems(),
+        *resolved.layout.problems(resolved.environment),
         *(
             Problem(ERROR, f"required {name} has no value", required.ways(name))
             for name in required.missing(resolved, environ)
@@ -84,7 +84,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
             Problem(
                 WARNING,
                 f"{name} ({resolved.relative(source)}) is not a kedro-mlflow key; kedro-mlflow refuses it",
-                "see kedro-mlflow's mlflow.yml template for its keys",
+                kedro.unknown_hint(name),
             )
             for name, source in resolved.unknown_kedro
         ),

@@ -109,7 +109,7 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     from layered_mlflow import check_command
 
     outcome = check_command.check_project(
-        options.resolve,
+        lambda name, environ: options._replace(environ=dict(environ)).resolve(name),
         options.project_dir,
         options.env,
         options.environ,
@@ -157,18 +157,19 @@ def env_command(options: Options, fmt: str, show_secrets: bool, github_env: bool
 
 
 @cli.command(short_help="Scaffold settings/, .env.example and .gitignore lines.")
-@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@click.option("--force", is_flag=True, help="Overwrite files that exist; in a Kedro project, switch it to settings/.")
 @click.pass_obj
 def init(options: Options, force: bool) -> None:
     """Scaffold settings/, .env.example and .gitignore entries in the project root.
 
     The root is the working directory, or --project-dir. Nothing is
-    overwritten without --force.
+    overwritten without --force; a Kedro project (read from its conf/) is
+    switched to settings/ only with --force.
     """
     from layered_mlflow import scaffold
 
     env = scaffold.environment_name(options.env)
-    root = scaffold.project_root(options.project_dir, options.environ)
+    root = scaffold.project_root(options.project_dir, options.environ, force)
     for line in scaffold.init(root, force, env):
         output.write(line)
 

@@ -10,10 +10,12 @@ from layered_mlflow import keys, tokens
 
 if TYPE_CHECKING:
     from layered_mlflow.layers import Setting
+    from layered_mlflow.project import Layout
     from layered_mlflow.resolve import Resolved
 
 RUN_CONTEXT = "MLFLOW_RUN_CONTEXT"
 ENV_TAG = "layered_mlflow.env"
+ENV_VARIABLE = "LAYERED_MLFLOW_ENV"
 
 
 def variable_name(key: keys.Key) -> str | None:
@@ -25,10 +27,26 @@ def variable_name(key: keys.Key) -> str | None:
     return None
 
 
-def child_variables(settings: Mapping[str, Setting], environment: str) -> dict[str, str]:
-    """Every variable `run` sets for the command, in a stable order."""
+def environment_variables(layout: Layout, environment: str, chosen_by: str) -> dict[str, str]:
+    """The variables that name the environment to the command (SPEC §4, §10).
+
+    ``LAYERED_MLFLOW_ENV``, and the variable the project's own tool reads (a Kedro
+    project's ``KEDRO_ENV``, so that `kedro run` reads the same folder), unless
+    that variable chose the environment and the command inherits it as it is.
+    None when no environment is named (Kedro's base alone): nothing empty.
+    """
+    if not environment:
+        return {}
+    named = {ENV_VARIABLE: environment}
+    if layout.own_variable is not None and chosen_by != layout.own_variable:
+        named[layout.own_variable] = environment
+    return named
+
+
+def child_variables(settings: Mapping[str, Setting], named: Mapping[str, str]) -> dict[str, str]:
+    """Every variable `run` sets for the command, in a stable order; ``named`` names the environment."""
     variables: dict[str, str] = {}
-    tags = {ENV_TAG: environment}
+    tags = {ENV_TAG: named[ENV_VARIABLE]} if ENV_VARIABLE in named else {}
     for key, value, _, _ in settings.values():
         if not isinstance(value, str):
             continue
@@ -40,8 +58,9 @@ def child_variables(settings: Mapping[str, Setting], environment: str) -> dict[s
                 variables[name] = value
     for name, value in tokens.variables(settings).items():
         variables.setdefault(name, value)  # an explicit MLFLOW_TRACKING_AUTH stands; `check` calls it an error
-    variables[RUN_CONTEXT] = _run_context(tags, variables.get(RUN_CONTEXT))
-    variables["LAYERED_MLFLOW_ENV"] = environment
+    if tags or RUN_CONTEXT in variables:  # no tag at all (no environment named): no empty context
+        variables[RUN_CONTEXT] = _run_context(tags, variables.get(RUN_CONTEXT))
+    variables.update(named)
     return variables
 
 

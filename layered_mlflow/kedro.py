@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from layered_mlflow.errors import ConfigError
-from layered_mlflow.keys import Key, dotted
+from layered_mlflow.errors import ConfigError, did_you_mean
+from layered_mlflow.keys import SERVER_KEYS, Key, dotted
 
 # kedro-mlflow's key -> ours.
 MAPPING: Mapping[Key, Key] = {
@@ -53,8 +53,12 @@ _OPEN: frozenset[Key] = frozenset(
         ("tracking", "experiment", "create_experiment_kwargs", "tags"),
     }
 )
+# The mappings of the schema, entered to reach its leaves.
+_INTERIOR: frozenset[Key] = frozenset(key[:n] for key in _SCHEMA | set(MAPPING) for n in range(1, len(key)))
 # Our `server` section shares none of these names, so one of them marks kedro-mlflow's `server`.
 _SERVER_KEYS = frozenset({"mlflow_tracking_uri", "mlflow_registry_uri", "credentials", "request_header_provider"})
+# Our own `server` keys, which may sit beside kedro-mlflow's; any other key there is outside its schema.
+_OUR_SERVER_KEYS = frozenset({*SERVER_KEYS, "auth"})
 # `{{ python_package }}`: a placeholder that kedro (or cookiecutter) fills in when it creates a
 # project. Go templates (`{{.ID}}`) do not match: they may be legitimate `env` values.
 PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
@@ -74,21 +78,33 @@ def translate(data: Mapping[str, Any], source: str) -> Translation:
     for section in sections:
         body = data[section]
         if section == "server":  # our own `server` keys (port, workers, …) may sit beside kedro-mlflow's
-            ours = {name: value for name, value in body.items() if name not in _SERVER_KEYS}
+            ours = {name: value for name, value in body.items() if name in _OUR_SERVER_KEYS}
             if ours:
                 settings["server"] = ours
-            body = {name: value for name, value in body.items() if name in _SERVER_KEYS}
-        for path, value in _leaves((section,), body):
+            body = {name: value for name, value in body.items() if name not in _OUR_SERVER_KEYS}
+        for path, value in _entries((section,), body):
             prefix = next((p for p in PREFIXES if path[: len(p)] == p and len(path) > len(p)), None)
             if path in MAPPING:
                 _put(settings, MAPPING[path], value, path, source)
             elif prefix is not None:
                 _put(settings, (*PREFIXES[prefix], *path[len(prefix) :]), value, path, source)
-            elif path not in _SCHEMA and not any(path[: len(open_)] == open_ for open_ in _OPEN):
-                unknown.append(dotted(path))
+            elif path not in _SCHEMA and not _is_open(path):
+                unknown.append(dotted(path))  # whatever its value: kedro-mlflow refuses the key itself
             elif value not in (None, "", []):  # an empty value says nothing: nothing is lost
                 unapplied.append(dotted(path))
     return Translation(settings, tuple(unapplied), tuple(unknown))
+
+
+def unknown_hint(name: str) -> str:
+    """The keys kedro-mlflow takes beside the unknown ``name`` (dotted), the closest first if one is close."""
+    *parent, written = name.split(".")
+    if parent == ["server"] and (elsewhere := misplaced_hint(written)) is not None:
+        return elsewhere
+    siblings = sorted({key[len(parent)] for key in _SCHEMA if list(key[: len(parent)]) == parent})
+    where = f"under {'.'.join(parent)}" if parent else "at the top"
+    known = f"kedro-mlflow's keys {where}: {', '.join(siblings)}"
+    close = did_you_mean(written, siblings)
+    return f"{close} {known}" if close else known
 
 
 def _is_kedro_section(name: str, value: Any) -> bool:
@@ -97,12 +113,19 @@ def _is_kedro_section(name: str, value: Any) -> bool:
     return name != "server" or not _SERVER_KEYS.isdisjoint(value)
 
 
-def _leaves(prefix: Key, value: Any) -> Iterator[tuple[Key, Any]]:
-    if not isinstance(value, Mapping):
-        yield prefix, value
-        return
+def _is_open(path: Key) -> bool:
+    return any(path[: len(open_)] == open_ for open_ in _OPEN)
+
+
+def _entries(prefix: Key, value: Mapping[str, Any]) -> Iterator[tuple[Key, Any]]:
+    """Each key of kedro-mlflow's sections with its value: mappings of the schema are entered, others are not."""
     for name, item in value.items():
-        yield from _leaves((*prefix, name), item)
+        path = (*prefix, name)
+        inner = _is_open(path) or any(path[: len(p)] == p for p in PREFIXES) or path in _INTERIOR
+        if isinstance(item, Mapping) and inner:
+            yield from _entries(path, item)
+        else:
+            yield path, item
 
 
 def _put(settings: dict[str, Any], ours: Key, value: Any, written: Key, source: str) -> None:

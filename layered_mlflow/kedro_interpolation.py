@@ -26,25 +26,37 @@ class _Refused(Exception):
     """A resolver's refusal, with the reason to show."""
 
 
+class UnsetVariable(ConfigError):
+    """``${oc.env:NAME}`` without a default, NAME set nowhere: a value only the run's environment gives."""
+
+    def __init__(self, where: str, message: str, hint: str, variable: str) -> None:
+        super().__init__(message, hint)
+        self.where, self.variable = where, variable  # where: the file and line that asked for it
+
+
 def evaluate(folder: Folder, environ: Mapping[str, str], globals_data: Mapping[str, Any]) -> dict[str, Any]:
     """``folder``'s data with every ``${…}`` evaluated; an expression that fails is exit 2 naming file and line."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    with _resolvers(_resolver_table(environ, globals_data)):
+    unset: list[str] = []  # the variable an ${oc.env:…} lacked, when that is why evaluation stopped
+    with _resolvers(_resolver_table(environ, globals_data, unset)):
         try:
             data = OmegaConf.to_container(OmegaConf.create(folder.data), resolve=True)
         except OmegaConfBaseException as exc:
-            raise _error(folder, exc) from None
+            raise _error(folder, exc, unset) from None
     assert isinstance(data, dict)  # noqa: S101 (OmegaConf gives back the mapping it was given)
     return {str(k): _random_names(v, folder, str(k)) for k, v in data.items()}
 
 
-def _resolver_table(environ: Mapping[str, str], globals_data: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
+def _resolver_table(
+    environ: Mapping[str, str], globals_data: Mapping[str, Any], unset: list[str]
+) -> dict[str, Callable[..., Any]]:
     def env(name: str, default: Any = _NO_DEFAULT) -> Any:
         if name in environ:
             return environ[name]
         if default is _NO_DEFAULT:
+            unset.append(name)
             raise _Refused(f"environment variable {name} is not set and the expression gives no default")
         return None if default is None else str(default)
 
@@ -120,7 +132,7 @@ def _random_names(value: Any, folder: Folder, top: str) -> Any:
     return value
 
 
-def _error(folder: Folder, exc: Any) -> ConfigError:
+def _error(folder: Folder, exc: Any, unset: list[str]) -> ConfigError:
     full_key = str(getattr(exc, "full_key", "") or "")
     top = re.split(r"[.\[]", full_key, maxsplit=1)[0]
     path = folder.owner.get(top)
@@ -130,10 +142,12 @@ def _error(folder: Folder, exc: Any) -> ConfigError:
     reason = str(getattr(exc, "msg", "") or type(exc).__name__).splitlines()[0]
     if type(exc).__name__ == "UnsupportedInterpolationType":
         reason = f"layered-mlflow evaluates only {EVALUATED}"
-    return ConfigError(
-        f"{where}: `{full_key}`: cannot evaluate {written or '${…}'}: {reason}",
-        hint="write the value itself, or an expression Kedro and layered-mlflow both evaluate",
-    )
+    message = f"{where}: `{full_key}`: cannot evaluate {written or '${…}'}: {reason}"
+    if unset:
+        name = unset[-1]
+        hint = f"set {name} in the environment or .env, or give it a default: ${{oc.env:{name},default}}"
+        return UnsetVariable(where, message, hint, name)
+    return ConfigError(message, hint="write the value itself, or an expression Kedro and layered-mlflow both evaluate")
 
 
 def _written(data: Any, full_key: str) -> str | None:

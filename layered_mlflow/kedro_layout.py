@@ -16,7 +16,7 @@ from layered_mlflow import kedro_conf, kedro_settings
 from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.kedro_conf import Folder
 from layered_mlflow.layers import Layer, Setting, SettingsFile
-from layered_mlflow.problems import WARNING, Problem
+from layered_mlflow.problems import Problem
 from layered_mlflow.project import KEDRO_MARKER
 
 _ENTRY_KEY = ("server", "credentials")
@@ -60,6 +60,7 @@ class KedroLayout:
     marker = KEDRO_MARKER
     found = True
     environment_variables = ("KEDRO_ENV", "ENV_FOR_DYNACONF")
+    own_variable = "KEDRO_ENV"  # `kedro run` reads the folder it names
 
     __slots__ = ("_confs", "_root", "_settings")
 
@@ -123,13 +124,27 @@ class KedroLayout:
         confs = [conf for conf in self._confs.values() if conf.environment == environment]
         return frozenset(name for conf in confs for name in conf.exported)
 
-    def problems(self) -> list[Problem]:
-        return [Problem(WARNING, message, hint) for message, hint in self.settings.assumed]
+    def problems(self, environment: str) -> list[Problem]:
+        """What settings.py could not say, a missing environment folder, and what `kedro run` would refuse."""
+        from layered_mlflow import kedro_problems
+
+        confs = [conf for conf in self._confs.values() if conf.environment == environment][:1]
+        folders = [folder for conf in confs for kind in ("mlflow", "globals") for folder in conf.written(kind)]
+        return kedro_problems.problems(self.settings, self.conf, environment, folders, self._shown)
 
     def unknown_environment(self, name: str, source: str) -> ConfigError:
         listed = ", ".join(self.environments)
+        if name == self.settings.base_env:
+            return ConfigError(
+                f"{name!r} (from {source}) is not an environment: {self._shown(self.conf / name)}/ is read under "
+                f"every environment; known environments: {listed}",
+                hint=f"name one of them; named by nothing, it is {self.default_environment or 'base alone'}",
+            )
         hint = did_you_mean(name, self.environments) or f"create {self.conf / name}/ to add it"
         return ConfigError(f"unknown environment {name!r} (from {source}); known environments: {listed}", hint=hint)
+
+    def _shown(self, path: Path) -> str:
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
 
     def _conf(self, environment: str | None, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> _Conf:
         key = (environment, tuple(sorted(environ.items())), tuple(sorted(dotenv.items())))
@@ -195,16 +210,26 @@ class _Conf:
     def _kind(self, kind: str) -> tuple[Folder, Folder]:
         return self._folders[kind]
 
+    def written(self, kind: str) -> list[Folder]:
+        """The folders of one kind of file as written, before evaluation: base's, then the environment's."""
+        return self._read[kind]
+
+    @functools.cached_property
+    def _read(self) -> dict[str, list[Folder]]:
+        """Each kind's folders as written: base, then the environment's (if it is not base)."""
+        settings = self.layout.settings
+        names = [settings.base_env] + ([self.environment] if self.environment not in (None, settings.base_env) else [])
+        return {
+            kind: [kedro_conf.read_folder(self.paths(self.layout.conf / str(n), kind)) for n in names]
+            for kind in ("globals", "mlflow", "credentials")
+        }
+
     @functools.cached_property
     def _folders(self) -> dict[str, tuple[Folder, Folder]]:
         from layered_mlflow import kedro_interpolation
 
         settings = self.layout.settings
-        names = [settings.base_env] + ([self.environment] if self.environment not in (None, settings.base_env) else [])
-        read = {
-            kind: [kedro_conf.read_folder(self.paths(self.layout.conf / str(n), kind)) for n in names]
-            for kind in ("globals", "mlflow", "credentials")
-        }
+        read = self._read
         empty = Folder({}, {})
         raw_globals = [
             kedro_interpolation.evaluate(f, self.environ, {}) if _holds(f) else f.data for f in read["globals"]

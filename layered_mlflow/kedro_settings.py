@@ -1,7 +1,7 @@
 """A Kedro project's marker and its ``settings.py``, read as text and syntax tree, never imported (SPEC §10).
 
-Only literal values are taken; anything else is assumed to be Kedro's default,
-and `check` says what was assumed.
+Only literal values are taken (``kedro_literals.py``); anything else is
+assumed, and `check` says what was assumed.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from layered_mlflow import kedro_conf
 
 if TYPE_CHECKING:
-    import ast
-
-_LOADER_KEYS = ("base_env", "default_run_env", "merge_strategy", "config_patterns")
+    from layered_mlflow import kedro_literals
 
 
 class KedroSettings(NamedTuple):
@@ -27,6 +25,7 @@ class KedroSettings(NamedTuple):
     default_run_env: str = "local"
     merge_strategy: Mapping[str, str] = MappingProxyType({})
     patterns: Mapping[str, tuple[str, ...]] = kedro_conf.PATTERNS
+    resolvers: frozenset[str] = frozenset()  # the names custom_resolvers registers (`oc.env`)
     assumed: tuple[tuple[str, str], ...] = ()  # (what could not be read, the hint): `check` warnings
 
     def soft(self, kind: str) -> bool:
@@ -69,55 +68,28 @@ def read(root: Path) -> KedroSettings:
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return KedroSettings(package)
-    return _from_tree(tree, path, root)._replace(package=package)
-
-
-def _from_tree(tree: ast.Module, path: Path, root: Path) -> KedroSettings:
-    import ast
+    from layered_mlflow import kedro_literals
 
     shown = path.relative_to(root) if path.is_relative_to(root) else path
-    found: dict[str, Any] = {}
-    assumed: list[tuple[str, str]] = []
-
-    def literal(node: ast.expr, what: str, default: str) -> Any:
-        try:
-            return ast.literal_eval(node)
-        except ValueError:
-            assumed.append((f"{shown}:{node.lineno}: {what} is not a literal; assumed {default}", _HINT))
-            return None
-
-    for node in tree.body:
-        if not isinstance(node, ast.Assign) or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
-            continue
-        name = node.targets[0].id
-        if name == "CONF_SOURCE":
-            found["conf_source"] = literal(node.value, "CONF_SOURCE", "conf")
-        elif name == "CONFIG_LOADER_ARGS" and isinstance(node.value, ast.Dict):
-            # Written at all, it replaces Kedro's default whole: no base_env is conf/ itself, no run env.
-            found.update(base_env="", default_run_env="")
-            for key, value in zip(node.value.keys, node.value.values, strict=True):
-                written = ast.literal_eval(key) if isinstance(key, ast.Constant) else None
-                if written in _LOADER_KEYS:
-                    found[str(written)] = literal(value, f"CONFIG_LOADER_ARGS[{written!r}]", "Kedro's default")
-        elif name == "CONFIG_LOADER_ARGS":
-            literal(node.value, "CONFIG_LOADER_ARGS", "Kedro's defaults")
-    return _settings({k: v for k, v in found.items() if v is not None}, tuple(assumed))
+    return _settings(package, kedro_literals.read(tree, shown))
 
 
-_HINT = "layered-mlflow reads settings.py without running it; write the value itself"
-
-
-def _settings(found: Mapping[str, Any], assumed: tuple[tuple[str, str], ...]) -> KedroSettings:
+def _settings(package: str, literals: kedro_literals.Literals) -> KedroSettings:
+    loader = literals.loader
     patterns = dict(kedro_conf.PATTERNS)
-    for kind, written in (found.get("config_patterns") or {}).items():
+    written_patterns = loader.get("config_patterns")
+    for kind, written in written_patterns.items() if isinstance(written_patterns, Mapping) else ():
         if kind in patterns and isinstance(written, (list, tuple)):
             patterns[kind] = tuple(str(p) for p in written)
-    strategy = found.get("merge_strategy")
+    strategy = loader.get("merge_strategy")
+    resolvers = loader.get("custom_resolvers")
     return KedroSettings(
-        conf_source=str(found.get("conf_source", "conf")),
-        base_env=str(found.get("base_env", "base")),  # "": conf/ itself
-        default_run_env=str(found.get("default_run_env", "local")),  # "": base alone
+        package=package,
+        conf_source=literals.conf_source,
+        base_env=str(loader.get("base_env") or ""),  # "": conf/ itself, as Kedro's `base_env or ""`
+        default_run_env=str(loader.get("default_run_env") or ""),  # "": base alone
         merge_strategy=dict(strategy) if isinstance(strategy, Mapping) else {},
         patterns=patterns,
-        assumed=assumed,
+        resolvers=frozenset(map(str, resolvers)) if isinstance(resolvers, Mapping) else frozenset(),
+        assumed=literals.assumed,
     )

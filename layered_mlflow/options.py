@@ -65,7 +65,7 @@ def start(options: Options, resolved: Resolved, command: Sequence[str]) -> NoRet
     if options.verbose:
         from layered_mlflow import report
 
-        say(f"environment {resolved.environment} (from {resolved.environment_source}), root {resolved.root}")
+        say(f"environment {resolved.environment_shown} (from {resolved.environment_source}), root {resolved.root}")
         for line in report.dry_run(resolved, command).splitlines():
             say(line)
     exec_command(command, child_environment(options.environ, resolved))

@@ -46,6 +46,11 @@ class Layout(Protocol):
     def default_environment(self) -> str: ...
 
     @property
+    def own_variable(self) -> str | None:
+        """The variable the project's own tool reads its environment from (``KEDRO_ENV``), given to the command."""
+        ...
+
+    @property
     def environment_variables(self) -> tuple[str, ...]:
         """The variables that choose the environment, highest first (each: process environment, then `.env`)."""
         ...
@@ -63,8 +68,8 @@ class Layout(Protocol):
         """Variables the layout's files supply as secrets, whatever their names (Kedro credentials)."""
         ...
 
-    def problems(self) -> list[Problem]:
-        """What `check` reports about the layout itself: files it ignores, values it assumed."""
+    def problems(self, environment: str) -> list[Problem]:
+        """What `check` reports about the layout in ``environment``: files it ignores, values it assumed."""
         ...
 
     def unknown_environment(self, name: str, source: str) -> ConfigError: ...

@@ -56,9 +56,10 @@ def fetched(resolved: Resolved, environ: Mapping[str, str]) -> Resolved:
         name: s._replace(value=values[s.value]) if name in wanted and isinstance(s.value, str) else s
         for name, s in resolved.settings.items()
     }
+    named = (resolved.layout, resolved.environment, resolved.environment_source)
     return resolved._replace(
         settings=MappingProxyType(settings),
-        variables=MappingProxyType(exports.child_variables(settings, resolved.environment)),
+        variables=MappingProxyType(exports.child_variables(settings, exports.environment_variables(*named))),
         fetched=frozenset(wanted),
     )
 

@@ -19,7 +19,7 @@ from layered_mlflow.resolve import Resolved
 def show_json(resolved: Resolved, show_secrets: bool) -> str:
     secrets = secrets_of(resolved)
     document: dict[str, Any] = {
-        "environment": resolved.environment,
+        "environment": resolved.environment or None,  # null: none named (Kedro reads base alone)
         "environment_source": resolved.environment_source,
         "root": str(resolved.root),
         "files": [str(path) for path in resolved.files],
@@ -40,7 +40,7 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
     secrets = secrets_of(resolved)
     files = [resolved.relative(str(path)) for path in resolved.files] or ["(none: built-in defaults only)"]
     lines = [
-        f"environment  {resolved.environment}  (from {resolved.environment_source})",
+        f"environment  {resolved.environment_shown}  (from {resolved.environment_source})",
         f"root         {resolved.root}" + (f"  ({note})" if (note := root_note(resolved)) else ""),
         f"files        {files[0]}",
         *(f"             {name}" for name in files[1:]),

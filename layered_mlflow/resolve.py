@@ -36,6 +36,11 @@ class Resolved(NamedTuple):
         return self.layout.root
 
     @property
+    def environment_shown(self) -> str:
+        """The environment for people: its name, or "base only" when none is named (a Kedro loader without one)."""
+        return self.environment or "base only"
+
+    @property
     def environments(self) -> tuple[str, ...]:
         """Every known environment of the project."""
         return self.layout.environments
@@ -78,7 +83,9 @@ def resolve(
         files=(*(layer.path for layer, _ in said if isinstance(layer, SettingsFile)), *(p for p, _ in dotenv_files)),
         settings=MappingProxyType(settings),
         history=history,
-        variables=MappingProxyType(exports.child_variables(settings, environment)),
+        variables=MappingProxyType(
+            exports.child_variables(settings, exports.environment_variables(layout, environment, chosen_by))
+        ),
         unset=_unset(environ, said),
         unapplied=tuple(
             (name, str(layer.path))

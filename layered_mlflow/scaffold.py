@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from layered_mlflow.errors import InsideAProject, UsageError, WouldOverwrite
-from layered_mlflow.project import locate
+from layered_mlflow.project import KEDRO_MARKER, locate
 from layered_mlflow.schema import FILE_NAME, schema_text
 from layered_mlflow.settings_layout import EXTENSIONS, RESERVED_ENV, SETTINGS_DIR
 from layered_mlflow.writing import read_existing, refuse_unsafe, write_all
@@ -31,22 +31,32 @@ class Target(NamedTuple):
     text: str
 
 
-def project_root(project_dir: str | None, environ: Mapping[str, str]) -> Path:
+def project_root(project_dir: str | None, environ: Mapping[str, str], force: bool = False) -> Path:
     """Where `init` writes: the folder named by --project-dir or its variable, else the working directory.
 
     Unlike the other commands, `init` starts a project: in a folder of one it
-    refuses rather than nest a second (a named folder nests on purpose).
+    refuses rather than nest a second (a named folder nests on purpose), and in
+    a Kedro project it refuses to switch it from conf/ to settings/ unless forced.
     """
     here, layout, named = locate(project_dir, environ)
     found = layout.root
-    if named or found == here:
-        return found
-    raise InsideAProject(
-        f"{here} is inside the project {found} (it has {layout.marker}), "
-        "and init would start a second one in it; nothing was written",
-        hint=f"run init in {found} to add what is missing, or nest a project on purpose: "
-        "layered-mlflow --project-dir . init",
-    )
+    kedro = layout.found and layout.marker == KEDRO_MARKER
+    if not named and found != here:
+        switch = f"to switch it to settings/ on purpose: layered-mlflow --project-dir {found} init --force; "
+        raise InsideAProject(
+            f"{here} is inside the project {found} (it has {layout.marker}), "
+            "and init would start a second one in it; nothing was written",
+            hint=(switch if kedro else f"edit its settings in {found / SETTINGS_DIR}/; ")
+            + "or nest a project here on purpose: layered-mlflow --project-dir . init",
+        )
+    if kedro and not force:
+        raise InsideAProject(
+            f"{found} is a Kedro project ({KEDRO_MARKER}), whose conf/ layered-mlflow reads as it is; "
+            f"init would write {SETTINGS_DIR}/mlflow.yml, which takes over from conf/; nothing was written",
+            hint="keep conf/ (`layered-mlflow check` shows what is read), "
+            "or rerun with --force to switch the project to settings/",
+        )
+    return found
 
 
 def environment_name(env: str | None) -> str:

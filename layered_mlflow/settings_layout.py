@@ -40,6 +40,7 @@ class SettingsLayout(_Files):
     marker = MARKER
     default_environment = DEFAULT_ENV
     environment_variables = ("ENV_FOR_DYNACONF",)
+    own_variable = None
 
     @staticmethod
     def marks(folder: Path) -> bool:
@@ -79,7 +80,7 @@ class SettingsLayout(_Files):
     def secret_names(self, environment: str) -> frozenset[str]:
         return frozenset()  # its secrets are named in the `secrets` list
 
-    def problems(self) -> list[Problem]:
+    def problems(self, environment: str) -> list[Problem]:  # the same in every environment
         from layered_mlflow import kedro_settings
 
         if self.found and kedro_settings.is_kedro_project(self.root):

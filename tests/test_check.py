@@ -68,9 +68,8 @@ PROBLEMS = [
     pytest.param(
         "server:\n  mlflow_tracking_uri: null\n  mlflow_experiment_name: x\n",
         "warning",
-        "server.mlflow_experiment_name (settings/mlflow.yml) does nothing: it is not a `server` key "
-        "(hint: kedro-mlflow keeps it under "
-        "tracking.experiment.name",
+        "server.mlflow_experiment_name (settings/mlflow.yml) is not a kedro-mlflow key; kedro-mlflow refuses it "
+        "(hint: kedro-mlflow keeps it under tracking.experiment.name",
         id="kedro-experiment-under-server",
     ),
     pytest.param("mlflow_tracking_uri: ftp://x/y\n", "error", "unknown scheme 'ftp'", id="unknown-tracking-scheme"),

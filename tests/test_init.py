@@ -230,7 +230,10 @@ def test_a_new_project_trains(empty: Project) -> None:
 
 
 def test_init_inside_a_project_refuses_to_nest_one(empty: Project) -> None:
-    """In a subfolder of a project: exit 1 naming the project, nothing written; --project-dir . nests on purpose."""
+    """In a subfolder of a project: exit 1 naming the project, nothing written; --project-dir . nests on purpose.
+
+    The hint does not send the user to init in the root, which would refuse too (its files exist).
+    """
     empty.cli("init")
     notebooks = empty.root / "notebooks"
     notebooks.mkdir()
@@ -239,13 +242,55 @@ def test_init_inside_a_project_refuses_to_nest_one(empty: Project) -> None:
     assert result.returncode == 1, result
     assert result.stderr == (
         f"layered-mlflow: error: {notebooks} is inside the project {empty.root} (it has settings/mlflow.yml), "
-        "and init would start a second one in it; nothing was written (hint: run init in "
-        f"{empty.root} to add what is missing, or nest a project on purpose: layered-mlflow --project-dir . init)\n"
+        f"and init would start a second one in it; nothing was written (hint: edit its settings in {empty.root}"
+        "/settings/; or nest a project here on purpose: layered-mlflow --project-dir . init)\n"
     )
     assert snapshot(empty.root) == before
     nested = empty.cli("--project-dir", ".", "init", cwd=notebooks)
     assert nested.returncode == 0, nested
     assert (notebooks / "settings" / "mlflow.yml").is_file()
+
+
+KEDRO_PYPROJECT = '[tool.kedro]\npackage_name = "demo"\nproject_name = "demo"\nkedro_init_version = "1.0.0"\n'
+
+
+@pytest.fixture
+def kedro(empty: Project) -> Project:
+    """A Kedro project whose conf/ names its experiment."""
+    empty.write("pyproject.toml", KEDRO_PYPROJECT)
+    empty.write("conf/base/mlflow.yml", "tracking:\n  experiment:\n    name: from-conf\n")
+    (empty.root / "conf/local").mkdir()
+    (empty.root / "notebooks").mkdir()
+    return empty
+
+
+def test_init_in_a_kedro_project_refuses_unless_forced(kedro: Project) -> None:
+    """settings/ would silently take over from conf/: exit 1 saying why, nothing written; --force means it."""
+    before = snapshot(kedro.root)
+    result = kedro.cli("init")
+    assert result.returncode == 1, result
+    assert result.stderr == (
+        f"layered-mlflow: error: {kedro.root} is a Kedro project (pyproject.toml with [tool.kedro]), whose conf/ "
+        "layered-mlflow reads as it is; init would write settings/mlflow.yml, which takes over from conf/; nothing "
+        "was written (hint: keep conf/ (`layered-mlflow check` shows what is read), or rerun with --force to switch "
+        "the project to settings/)\n"
+    )
+    assert snapshot(kedro.root) == before
+    assert kedro.child_env()["MLFLOW_EXPERIMENT_NAME"] == "from-conf"
+    forced = kedro.cli("init", "--force")
+    assert forced.returncode == 0, forced
+    assert (kedro.root / "settings/mlflow.yml").is_file()
+    assert kedro.child_env().get("MLFLOW_EXPERIMENT_NAME") != "from-conf"  # settings/ now, as --force meant
+
+
+def test_init_in_a_subfolder_of_a_kedro_project_says_how_to_switch(kedro: Project) -> None:
+    """From notebooks/: the hint names the command that switches the root (one that works), or nesting."""
+    result = kedro.cli("init", cwd=kedro.root / "notebooks")
+    assert result.returncode == 1, result
+    hint = f"(hint: to switch it to settings/ on purpose: layered-mlflow --project-dir {kedro.root} init --force; "
+    assert hint in result.stderr, result
+    switched = kedro.cli("--project-dir", str(kedro.root), "init", "--force", cwd=kedro.root / "notebooks")
+    assert switched.returncode == 0, switched
 
 
 def test_env_names_the_example_environment(empty: Project) -> None:

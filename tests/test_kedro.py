@@ -4,54 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib import resources
 
 import pytest
 
 from tests.conftest import Project
 
-# The keys and values of kedro-mlflow's project template (kedro_mlflow/template/project/mlflow.yml),
-# with kedro's placeholder left in, as `kedro new` would have filled it had it run.
-KEDRO_TEMPLATE = """\
-# SERVER CONFIGURATION
-server:
-  mlflow_tracking_uri: null # null: mlflow.get_tracking_uri()
-  mlflow_registry_uri: null # null: the tracking URI
-  credentials: null # a key of credentials.yml
-  request_header_provider:
-    type: null
-    pass_context: False
-    init_kwargs: {}
-
-tracking:
-  disable_tracking:
-    pipelines: []
-
-  experiment:
-    name: {{ python_package }} # "${km.random_name:null}" for a random name
-    restore_if_deleted: True
-
-  run:
-    id: null
-    name: null
-    nested: True
-
-  params:
-    dict_params:
-      flatten: False
-      recursive: True
-      sep: "."
-    long_params_strategy: fail
-
-# UI-RELATED PARAMETERS
-ui:
-  port: "5000"
-  host: "127.0.0.1"
-"""
-PLACEHOLDER_LINE = 16
+# kedro-mlflow's project template as the installed kedro-mlflow ships it (2.0.3), with kedro's
+# placeholder left in, as `kedro new` would have filled it had it run.
+KEDRO_TEMPLATE = (resources.files("kedro_mlflow") / "template" / "project" / "mlflow.yml").read_text(encoding="utf-8")
+PLACEHOLDER_LINE = next(n for n, line in enumerate(KEDRO_TEMPLATE.splitlines(), 1) if "{{ python_package }}" in line)
 FILLED = KEDRO_TEMPLATE.replace("{{ python_package }}", "churn_model")
 # The template's keys that carry a value and have no layered-mlflow counterpart.
 UNAPPLIED = [
     "server.request_header_provider.pass_context",
+    "tracking.disable_tracking.disable_autologging",
     "tracking.run.nested",
     "tracking.params.dict_params.flatten",
     "tracking.params.dict_params.recursive",

@@ -57,6 +57,12 @@ OC_ENV = (
 SOFT = 'CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local", "merge_strategy": {"mlflow": "soft"}}\n'
 # CONFIG_LOADER_ARGS replaces Kedro's default whole: without base_env, conf/ itself is the base folder.
 NO_BASE_ENV = 'CONFIG_LOADER_ARGS = {"merge_strategy": {"mlflow": "soft"}}\n'
+# The forms a real settings.py uses: an annotated assignment, then an item assignment (SPEC §10).
+ANNOTATED = (
+    'CONFIG_LOADER_ARGS: dict = {"base_env": "base", "default_run_env": "local"}\n'
+    'CONFIG_LOADER_ARGS["default_run_env"] = "production"\n'
+)
+NO_RUN_ENV = 'CONFIG_LOADER_ARGS = {"base_env": "base"}\n'  # Kedro then reads the base folder alone
 CREDENTIALS = "mlflow_creds:\n  MLFLOW_TRACKING_USERNAME: alice\n  MLFLOW_TRACKING_PASSWORD: pw-of-{where}\n"
 
 
@@ -88,6 +94,11 @@ CASES = [
     pytest.param(Case(ENVIRONMENTS), id="environments-default-local"),
     pytest.param(Case(ENVIRONMENTS, {"KEDRO_ENV": "production"}), id="environments-KEDRO_ENV-production"),
     pytest.param(Case(ENVIRONMENTS, {"KEDRO_ENV": "staging"}), id="environments-KEDRO_ENV-staging"),
+    pytest.param(Case(ENVIRONMENTS, settings_py=ANNOTATED), id="annotated-loader-args-and-item-assignment"),
+    pytest.param(
+        Case({"conf/base/mlflow.yml": ENVIRONMENTS["conf/base/mlflow.yml"]}, settings_py=NO_RUN_ENV),
+        id="no-default-run-env",
+    ),
     pytest.param(Case(MERGED), id="destructive-merge"),
     pytest.param(Case(MERGED, settings_py=SOFT), id="soft-merge"),
     pytest.param(
@@ -187,7 +198,7 @@ def layered_mlflow_sets(root: Path, case: Case) -> dict[str, object]:
     done = subprocess.run(argv, cwd=root / "notebooks", env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     variables: dict[str, str] = json.loads(done.stdout)
-    context = json.loads(variables["MLFLOW_RUN_CONTEXT"])
+    context = json.loads(variables.get("MLFLOW_RUN_CONTEXT", "{}"))  # none: no tag, no environment named
     tracking = variables["MLFLOW_TRACKING_URI"]
     return {
         "tracking_uri": tracking,

@@ -87,6 +87,36 @@ def test_the_environment_is_chosen_as_kedro_chooses_it(
     assert values(kedro, *args, env=env)["mlflow_experiment_name"] == f"from-{chosen}"
 
 
+# (variables, .env, --env or not, the KEDRO_ENV the command gets)
+KEDRO_ENVS = [
+    pytest.param({}, "", (), "local", id="default-run-env"),
+    pytest.param({"KEDRO_ENV": "production"}, "", (), "production", id="KEDRO_ENV-inherited"),
+    pytest.param({"KEDRO_ENV": "production"}, "", ("--env", "staging"), "staging", id="--env-replaces-KEDRO_ENV"),
+    pytest.param({"ENV_FOR_DYNACONF": "staging"}, "", (), "staging", id="ENV_FOR_DYNACONF"),
+    pytest.param({}, "KEDRO_ENV=staging\n", (), "staging", id="KEDRO_ENV-in-.env"),
+]
+
+
+@pytest.mark.parametrize(("env", "dotenv", "args", "expected"), KEDRO_ENVS)
+def test_the_command_gets_kedro_env_of_the_environment(
+    kedro: Project, env: dict[str, str], dotenv: str, args: tuple[str, ...], expected: str
+) -> None:
+    """`kedro run` reads the folder whose settings were exported: the command gets KEDRO_ENV of the environment."""
+    for name in ("production", "staging"):
+        (kedro.root / "conf" / name).mkdir()
+    kedro.write(".env", dotenv)
+    child = kedro.child_env(*args, env=env, cwd=kedro.root / "notebooks")
+    assert (child["KEDRO_ENV"], child["LAYERED_MLFLOW_ENV"]) == (expected, expected)
+
+
+def test_a_settings_folder_project_gets_no_kedro_env(project: Project) -> None:
+    """KEDRO_ENV is Kedro's: a settings/ project's command gets LAYERED_MLFLOW_ENV only."""
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: e\n")
+    project.write("settings/mlflow.production.yml", "")
+    child = project.child_env("--env", "production")
+    assert (child["LAYERED_MLFLOW_ENV"], "KEDRO_ENV" in child) == ("production", False)
+
+
 def test_default_run_env_comes_from_settings_py(kedro: Project) -> None:
     """A literal default_run_env in CONFIG_LOADER_ARGS is the default environment."""
     kedro.write(SETTINGS_PY, 'CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "dev"}\n')
@@ -353,3 +383,83 @@ def test_check_all_envs_checks_every_folder(kedro: Project) -> None:
         "local: 0 errors, 0 warnings",
         "production: 0 errors, 0 warnings",
     ]
+
+
+OC_ENV_WARNING = (
+    "  warning: conf/{env}/mlflow.yml uses ${{oc.env:…}}: layered-mlflow evaluates it, but `kedro run` fails on it "
+    "(UnsupportedInterpolationType), since Kedro enables oc.env only in credentials files (hint: register it for "
+    'every file in settings.py: `from omegaconf.resolvers import oc` and `CONFIG_LOADER_ARGS["custom_resolvers"] = '
+    '{{"oc.env": oc.env}}` (layered-mlflow reads that too), or write the value itself)'
+)
+REGISTERED = (
+    "from omegaconf.resolvers import oc\n"
+    'CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local", "custom_resolvers": {"oc.env": oc.env}}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("settings_py", "warned"),
+    [
+        pytest.param(None, True, id="kedros-default-refuses-it"),
+        pytest.param(REGISTERED, False, id="registered-in-a-literal"),
+        pytest.param(
+            "from omegaconf.resolvers import oc\n"
+            'CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local"}\n'
+            'CONFIG_LOADER_ARGS["custom_resolvers"] = {"oc.env": oc.env}\n',
+            False,
+            id="registered-by-an-item-assignment",
+        ),
+    ],
+)
+def test_oc_env_in_an_mlflow_file_foretells_kedros_refusal(
+    kedro: Project, settings_py: str | None, warned: bool
+) -> None:
+    """${oc.env:…} in conf/*/mlflow.yml: evaluated here, but `check` warns `kedro run` fails unless it is registered."""
+    if settings_py is not None:
+        kedro.write(SETTINGS_PY, settings_py)
+    kedro.write("conf/local/mlflow.yml", 'tracking:\n  experiment:\n    name: "${oc.env:EXPERIMENT,churn}"\n')
+    kedro.write("conf/local/credentials.yml", 'c:\n  MLFLOW_TRACKING_PASSWORD: "${oc.env:PW,x}"\n')  # Kedro allows it
+    assert values(kedro)["mlflow_experiment_name"] == "churn"
+    lines = kedro.cli("check").stdout.splitlines()
+    assert (OC_ENV_WARNING.format(env="local") in lines) is warned, lines
+    assert not [line for line in lines if "credentials.yml uses" in line], lines
+
+
+@pytest.mark.parametrize(("env", "args"), [({"KEDRO_ENV": "base"}, ()), ({}, ("--env", "base"))], ids=["var", "opt"])
+def test_base_is_not_an_environment_and_the_hint_says_so(kedro: Project, env: dict[str, str], args: tuple[str]) -> None:
+    """KEDRO_ENV=base: not "create conf/base/" (it exists) but that base is read under every environment."""
+    source = "KEDRO_ENV" if env else "--env"
+    assert refused(kedro, *args, env=env) == (
+        f"layered-mlflow: error: 'base' (from {source}) is not an environment: conf/base/ is read under every "
+        "environment; known environments: local (hint: name one of them; named by nothing, it is local)\n"
+    )
+
+
+def test_an_unset_variable_says_set_it(kedro: Project) -> None:
+    """${oc.env:PROD_PW} with PROD_PW unset: the hint says to set PROD_PW (or give a default), not to write a value."""
+    kedro.write("conf/base/mlflow.yml", "server:\n  credentials: store\n")
+    kedro.write("conf/local/credentials.yml", "store:\n  MLFLOW_TRACKING_PASSWORD: ${oc.env:PROD_PW}\n")
+    assert refused(kedro).endswith(
+        "environment variable PROD_PW is not set and the expression gives no default "
+        "(hint: set PROD_PW in the environment or .env, or give it a default: ${oc.env:PROD_PW,default})\n"
+    )
+
+
+def test_check_all_envs_notes_a_run_time_secret_it_is_not_given(kedro: Project) -> None:
+    """CI's `check --all-envs` without production's secret: a note, the rest of production still checked; exit 0."""
+    kedro.write("conf/base/mlflow.yml", "server:\n  credentials: store\n  mlflow_tracking_uri: sqlite:///m.db\n")
+    kedro.write("conf/local/credentials.yml", "store:\n  MLFLOW_TRACKING_PASSWORD: local\n")
+    kedro.write("conf/production/credentials.yml", "store:\n  MLFLOW_TRACKING_PASSWORD: ${oc.env:PROD_PW}\n")
+    kedro.write("conf/production/mlflow.yml", "tracking:\n  experiment:\n    nmae: typo\n")
+    result = kedro.cli("check", "--all-envs")
+    assert result.returncode == 0, result
+    assert result.stdout.splitlines() == [
+        "local: 0 errors, 0 warnings",
+        "production: 0 errors, 1 warning",
+        "  note: conf/production/credentials.yml:2: PROD_PW is not set here; a run in production needs it "
+        "(hint: set PROD_PW in the environment or .env, or give it a default: ${oc.env:PROD_PW,default})",
+        "  warning: tracking.experiment.nmae (conf/production/mlflow.yml) is not a kedro-mlflow key; kedro-mlflow "
+        "refuses it (hint: did you mean name? kedro-mlflow's keys under tracking.experiment: "
+        "create_experiment_kwargs, name, restore_if_deleted)",
+    ], result
+    assert kedro.cli("--env", "production", "check").returncode == 2  # the active environment's own: as `run` does

@@ -129,7 +129,7 @@ OUTPUTS: dict[str, tuple[int, str]] = {
         "printf 'mlflow_tracking_uri: \"${oc.env:MLFLOW_TRACKING_URI, mlruns}\"\\n' > settings/mlflow.yml "
         "&& layered-mlflow show",
     ),
-    "layered-mlflow: error: /p/settings/mlflow.yml:16: {{ python_package }} is a template placeholder": (
+    "layered-mlflow: error: /p/settings/mlflow.yml:38: {{ python_package }} is a template placeholder": (
         2,
         "cp kedro-template.yml settings/mlflow.yml && layered-mlflow show",
     ),

@@ -47,7 +47,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
 )
 def test_settings_layout_problems(tmp_path: Path, files: dict[str, str], expected: list[Problem]) -> None:
     """A folder with both settings/mlflow.yml and [tool.kedro] uses settings/, and `check` warns of it (SPEC §10)."""
-    problems = SettingsLayout.at(write(tmp_path, files)).problems()
+    problems = SettingsLayout.at(write(tmp_path, files)).problems("development")
     assert problems == [Problem(p.level, p.message.format(root=tmp_path), p.hint) for p in expected]
 
 

@@ -164,7 +164,12 @@ def test_run_context(tmp_path: Path, explicit: str | None, expected: object) -> 
     environ = {"MLFLOW_RUN_CONTEXT": explicit} if explicit else {}
     context = resolve(cwd=tmp_path, env="DEV", environ=environ).variables["MLFLOW_RUN_CONTEXT"]
     assert (json.loads(context) if isinstance(expected, dict) else context) == expected
-    assert child_variables({}, "e") == {"MLFLOW_RUN_CONTEXT": '{"layered_mlflow.env": "e"}', "LAYERED_MLFLOW_ENV": "e"}
+    named = {"LAYERED_MLFLOW_ENV": "e"}
+    assert child_variables({}, named) == {
+        "MLFLOW_RUN_CONTEXT": '{"layered_mlflow.env": "e"}',
+        "LAYERED_MLFLOW_ENV": "e",
+    }
+    assert child_variables({}, {}) == {}  # no environment named: nothing empty
 
 
 @pytest.mark.parametrize(
