@@ -168,7 +168,7 @@ def _port(parts: SplitResult) -> int | None:
 def _credentials(parts: SplitResult, variables: Mapping[str, str]) -> tuple[str, str, str]:
     """Username, password and token as MLflow's client takes them: variables first, then the URI's user-info."""
     from layered_mlflow.client_auth import file_credentials
-    from layered_mlflow.tokens import TokenError, current_token
+    from layered_mlflow.token_sources import TokenError, current_token
 
     saved = file_credentials(variables)  # ~/.mlflow/credentials, after the variables
     user = variables.get("MLFLOW_TRACKING_USERNAME") or saved[0] or unquote(parts.username or "")
