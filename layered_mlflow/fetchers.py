@@ -82,7 +82,7 @@ def _aws(service: str, environment: Mapping[str, str], where: str, reference: st
             f"{where} = {reference}: fetching it needs boto3, which is not installed",
             hint="pip install 'layered-mlflow[aws]'",
         ) from None
-    # One attempt, bounded: the whole fetch must end within BOUND seconds.
+    # One attempt, bounded: the whole fetch must end within BOUND seconds (the command stops waiting then).
     config = Config(connect_timeout=BOUND, read_timeout=BOUND, retries={"total_max_attempts": 1})
     try:
         with _aws_variables(environment):
@@ -192,9 +192,7 @@ def _one_password(reference: str, environment: Mapping[str, str], where: str, ti
             [program, "read", "--no-newline", reference], max(timeout, 0.1), VALUE_LIMIT, environment
         )
     except subprocesses.TimedOut:
-        raise FetchError(
-            f"{where} = {reference}: `op read` gave no answer within {BOUND:g} s (timeout)", hint=OP_WAITS
-        ) from None
+        raise FetchError(f"{where} = {reference}: `op read` gave no answer in time (timeout)", hint=OP_WAITS) from None
     except OSError as exc:
         raise FetchError(f"{where} = {reference}: `op` cannot be run ({exc.strerror})") from None
     if done.returncode != 0:

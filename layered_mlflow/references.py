@@ -53,8 +53,10 @@ def is_reference(value: object) -> bool:
     return isinstance(value, str) and _REFERENCE.fullmatch(value) is not None
 
 
-def fetched(resolved: Resolved, environ: Mapping[str, str]) -> Resolved:
+def fetched(resolved: Resolved, environ: Mapping[str, str], bound: float = BOUND) -> Resolved:
     """``resolved`` with every reference replaced by what it refers to; ``environ`` is what the command inherits.
+
+    ``bound`` is the seconds for every fetch together (`check --online --timeout 2`: less than BOUND).
 
     AWS is reached with the command's own variables (the `env` section, `.env`, the
     environment), so that AWS_DEFAULT_REGION or AWS_ENDPOINT_URL in the settings work.
@@ -67,7 +69,7 @@ def fetched(resolved: Resolved, environ: Mapping[str, str]) -> Resolved:
 
     where = {ref: _where(resolved, name) for name, ref in reversed(wanted.items()) if isinstance(ref, str)}
     environment = exports.child_environment(environ, resolved)
-    values = _bounded(lambda fetch: _fetch_all(fetch, where, environment), where)
+    values = _bounded(lambda fetch: _fetch_all(fetch, where, environment), where, bound)
     settings = {
         name: s._replace(value=values[s.value]) if name in wanted and isinstance(s.value, str) else s
         for name, s in resolved.settings.items()
@@ -102,11 +104,11 @@ def _without_references(environment: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in environment.items() if name not in unresolved}
 
 
-def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str]) -> dict[str, str]:
-    """``work`` fetching each distinct reference once, in a worker the command stops waiting for after BOUND s."""
+def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: float) -> dict[str, str]:
+    """``work`` fetching each distinct reference once, in a worker the command stops waiting for after ``bound`` s."""
     from layered_mlflow import fetchers
 
-    deadline = time.monotonic() + BOUND
+    deadline = time.monotonic() + bound
     values: dict[str, str] = {}
     failures: list[BaseException] = []
     current: list[str] = []
@@ -127,13 +129,13 @@ def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str]) -> dict[s
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
-    worker.join(BOUND)
+    worker.join(bound)
     if failures:
         raise failures[0]
     if worker.is_alive():
         reference = current[-1]
         raise FetchError(
-            f"{where[reference]} = {reference}: no answer within {BOUND:g} s (timeout)",
+            f"{where[reference]} = {reference}: no answer within {bound:g} s (timeout)",
             hint=OP_WAITS if reference.startswith("op://") else _AWS_UNREACHED,
         )
     return values

@@ -470,3 +470,14 @@ def test_an_aws_key_that_only_it_could_fetch_is_refused_clearly(
         "cannot reach AWS (NoCredentialsError) (hint: AWS_SECRET_ACCESS_KEY is itself a reference"
     ), result
     assert keys["artifacts_secret"] not in result.stderr
+
+
+def test_check_online_bounds_a_slow_secret_store_by_its_timeout(project: Project) -> None:
+    """`check --online --timeout 1` with a secret store that never answers: the error line, on stdout, after 1 s."""
+    with socket.socket() as hung:
+        hung.bind((LOOPBACK, 0))
+        hung.listen(8)  # the kernel accepts; nobody ever answers
+        project.write("settings/mlflow.yml", aws_settings(hung.getsockname()[1]) + "  X_TOKEN: aws-sm:a\n")
+        result = project.cli("check", "--online", "--timeout", "1", timeout=60)
+    assert result.returncode == 1, result
+    assert "error: env.X_TOKEN (settings/mlflow.yml) = aws-sm:a: no answer within 1 s (timeout)" in result.stdout
