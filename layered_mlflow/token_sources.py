@@ -51,9 +51,9 @@ class Source:
         self._lock = threading.Lock()
 
     def token(self) -> str:
-        if not self._token or self._refused or self._due():
+        if self._due():
             with self._lock:
-                if not self._token or self._refused or self._due():
+                if self._due():
                     self._refresh()
         return self._token
 
@@ -62,6 +62,7 @@ class Source:
         self._refused = True
 
     def _due(self) -> bool:
+        """Whether to read a new token: none yet, refused, or (the file's, the command's own) time for one."""
         raise NotImplementedError
 
     def _read(self) -> str:
@@ -111,7 +112,8 @@ class FileToken(Source):
         self._seen: tuple[int, int, int, int] | None = None
 
     def _due(self) -> bool:
-        return _signature(self.path) != self._seen
+        # Called for every request: one stat when nothing changed.
+        return self._refused or not self._token or _signature(self.path) != self._seen
 
     def _read(self) -> str:
         seen = _signature(self.path)  # before reading: a change while it is read is seen at the next request
@@ -133,7 +135,7 @@ class CommandToken(Source):
         self._next = -math.inf  # monotonic: when the command runs again
 
     def _due(self) -> bool:
-        return time.monotonic() >= self._next
+        return self._refused or time.monotonic() >= self._next  # without a token, _next is -inf
 
     def _kept(self) -> None:
         self._next = time.monotonic() + min(self.ttl, COMMAND_RETRY_AFTER)

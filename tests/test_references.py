@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PRINT_ENV, Project
-from tests.servers import LOOPBACK, answers, free_port, started
+from tests.servers import LOOPBACK, answers, free_port, running_with, started
 
 pytestmark = pytest.mark.server
 
@@ -375,15 +375,7 @@ def test_a_hung_op_gets_its_own_hint_and_leaves_no_process(project: Project, tmp
     assert "= op://ml/mlflow/password: `op read` gave no answer" in result.stderr, result
     assert "op signin" in result.stderr, result
     assert "AWS_ENDPOINT_URL" not in result.stderr, result
-    left = [p for p in Path("/proc").glob("[0-9]*") if str(marker).encode() in _cmdline(p)]
-    assert left == [], left
-
-
-def _cmdline(process: Path) -> bytes:
-    try:
-        return (process / "cmdline").read_bytes()
-    except OSError:
-        return b""
+    assert running_with(str(marker)) == []
 
 
 @pytest.fixture(scope="module")

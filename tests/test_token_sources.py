@@ -19,6 +19,7 @@ import pytest
 
 from layered_mlflow import token_sources
 from layered_mlflow.token_sources import CommandToken, FileToken, TokenError
+from tests.servers import running_with
 
 GOOD = "token-one"
 
@@ -182,19 +183,6 @@ print("token-one")
 """
 
 
-def _marked(tmp_path: Path) -> list[int]:
-    """The processes still running with this test's marker in their argv."""
-    marker = str(tmp_path / "marker").encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 @pytest.mark.parametrize("mode", ["fail", "garbage", "hang", "orphan"])
 def test_a_command_fault_keeps_the_last_token_and_leaves_no_process(
     tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
@@ -207,7 +195,7 @@ def test_a_command_fault_keeps_the_last_token_and_leaves_no_process(
     (tmp_path / "mode").write_text(mode)
     with caplog.at_level(logging.WARNING, logger="layered_mlflow"):
         assert _bounded(source.token) == GOOD
-    assert _marked(tmp_path) == []
+    assert running_with(str(tmp_path / "marker")) == []
     said = " ".join(record.getMessage() for record in caplog.records)
     assert "secret" not in said
     expected = {"fail": "exit 3", "garbage": "2 lines where a token is one", "hang": "timed out; killed"}

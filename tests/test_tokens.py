@@ -19,7 +19,7 @@ import pytest
 from layered_mlflow import tokens
 from layered_mlflow.keys import TOKEN_PREFIX
 from tests.conftest import COMMAND, Project
-from tests.servers import LOOPBACK, answers, free_port, started
+from tests.servers import LOOPBACK, answers, free_port, running_with, started
 from tests.test_tracking_server import environment
 
 # The training job: logs, says it is half-way, waits for the rotation, logs again.
@@ -364,15 +364,7 @@ def test_a_job_outlives_every_fault_of_its_token_command(project: Project, guard
     for leak in ("command-token", "garbage-line"):
         assert leak not in done.stderr, done.stderr
     assert "timed out; killed" in done.stderr, done.stderr
-    left = [p for p in Path("/proc").glob("[0-9]*") if marker.encode() in _cmdline(p)]
-    assert left == [], left
-
-
-def _cmdline(process: Path) -> bytes:
-    try:
-        return (process / "cmdline").read_bytes()
-    except OSError:
-        return b""
+    assert running_with(str(marker)) == []
 
 
 @pytest.mark.parametrize(
