@@ -4,7 +4,8 @@ MLflow calls ``get_auth()`` for every request when ``MLFLOW_TRACKING_AUTH`` name
 this provider (mlflow/utils/rest_utils.py, ``http_request``), and hands what it
 returns to requests as ``auth=``. So the token is read here, in the training
 process, from the variables `run` set (tokens.py): the file again when it
-changed, the command again after its TTL, and either again after a 401.
+changed, the command again after its TTL, and either again after a 401; the
+last good token is kept while its source fails (token_sources.py).
 
 Imported by MLflow only, in the command's process: it may import mlflow and requests.
 """
@@ -17,7 +18,7 @@ from typing import Any
 import requests
 from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestAuthProvider
 
-from layered_mlflow import tokens
+from layered_mlflow import token_sources, tokens
 
 _RETRIED = "_layered_mlflow_retried"
 
@@ -25,7 +26,7 @@ _RETRIED = "_layered_mlflow_retried"
 class BearerAuth(requests.auth.AuthBase):
     """``Authorization: Bearer <token>``, read from ``source``; a 401 reads it again and resends once."""
 
-    def __init__(self, source: tokens.Source) -> None:
+    def __init__(self, source: token_sources.Source) -> None:
         self.source = source
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -66,9 +67,9 @@ class LayeredMlflowAuthProvider(RequestAuthProvider):
         # Called for every request: three lookups when nothing changed (a notebook may configure() again).
         read_from = tuple(os.environ.get(name) for name in (tokens.FILE, tokens.COMMAND, tokens.TTL))
         if self._auth is None or read_from != self._read_from:
-            source = tokens.source_of(os.environ)
+            source = token_sources.source_of(os.environ)
             if source is None:
-                raise tokens.TokenError(
+                raise token_sources.TokenError(
                     f"{tokens.AUTH}={tokens.PROVIDER} but no token section: "
                     f"run the command with `layered-mlflow run` (it sets {tokens.FILE} or {tokens.COMMAND})"
                 )

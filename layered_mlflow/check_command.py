@@ -120,10 +120,10 @@ def _online(resolved: Resolved, environ: Mapping[str, str], timeout: float) -> l
     from layered_mlflow.exports import child_environment
     from layered_mlflow.masking import secrets_of
     from layered_mlflow.online import reach
-    from layered_mlflow.references import fetched
+    from layered_mlflow.references import BOUND, fetched
 
     try:
-        resolved = fetched(resolved, environ)
+        resolved = fetched(resolved, environ, min(timeout, BOUND))  # --timeout bounds the secret stores too
     except LayeredMlflowError as exc:
         return [Problem(ERROR, exc.message, exc.hint)]
     # As the command would see it: HOME (~/.mlflow/credentials) and AWS_* are inherited ones too.

@@ -64,6 +64,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
             for name in required.missing(resolved, environ)
         ),
         *run_warnings(resolved, environ, with_notes=True),
+        *token_checks.source_problems(resolved, environ),
         *token_checks.provider_problem(resolved, environ),
         *experiments.problems(resolved),
         *store_checks.problems(resolved),

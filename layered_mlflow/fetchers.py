@@ -9,13 +9,16 @@ import contextlib
 import json
 import os
 import re
-import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from layered_mlflow import subprocesses
 from layered_mlflow.masking import printable
-from layered_mlflow.references import BOUND, FetchError
+from layered_mlflow.reading import MIB, VALUE_LIMIT
+from layered_mlflow.references import BOUND, OP_WAITS, FetchError
 
+_KILLED_WITHIN = 0.5  # seconds the command's wait leaves for killing `op` and its children
 _AWS_HINTS = {
     "ResourceNotFoundException": "check the secret's name (or ARN) and the region",
     "ParameterNotFound": "check the parameter's name (it starts with /) and the region",
@@ -28,18 +31,45 @@ _AWS_HINTS = {
 }
 
 
-def fetch(reference: str, environment: Mapping[str, str], where: str) -> str:
-    """The value ``reference`` names, byte-exact; ``environment`` is the command's; ``where`` names the key."""
+def fetch(reference: str, environment: Mapping[str, str], where: str, deadline: float) -> str:
+    """The value ``reference`` names, byte-exact; ``environment`` is the command's; ``where`` names the key.
+
+    ``deadline`` (monotonic) is when the command stops waiting: `op` is killed before it, with its children.
+    """
     if reference.startswith("op://"):
-        return _one_password(reference, environment, where)
+        return _one_password(reference, environment, where, deadline - time.monotonic() - _KILLED_WITHIN)
     service, _, name = reference.partition(":")
     if service == "aws-ssm":
         answer = _aws("ssm", environment, where, reference, lambda c: c.get_parameter(Name=name, WithDecryption=True))
-        return str(answer["Parameter"]["Value"])
+        value = answer.get("Parameter", {}).get("Value")
+        if not isinstance(value, str):
+            raise _no_value(where, reference, "ssm")
+        return value
     secret, _, field = name.partition("#")
     answer = _aws("secretsmanager", environment, where, reference, lambda c: c.get_secret_value(SecretId=secret))
-    text = answer["SecretString"] if "SecretString" in answer else _binary(answer["SecretBinary"], where, reference)
+    if isinstance(answer.get("SecretString"), str):
+        text = answer["SecretString"]
+    elif isinstance(answer.get("SecretBinary"), bytes):
+        text = _binary(answer["SecretBinary"], where, reference)
+    else:
+        raise _no_value(where, reference, "secretsmanager")
     return _field(text, field, where, reference) if field else text
+
+
+def _no_value(where: str, reference: str, service: str) -> FetchError:
+    """An answer of 200 without the value: not AWS's API (an empty reply, a proxy's page)."""
+    return FetchError(
+        f"{where} = {reference}: the endpoint answered without the secret's value (not AWS's API?)",
+        hint=f"check {' or '.join(_endpoint_variables(service))}: it must name the service's endpoint",
+    )
+
+
+def _endpoint_variables(service: str) -> tuple[str, str]:
+    """The variables boto3 takes the service's endpoint from, the service's own first."""
+    return f"AWS_ENDPOINT_URL_{_SERVICE_IDS[service]}", "AWS_ENDPOINT_URL"
+
+
+_SERVICE_IDS = {"ssm": "SSM", "secretsmanager": "SECRETS_MANAGER"}  # botocore's names of their endpoint variables
 
 
 def _aws(service: str, environment: Mapping[str, str], where: str, reference: str, call: Any) -> dict[str, Any]:
@@ -52,19 +82,43 @@ def _aws(service: str, environment: Mapping[str, str], where: str, reference: st
             f"{where} = {reference}: fetching it needs boto3, which is not installed",
             hint="pip install 'layered-mlflow[aws]'",
         ) from None
-    # One attempt, bounded: the whole fetch must end within BOUND seconds.
+    # One attempt, bounded: the whole fetch must end within BOUND seconds (the command stops waiting then).
     config = Config(connect_timeout=BOUND, read_timeout=BOUND, retries={"total_max_attempts": 1})
     try:
         with _aws_variables(environment):
-            client = boto3.session.Session().client(service, config=config)
+            client = _client(boto3, service, config, environment, where, reference)
             answer: dict[str, Any] = call(client)
     except ClientError as exc:
         code = _error_code(exc.response.get("Error", {}))
         raise FetchError(f"{where} = {reference}: AWS answered {code}", hint=_AWS_HINTS.get(code)) from None
     except BotoCoreError as exc:
         code = "timeout" if "Timeout" in type(exc).__name__ else type(exc).__name__
-        raise FetchError(f"{where} = {reference}: cannot reach AWS ({code})", hint=_AWS_HINTS.get(code)) from None
+        raise FetchError(f"{where} = {reference}: cannot reach AWS ({code})", hint=_hint(exc, code)) from None
     return answer
+
+
+def _client(boto3: Any, service: str, config: Any, environment: Mapping[str, str], where: str, reference: str) -> Any:
+    """boto3's client; an endpoint that is no URL is named (boto3's ValueError quotes it: it may hold a password)."""
+    try:
+        return boto3.session.Session().client(service, config=config)
+    except ValueError:
+        named = [name for name in _endpoint_variables(service) if environment.get(name)]
+        said = named[0] if named else "the AWS endpoint (of the profile's config file)"
+        raise FetchError(
+            f"{where} = {reference}: {said} is not a URL boto3 accepts",
+            hint="write it as http(s)://host[:port], as https://ssm.eu-west-1.amazonaws.com",
+        ) from None
+
+
+def _hint(exc: Exception, code: str) -> str | None:
+    """What to do about a BotoCoreError; a partial pair of keys says which half is missing."""
+    if code == "PartialCredentialsError":
+        missing = str(getattr(exc, "kwargs", {}).get("cred_var", "one of them")).upper()
+        return (
+            f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together, and {missing} has no value: "
+            "set both, or neither to use AWS_PROFILE or the machine's role"
+        )
+    return _AWS_HINTS.get(code)
 
 
 def _error_code(error: Mapping[str, Any]) -> str:
@@ -122,7 +176,7 @@ def _field(text: str, field: str, where: str, reference: str) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _one_password(reference: str, environment: Mapping[str, str], where: str) -> str:
+def _one_password(reference: str, environment: Mapping[str, str], where: str, timeout: float) -> str:
     """``op read``: 1Password's CLI, signed in as the command would be (OP_SERVICE_ACCOUNT_TOKEN, a session)."""
     import shutil
 
@@ -133,18 +187,18 @@ def _one_password(reference: str, environment: Mapping[str, str], where: str) ->
             hint="install 1Password's CLI (developer.1password.com/docs/cli) and sign in, "
             "or set OP_SERVICE_ACCOUNT_TOKEN",
         )
-    try:
-        done = subprocess.run(  # noqa: S603 (`op read`, an argv without a shell)
-            [program, "read", "--no-newline", reference],
-            env=dict(environment),
-            capture_output=True,
-            timeout=BOUND,
-            check=False,
+    try:  # its own process group, killed whole: a hung `op` leaves nothing behind
+        done = subprocesses.run(
+            [program, "read", "--no-newline", reference], max(timeout, 0.1), VALUE_LIMIT, environment
         )
-    except subprocess.TimeoutExpired:
-        raise FetchError(f"{where} = {reference}: `op read` gave no answer within {BOUND:g} s (timeout)") from None
+    except subprocesses.TimedOut:
+        raise FetchError(f"{where} = {reference}: `op read` gave no answer in time (timeout)", hint=OP_WAITS) from None
+    except OSError as exc:
+        raise FetchError(f"{where} = {reference}: `op` cannot be run ({exc.strerror})") from None
     if done.returncode != 0:
         said = os.fsdecode(done.stderr).strip().splitlines()
         reason = printable(re.sub(r"^\[ERROR\] (\S+ \S+ )?", "", said[-1])) if said else f"exit {done.returncode}"
         raise FetchError(f"{where} = {reference}: `op read` failed: {reason}", hint="is `op` signed in?")
+    if len(done.stdout) > VALUE_LIMIT:
+        raise FetchError(f"{where} = {reference}: the value is larger than {VALUE_LIMIT // MIB} MiB, the most read")
     return os.fsdecode(done.stdout)

@@ -104,7 +104,8 @@ def _http(uri: str, variables: Mapping[str, str], timeout: float, secrets: Secre
     import json
 
     parts = urlsplit(uri)
-    response, body = get(uri, _API_PATH, variables, timeout)
+    headers = _auth(parts, variables)
+    response, body = get(uri, _API_PATH, variables, timeout, headers)
     host = parts.netloc.rpartition("@")[2]
     if response.status == 200:
         try:
@@ -127,6 +128,12 @@ def _http(uri: str, variables: Mapping[str, str], timeout: float, secrets: Secre
             f"the server refuses the Host header {host!r} (HTTP 403) on every API call",
             f"start it with --allowed-hosts {host} (server.allowed_hosts)",
         )
+    if response.status in (401, 403) and "Authorization" not in headers:
+        raise Refused(
+            f"the server asks for credentials (HTTP {response.status}), and none were sent",
+            "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN, or a `token` "
+            "section) in .env or the environment; ~/.mlflow/credentials is read too",
+        )
     if response.status in (401, 403):
         raise Refused(
             f"the server refused the credentials (HTTP {response.status})",
@@ -135,8 +142,11 @@ def _http(uri: str, variables: Mapping[str, str], timeout: float, secrets: Secre
     raise Refused(f"the API answered HTTP {response.status}", "is this an MLflow tracking server?")
 
 
-def get(uri: str, path: str, variables: Mapping[str, str], timeout: float) -> tuple[Any, str]:
-    """GET ``path`` of the tracking server at ``uri`` as MLflow's client would; the response and its body."""
+def get(
+    uri: str, path: str, variables: Mapping[str, str], timeout: float, headers: Mapping[str, str] | None = None
+) -> tuple[Any, str]:
+    """GET ``path`` of the tracking server at ``uri`` as MLflow's client would (with ``headers``, when they are
+    already worked out); the response and its body."""
     import http.client
 
     parts = urlsplit(uri)
@@ -148,7 +158,8 @@ def get(uri: str, path: str, variables: Mapping[str, str], timeout: float) -> tu
     else:
         connection = http.client.HTTPConnection(parts.hostname or "", port, timeout=timeout)
     try:
-        connection.request("GET", parts.path.rstrip("/") + path, headers=_auth(parts, variables))
+        sent = dict(_auth(parts, variables) if headers is None else headers)
+        connection.request("GET", parts.path.rstrip("/") + path, headers=sent)
         response = connection.getresponse()
         return response, response.read(1 << 20).decode("utf-8", "replace")
     finally:
@@ -168,7 +179,7 @@ def _port(parts: SplitResult) -> int | None:
 def _credentials(parts: SplitResult, variables: Mapping[str, str]) -> tuple[str, str, str]:
     """Username, password and token as MLflow's client takes them: variables first, then the URI's user-info."""
     from layered_mlflow.client_auth import file_credentials
-    from layered_mlflow.tokens import TokenError, current_token
+    from layered_mlflow.token_sources import TokenError, current_token
 
     saved = file_credentials(variables)  # ~/.mlflow/credentials, after the variables
     user = variables.get("MLFLOW_TRACKING_USERNAME") or saved[0] or unquote(parts.username or "")

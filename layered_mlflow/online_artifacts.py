@@ -3,8 +3,9 @@
 Where artifacts go is the experiment's location, which only the tracking server
 knows: ``mlflow-artifacts:`` (the server proxies them) is reached through the
 server's artifact API; ``s3://`` is the bucket itself, with the credentials and
-endpoint the command gets. Set-ups of the `server` section with an S3
-destination are reached the same way.
+endpoint the command gets. Without a tracking server, the `server` section's
+S3 stores are reached the same way (the machine that runs it); behind one,
+they are the server's business, checked through its artifact API.
 """
 
 from __future__ import annotations
@@ -19,18 +20,22 @@ from layered_mlflow.problems import ERROR, NOTE, Problem
 from layered_mlflow.resolve import Resolved
 
 _S3_KEYS = ("server.artifacts_destination", "server.default_artifact_root", "experiment.artifact_location")
+_CLIENT_KEYS = ("experiment.artifact_location",)  # where the job's own experiment is created, when it is
 
 
 def reach(resolved: Resolved, environment: Mapping[str, str], timeout: float, secrets: Secrets) -> list[Problem]:
     """A line for each artifact store the settings lead to, each bounded by ``timeout``."""
     tracking = environment.get("MLFLOW_TRACKING_URI", "")
     locations: list[str] = []
-    if tracking.split(":", 1)[0] in ("http", "https"):
+    served = tracking.split(":", 1)[0] in ("http", "https")
+    if served:
         found = _bounded(lambda: _experiment_location(tracking, environment, timeout), timeout)
         if isinstance(found, Problem):
             return [found]
         locations.append(found)
-    for name in _S3_KEYS:
+    # Behind a server, the job writes where the server says (through it, when it proxies, which proves the
+    # server reaches its own destination): the `server` section's stores are the server's, with its own keys.
+    for name in _CLIENT_KEYS if served else _S3_KEYS:
         setting = resolved.settings.get(name)
         if setting is not None and str(setting.value).startswith("s3://") and setting.value not in locations:
             locations.append(str(setting.value))
@@ -104,6 +109,12 @@ def _bucket(location: str, environment: Mapping[str, str], timeout: float) -> st
         raise Refused("boto3 is not installed", "pip install 'layered-mlflow[aws]'") from None
     parts = urlsplit(location)
     endpoint = environment.get("MLFLOW_S3_ENDPOINT_URL") or None
+    pair = [name for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if environment.get(name)]
+    if len(pair) == 1:  # boto3 would sign with half a key, or fail with a TypeError
+        raise Refused(
+            f"half an AWS key pair: {pair[0]} is set, its other half has no value",
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both (in .env), or neither",
+        )
     session = boto3.session.Session(
         aws_access_key_id=environment.get("AWS_ACCESS_KEY_ID"),
         aws_secret_access_key=environment.get("AWS_SECRET_ACCESS_KEY"),
@@ -112,11 +123,15 @@ def _bucket(location: str, environment: Mapping[str, str], timeout: float) -> st
         profile_name=environment.get("AWS_PROFILE") or None,
     )
     config = botocore.config.Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1})
-    client = session.client("s3", endpoint_url=endpoint, config=config)
+    try:
+        client = session.client("s3", endpoint_url=endpoint, config=config)
+    except ValueError:  # its text quotes the endpoint, which may hold a password
+        raise Refused("MLFLOW_S3_ENDPOINT_URL is not a URL boto3 accepts", "write it as http://host:port") from None
     try:
         client.list_objects_v2(Bucket=parts.netloc, Prefix=parts.path.lstrip("/"), MaxKeys=1)
     except errors.NoCredentialsError:
         raise Refused("no AWS credentials", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (in .env)") from None
+
     except errors.ClientError as exc:
         raise _refusal(str(exc.response.get("Error", {}).get("Code", "")), parts.netloc) from None
     except (errors.EndpointConnectionError, errors.ConnectTimeoutError) as exc:

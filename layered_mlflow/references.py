@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import operator
 import re
+import time
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -22,7 +23,22 @@ if TYPE_CHECKING:
 
     from layered_mlflow.resolve import Resolved
 
+    _Fetch = Callable[[str, Mapping[str, str]], str]  # a reference's value, fetched with these variables
+
 BOUND = 10.0  # seconds for every fetch of one command together
+_KEY_PAIR = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+_CREDENTIAL_CODES = (
+    "NoCredentialsError",
+    "PartialCredentialsError",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+)
+_SELF_FETCHED = (
+    "{name} is itself a reference, so it is fetched with the AWS credentials that remain without it "
+    "(AWS_PROFILE, the machine's role): give one, or write {name}'s value"
+)
+_AWS_UNREACHED = "is the endpoint reachable from here (AWS_ENDPOINT_URL, a proxy, the network)?"
+OP_WAITS = "`op` waits for a sign-in or the desktop app's approval: run `op signin`, or set OP_SERVICE_ACCOUNT_TOKEN"
 _VALUE = operator.attrgetter("value")
 _STARTS = ("aws-s", "op://")  # how every reference starts
 _REFERENCE = re.compile(r"aws-sm:[^\s#]+(#\S+)?|aws-ssm:\S+|op://[^/\s]+/[^/\s]+/\S+")
@@ -37,8 +53,10 @@ def is_reference(value: object) -> bool:
     return isinstance(value, str) and _REFERENCE.fullmatch(value) is not None
 
 
-def fetched(resolved: Resolved, environ: Mapping[str, str]) -> Resolved:
+def fetched(resolved: Resolved, environ: Mapping[str, str], bound: float = BOUND) -> Resolved:
     """``resolved`` with every reference replaced by what it refers to; ``environ`` is what the command inherits.
+
+    ``bound`` is the seconds for every fetch together (`check --online --timeout 2`: less than BOUND).
 
     AWS is reached with the command's own variables (the `env` section, `.env`, the
     environment), so that AWS_DEFAULT_REGION or AWS_ENDPOINT_URL in the settings work.
@@ -47,11 +65,11 @@ def fetched(resolved: Resolved, environ: Mapping[str, str]) -> Resolved:
     if not any(map(str.startswith, texts, itertools.repeat(_STARTS))):
         return resolved  # most often: none of thousands of values starts like a reference, seen without a loop of ours
     wanted = {name: s.value for name, s in resolved.settings.items() if is_reference(s.value)}
-    from layered_mlflow import exports, fetchers
+    from layered_mlflow import exports
 
     where = {ref: _where(resolved, name) for name, ref in reversed(wanted.items()) if isinstance(ref, str)}
     environment = exports.child_environment(environ, resolved)
-    values = _bounded(lambda ref: fetchers.fetch(ref, environment, where[ref]), where)
+    values = _bounded(lambda fetch: _fetch_all(fetch, where, environment), where, bound)
     settings = {
         name: s._replace(value=values[s.value]) if name in wanted and isinstance(s.value, str) else s
         for name, s in resolved.settings.items()
@@ -64,33 +82,62 @@ def fetched(resolved: Resolved, environ: Mapping[str, str]) -> Resolved:
     )
 
 
-def _bounded(fetch: Callable[[str], str], where: Mapping[str, str]) -> dict[str, str]:
-    """Each distinct reference fetched once, in a worker the command stops waiting for after BOUND seconds."""
+def _fetch_all(fetch: _Fetch, where: Mapping[str, str], environment: Mapping[str, str]) -> None:
+    """The AWS variables' own references first, with the credentials that remain; then every other one, with
+    the AWS variables resolved, as the command will use them. No fetch is handed an unresolved reference."""
+    own = {name: value for name, value in environment.items() if name.startswith("AWS_") and value in where}
+    remaining, resolved = _without_references(environment), dict(environment)
+    for name, reference in own.items():
+        try:
+            resolved[name] = fetch(reference, remaining)
+        except FetchError as exc:
+            refused = any(f"{code})" in exc.message or exc.message.endswith(code) for code in _CREDENTIAL_CODES)
+            raise FetchError(exc.message, _SELF_FETCHED.format(name=name) if refused else exc.hint) from None
+    for reference in where:
+        fetch(reference, resolved)
+
+
+def _without_references(environment: Mapping[str, str]) -> dict[str, str]:
+    """``environment`` less its AWS variables that are references, and less the whole key pair if half of it is."""
+    unresolved = {name for name, value in environment.items() if name.startswith("AWS_") and is_reference(value)}
+    if unresolved & _KEY_PAIR:
+        unresolved |= _KEY_PAIR  # an access key id without its secret (or a session token without both) is no key
+    return {name: value for name, value in environment.items() if name not in unresolved}
+
+
+def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: float) -> dict[str, str]:
+    """``work`` fetching each distinct reference once, in a worker the command stops waiting for after ``bound`` s."""
+    from layered_mlflow import fetchers
+
+    deadline = time.monotonic() + bound
     values: dict[str, str] = {}
     failures: list[BaseException] = []
     current: list[str] = []
 
-    def work() -> None:
-        for reference in where:
+    def fetch(reference: str, environment: Mapping[str, str]) -> str:
+        if reference not in values:
             current.append(reference)
-            try:
-                values[reference] = fetch(reference)
-            except BaseException as exc:  # handed to the main thread, whatever it is
-                failures.append(exc)
-                return
+            values[reference] = fetchers.fetch(reference, environment, where[reference], deadline)
+        return values[reference]
+
+    def run() -> None:
+        try:
+            work(fetch)
+        except BaseException as exc:  # handed to the main thread, whatever it is
+            failures.append(exc)
 
     import threading  # only for a reference to fetch: every `run` imports this module
 
-    worker = threading.Thread(target=work, daemon=True)
+    worker = threading.Thread(target=run, daemon=True)
     worker.start()
-    worker.join(BOUND)
+    worker.join(bound)
     if failures:
         raise failures[0]
     if worker.is_alive():
         reference = current[-1]
         raise FetchError(
-            f"{where[reference]} = {reference}: no answer within {BOUND:g} s (timeout)",
-            hint="is the endpoint reachable from here (AWS_ENDPOINT_URL, a proxy, the network)?",
+            f"{where[reference]} = {reference}: no answer within {bound:g} s (timeout)",
+            hint=OP_WAITS if reference.startswith("op://") else _AWS_UNREACHED,
         )
     return values
 

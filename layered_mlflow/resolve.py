@@ -128,6 +128,11 @@ def _merge(
         setting = standing.get(key)
         if setting is not None and isinstance(setting.value, str):
             standing[key] = setting._replace(value=_anchored(key, setting.value, root, environ))
+    command = standing.get(_TOKEN_COMMAND)
+    if command is not None and isinstance(command.value, tuple) and command.value and "/" in command.value[0]:
+        # A program named by a path (`bin/get-token`), not looked up on PATH: from the root, like token.file.
+        program = uris.absolute(str(command.value[0]), root, environ)
+        standing[_TOKEN_COMMAND] = command._replace(value=(program, *command.value[1:]))
     derived = []
     tracking = standing.get(("mlflow_tracking_uri",))
     if tracking is not None and uris.is_file_store(str(tracking.value)) and _ALLOW_FILE_STORE not in standing:
@@ -169,6 +174,7 @@ class _History(Mapping[str, tuple[Setting, ...]]):
 
 
 _ALLOW_FILE_STORE: Key = ("mlflow_allow_file_store",)
+_TOKEN_COMMAND: Key = ("token", "command")
 _ANCHORED = keys.URI_KEYS | keys.PATH_KEYS  # the keys whose values are anchored to the root
 # The keys' own order (a tuple's, part by part) as one string each: NUL sorts below every character a name
 # holds. Sorting 20,000 strings is several times faster than sorting as many tuples.

@@ -54,6 +54,44 @@ def problems(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Proble
         yield Problem(ERROR, f"{where(resolved, auth)} names another provider than the `token` section's")
 
 
+def source_problems(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]:
+    """Whether the file or the command the job will read its token from is there (only `check`)."""
+    import json
+    import os
+    import shutil  # here: `run` imports this module for its warnings
+    import stat
+
+    from layered_mlflow.token_sources import RETRY_WITHIN
+
+    file, command = resolved.variables.get(tokens.FILE), resolved.variables.get(tokens.COMMAND)
+    if file:
+        setting = resolved.settings["token.file"]
+        try:
+            mode = os.stat(file).st_mode
+        except OSError:
+            # A sidecar or an init container may write it after `check` runs: the job waits for it at its start.
+            yield Problem(
+                WARNING,
+                f"{where(resolved, setting)}: {file} does not exist (yet)",
+                f"the job's first request waits {RETRY_WITHIN:g} s for it, then fails: "
+                "check the path, or that something writes it",
+            )
+            return
+        if not stat.S_ISREG(mode):
+            yield Problem(ERROR, f"{where(resolved, setting)}: {file} is not a regular file", "name the token's file")
+    if command:
+        argv = json.loads(command)
+        program = str(argv[0]) if argv else ""
+        path = child_environment(environ, resolved).get("PATH")
+        if not program or shutil.which(program, path=path) is None:
+            said = "is not an executable file" if "/" in program else "is not on the command's PATH"
+            yield Problem(
+                ERROR,
+                f"{where(resolved, resolved.settings['token.command'])}: {program or 'an empty argv'} {said}",
+                "install it, or name it by its path (a relative one is from the project's root)",
+            )
+
+
 def provider_problem(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[Problem]:
     """Whether `python` on the command's PATH can load the provider (only `check`: it starts a process)."""
     if resolved.variables.get(tokens.AUTH) != tokens.PROVIDER:

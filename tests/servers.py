@@ -124,6 +124,20 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def running_with(marker: str) -> list[int]:
+    """The PIDs of processes whose argv holds ``marker``, once those just killed have had a moment to end."""
+    for _ in range(40):
+        found = []
+        for entry in Path("/proc").glob("[0-9]*"):
+            with contextlib.suppress(OSError):
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+        if not found:
+            break
+        time.sleep(0.05)
+    return found
+
+
 def _identity(user: str | None) -> tuple[str | None, int | None, list[int] | None]:
     """Popen's ``user``, ``group`` and ``extra_groups``: ``user`` with its own group only, or unchanged."""
     return (None, None, None) if user is None else (user, _ids(user)[1], [])

@@ -92,12 +92,31 @@ def test_proxied_artifacts(team: Project, moto: str, record_property: Callable[[
         assert "the server cannot reach its artifact store" in broken, broken
 
 
+def test_the_team_recipe_checks_what_the_job_uses(
+    team: Project, moto: str, record_property: Callable[[str, object], None]
+) -> None:
+    """README's team recipe: the job's environment holds the server section (proxied, an S3 destination) and no
+    S3 keys, which the job does not need: the artifacts are reached through the server, the bucket is not probed."""
+    with mlflow_server(team, moto, "  artifacts_destination: s3://team/proxied\n") as port:
+        server = "server:\n  serve_artifacts: true\n  artifacts_destination: s3://team/proxied\n"
+        output = check(team, port, server, "", record_property)
+    assert output.startswith("exit 0"), output
+    assert "the server's artifact API answered" in output, output
+    assert "artifacts at s3://team/proxied" not in output, output
+
+
 @pytest.mark.parametrize(
     ("settings", "dotenv", "expected"),
     [
         pytest.param("mlflow_s3_endpoint_url: {endpoint}\n", KEYS, "the bucket answered", id="good"),
         pytest.param("", KEYS, "MLFLOW_S3_ENDPOINT_URL is not set for the command", id="endpoint-server-only"),
         pytest.param("mlflow_s3_endpoint_url: {endpoint}\n", "", "no AWS credentials", id="no-credentials"),
+        pytest.param(
+            "mlflow_s3_endpoint_url: {endpoint}\n",
+            "AWS_ACCESS_KEY_ID=moto-key\n",
+            "half an AWS key pair: AWS_ACCESS_KEY_ID is set, its other half has no value (hint: AWS_ACCESS_KEY_ID",
+            id="half-a-key-pair",
+        ),
         pytest.param(
             "mlflow_s3_endpoint_url: {endpoint}\nexperiment:\n  artifact_location: s3://nobucket/x\n",
             KEYS,

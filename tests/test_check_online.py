@@ -208,3 +208,47 @@ def test_online_takes_credentials_from_the_uri(project: Project, picky_server: i
     result = project.cli("check", "--online", env={"MLFLOW_TRACKING_URI": uri})
     assert result.returncode == 0, result
     assert "secret" not in result.stdout
+
+
+class _NeedsBasic(http.server.BaseHTTPRequestHandler):
+    """A server that wants basic-auth credentials, as MLflow's basic-auth app does, and takes none."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="mlflow"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("dotenv", "message", "hint"),
+    [
+        pytest.param(
+            "",
+            "the server asks for credentials (HTTP 401), and none were sent",
+            "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
+            id="none-sent",
+        ),
+        pytest.param(
+            "MLFLOW_TRACKING_USERNAME=alice\nMLFLOW_TRACKING_PASSWORD=wrong\n",
+            "the server refused the credentials (HTTP 401)",
+            "check MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD",
+            id="refused",
+        ),
+    ],
+)
+def test_a_401_says_whether_credentials_were_sent(project: Project, dotenv: str, message: str, hint: str) -> None:
+    """No credentials sent is not "refused": the line says none were sent, and how to give them."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NeedsBasic)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        project.write(".env", dotenv)
+        result = project.cli("check", "--online", env={"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{server.server_port}"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1, result
+    assert f"{message} (hint: {hint}" in result.stdout, result

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Project
-from tests.servers import LOOPBACK, answers, free_port, started
+from tests.conftest import PRINT_ENV, Project
+from tests.servers import LOOPBACK, answers, free_port, running_with, started
 
 pytestmark = pytest.mark.server
 
@@ -284,3 +286,190 @@ def test_one_request_per_distinct_reference(project: Project, moto: int) -> None
         recorded = [line for line in answer.read().decode().splitlines() if "GetSecretValue" in line]
     assert (child["A_SECRET"], child["B_SECRET"]) == (PLAIN, PLAIN)
     assert len(recorded) == 1, recorded
+
+
+# No fetch may reach past 127.0.0.1: boto3 would otherwise ask the instance metadata service or read ~/.aws.
+NO_OTHER_CREDENTIALS = (
+    "  AWS_EC2_METADATA_DISABLED: 'true'\n"
+    "  AWS_SHARED_CREDENTIALS_FILE: /nonexistent/credentials\n"
+    "  AWS_CONFIG_FILE: /nonexistent/config\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        pytest.param("not a url", "AWS_ENDPOINT_URL is not a URL boto3 accepts", id="not-a-url"),
+        pytest.param("http://[::1", "AWS_ENDPOINT_URL is not a URL boto3 accepts", id="broken-ipv6"),
+    ],
+)
+def test_an_endpoint_that_is_no_url_is_one_line(project: Project, endpoint: str, message: str) -> None:
+    """AWS_ENDPOINT_URL that is not a URL: exit 2 naming the variable, the key and the reference (was exit 70)."""
+    project.write(
+        "settings/mlflow.yml",
+        "env:\n  AWS_DEFAULT_REGION: eu-west-1\n"
+        f"  AWS_ENDPOINT_URL: {json.dumps(endpoint)}\n  AWS_ACCESS_KEY_ID: a\n  AWS_SECRET_ACCESS_KEY: b\n"
+        "mlflow_tracking_password: aws-ssm:/mlflow/prod/password\n",
+    )
+    result = project.cli("run", "--", "true")
+    assert result.returncode == 2, result
+    assert result.stderr.count("\n") == 1, result
+    key = "mlflow_tracking_password (settings/mlflow.yml)"
+    assert result.stderr.startswith(f"layered-mlflow: error: {key} = aws-ssm:/mlflow/prod/password: {message}"), result
+
+
+class _EmptyOk(http.server.BaseHTTPRequestHandler):
+    """An endpoint that answers every request with 200 and nothing: not AWS's API."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("reference", ["aws-sm:prod/plain", "aws-ssm:/mlflow/prod/password"])
+def test_an_empty_answer_is_one_line(project: Project, reference: str) -> None:
+    """An endpoint answering an empty 200: exit 2 saying the answer holds no value (was exit 70, KeyError)."""
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), _EmptyOk)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        project.write(
+            "settings/mlflow.yml", aws_settings(server.server_port) + f"mlflow_tracking_password: {reference}\n"
+        )
+        result = project.cli("run", "--", "true")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 2, result
+    assert f"= {reference}: the endpoint answered without the secret's value" in result.stderr, result
+    assert "AWS_ENDPOINT_URL" in result.stderr, result
+
+
+def test_partial_aws_keys_say_which_half_is_missing(project: Project) -> None:
+    """An access key id without its secret: the hint says they go together and names the missing one."""
+    project.write(
+        "settings/mlflow.yml",
+        f"env:\n  AWS_DEFAULT_REGION: eu-west-1\n  AWS_ENDPOINT_URL: http://{LOOPBACK}:{free_port()}\n"
+        "  AWS_ACCESS_KEY_ID: only-the-id\n" + NO_OTHER_CREDENTIALS + "mlflow_tracking_password: aws-sm:prod/plain\n",
+    )
+    result = project.cli("run", "--", "true")
+    assert result.returncode == 2, result
+    assert "cannot reach AWS (PartialCredentialsError) (hint: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go" in (
+        result.stderr
+    ), result
+    assert "AWS_SECRET_ACCESS_KEY has no value" in result.stderr, result
+
+
+def test_a_hung_op_gets_its_own_hint_and_leaves_no_process(project: Project, tmp_path: Path) -> None:
+    """`op read` that never answers (and starts a child): exit 2 with 1Password's hint, nothing left running."""
+    marker = tmp_path / "op-was-here"
+    sleep = f"{sys.executable} -c 'import time; time.sleep(600)' {marker}"
+    _stand_in(tmp_path, f"{sleep} &\nexec {sleep}\n")
+    project.write("settings/mlflow.yml", "mlflow_tracking_password: op://ml/mlflow/password\n")
+    result = project.cli("run", "--", "true", env={"PATH": f"{tmp_path}:{os.environ['PATH']}"}, timeout=60)
+    assert result.returncode == 2, result
+    assert "= op://ml/mlflow/password: `op read` gave no answer" in result.stderr, result
+    assert "op signin" in result.stderr, result
+    assert "AWS_ENDPOINT_URL" not in result.stderr, result
+    assert running_with(str(marker)) == []
+
+
+@pytest.fixture(scope="module")
+def moto_checking_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict[str, str]]]:
+    """moto's server checking every signature against its IAM, as AWS does; yields its port and the keys.
+
+    The `fetcher` key is the machine's own (a profile); the `artifacts` key pair is kept in Parameter Store,
+    as the README's example keeps the artifact store's keys.
+    """
+    import boto3
+
+    port = free_port()
+    folder = tmp_path_factory.mktemp("moto-keys")
+    env = {"PATH": os.environ["PATH"], "HOME": str(folder), "INITIAL_NO_AUTH_ACTION_COUNT": "6"}
+    argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+    with started(argv, folder / "moto.log", answers(port, "/moto-api/"), cwd=folder, env=env):
+        iam = _client("iam", port)
+        allow = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+        keys: dict[str, str] = {}
+        for user in ("fetcher", "artifacts"):  # six calls without authentication, then none
+            iam.create_user(UserName=user)
+            iam.put_user_policy(UserName=user, PolicyName="all", PolicyDocument=allow)
+            key = iam.create_access_key(UserName=user)["AccessKey"]
+            keys[f"{user}_id"], keys[f"{user}_secret"] = key["AccessKeyId"], key["SecretAccessKey"]
+        session = boto3.session.Session(keys["fetcher_id"], keys["fetcher_secret"], region_name=REGION)
+        ssm = session.client("ssm", endpoint_url=f"http://{LOOPBACK}:{port}")
+        ssm.put_parameter(Name="/ml/artifacts/access-key-id", Value=keys["artifacts_id"], Type="SecureString")
+        ssm.put_parameter(Name="/ml/artifacts/secret-key", Value=keys["artifacts_secret"], Type="SecureString")
+        sm = session.client("secretsmanager", endpoint_url=f"http://{LOOPBACK}:{port}")
+        sm.create_secret(Name="prod/mlflow", SecretString='{"password": "pw-of-mlflow"}')
+        (folder / "credentials").write_text(
+            f"[fetcher]\naws_access_key_id = {keys['fetcher_id']}\naws_secret_access_key = {keys['fetcher_secret']}\n"
+        )
+        keys["credentials"] = str(folder / "credentials")
+        yield port, keys
+
+
+@pytest.mark.parametrize(
+    "key_id",
+    [
+        pytest.param("aws-ssm:/ml/artifacts/access-key-id", id="both-keys-references"),
+        pytest.param("{artifacts_id}", id="only-the-secret-a-reference"),
+    ],
+)
+def test_aws_keys_that_are_references_are_fetched_first(
+    project: Project, moto_checking_keys: tuple[int, dict[str, str]], key_id: str
+) -> None:
+    """The README's `AWS_SECRET_ACCESS_KEY: aws-ssm:…`: fetched with the machine's profile, never handed to boto3
+    unresolved; the other references are then fetched with the keys the command gets."""
+    port, keys = moto_checking_keys
+    project.write(
+        "settings/mlflow.yml",
+        "mlflow_tracking_password: aws-sm:prod/mlflow#password\n"
+        f"env:\n  AWS_DEFAULT_REGION: {REGION}\n  AWS_ENDPOINT_URL: http://{LOOPBACK}:{port}\n"
+        f"  AWS_SHARED_CREDENTIALS_FILE: {keys['credentials']}\n  AWS_PROFILE: fetcher\n"
+        f"  AWS_ACCESS_KEY_ID: {key_id.format(**keys)}\n"
+        "  AWS_SECRET_ACCESS_KEY: aws-ssm:/ml/artifacts/secret-key\n",
+    )
+    result = project.cli("run", "--", *PRINT_ENV)
+    assert result.returncode == 0, result
+    child = result.json()
+    assert (child["AWS_ACCESS_KEY_ID"], child["AWS_SECRET_ACCESS_KEY"]) == (
+        keys["artifacts_id"],
+        keys["artifacts_secret"],
+    )
+    assert child["MLFLOW_TRACKING_PASSWORD"] == "pw-of-mlflow"  # noqa: S105 (a test value)
+
+
+def test_an_aws_key_that_only_it_could_fetch_is_refused_clearly(
+    project: Project, moto_checking_keys: tuple[int, dict[str, str]]
+) -> None:
+    """No other credentials to fetch the secret key with: one line saying the key is itself a reference."""
+    port, keys = moto_checking_keys
+    project.write(
+        "settings/mlflow.yml",
+        f"env:\n  AWS_DEFAULT_REGION: {REGION}\n  AWS_ENDPOINT_URL: http://{LOOPBACK}:{port}\n"
+        + NO_OTHER_CREDENTIALS
+        + f"  AWS_ACCESS_KEY_ID: {keys['artifacts_id']}\n  AWS_SECRET_ACCESS_KEY: aws-ssm:/ml/artifacts/secret-key\n",
+    )
+    result = project.cli("run", "--", "true")
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(
+        "layered-mlflow: error: env.AWS_SECRET_ACCESS_KEY (settings/mlflow.yml) = aws-ssm:/ml/artifacts/secret-key: "
+        "cannot reach AWS (NoCredentialsError) (hint: AWS_SECRET_ACCESS_KEY is itself a reference"
+    ), result
+    assert keys["artifacts_secret"] not in result.stderr
+
+
+def test_check_online_bounds_a_slow_secret_store_by_its_timeout(project: Project) -> None:
+    """`check --online --timeout 1` with a secret store that never answers: the error line, on stdout, after 1 s."""
+    with socket.socket() as hung:
+        hung.bind((LOOPBACK, 0))
+        hung.listen(8)  # the kernel accepts; nobody ever answers
+        project.write("settings/mlflow.yml", aws_settings(hung.getsockname()[1]) + "  X_TOKEN: aws-sm:a\n")
+        result = project.cli("check", "--online", "--timeout", "1", timeout=60)
+    assert result.returncode == 1, result
+    assert "error: env.X_TOKEN (settings/mlflow.yml) = aws-sm:a: no answer within 1 s (timeout)" in result.stdout

@@ -95,3 +95,58 @@ def test_check_online_sends_the_sections_token(project: Project) -> None:
     assert "reached the tracking server" in result.stdout, result
     assert "401" not in result.stdout, result
     assert "from-the-file" not in result.stdout + result.stderr
+
+
+def test_a_relative_command_is_run_from_the_root_from_any_folder(project: Project) -> None:
+    """`token.command: [bin/get-token]` is the root's script from `notebooks/` too: `check --online` sends its token."""
+    script = project.write("bin/get-token", "#!/bin/sh\necho from-the-file\n")
+    script.chmod(0o755)
+    (project.root / "notebooks").mkdir()
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), _NeedsBearer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://{LOOPBACK}:{server.server_port}"
+        project.write("settings/mlflow.yml", f"mlflow_tracking_uri: {uri}\ntoken:\n  command: [bin/get-token]\n")
+        result = project.cli("check", "--online", "--timeout", "5", cwd=project.root / "notebooks")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "reached the tracking server" in result.stdout, result
+    assert "bin/get-token" not in result.stdout, result  # no problem names it
+
+
+@pytest.mark.parametrize(
+    ("section", "level", "message"),
+    [
+        pytest.param(
+            "command: [no-such-token-program]",
+            "error",
+            "token.command (settings/mlflow.yml): no-such-token-program is not on the command's PATH",
+            id="command-not-on-path",
+        ),
+        pytest.param(
+            "command: [bin/missing]",
+            "error",
+            "token.command (settings/mlflow.yml): {root}/bin/missing is not an executable file",
+            id="command-path-missing",
+        ),
+        pytest.param(
+            "file: run/token",
+            "warning",
+            "token.file (settings/mlflow.yml): {root}/run/token does not exist (yet)",
+            id="file-missing",
+        ),
+        pytest.param(
+            "file: settings",
+            "error",
+            "token.file (settings/mlflow.yml): {root}/settings is not a regular file",
+            id="file-a-folder",
+        ),
+    ],
+)
+def test_check_names_a_token_source_that_is_not_there(project: Project, section: str, level: str, message: str) -> None:
+    """A command not on PATH (or not at its path) is an error; a missing file a warning (a sidecar may write it)."""
+    project.write("settings/mlflow.yml", f"token:\n  {section}\n")
+    result = project.cli("check")
+    assert f"  {level}: {message.format(root=project.root)}" in result.stdout, result
+    assert result.returncode == (1 if level == "error" else 0), result

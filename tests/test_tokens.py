@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import pytest
 from layered_mlflow import tokens
 from layered_mlflow.keys import TOKEN_PREFIX
 from tests.conftest import COMMAND, Project
-from tests.servers import LOOPBACK, answers, free_port, started
+from tests.servers import LOOPBACK, answers, free_port, running_with, started
 from tests.test_tracking_server import environment
 
 # The training job: logs, says it is half-way, waits for the rotation, logs again.
@@ -205,6 +205,166 @@ def test_a_static_token_fails_after_the_rotation(project: Project, guarded: tupl
     assert done.returncode != 0, done.stdout
     assert "401" in done.stderr, done.stderr
     assert "logged 6" not in done.stdout
+
+
+# A job that logs a step each time the test says `go-N`: the test breaks the token's source between steps.
+STEPS = """
+import pathlib, sys, time
+import mlflow
+here = pathlib.Path(sys.argv[1])
+(here / "ready").write_text("")
+with mlflow.start_run():
+    step = 0
+    while True:
+        mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+        (here / f"logged-{step}").write_text("")
+        while not (here / f"go-{step + 1}").exists() and not (here / "stop").exists():
+            time.sleep(0.05)
+        if (here / "stop").exists():
+            break
+        step += 1
+print(f"logged {step + 1}")
+"""
+
+
+def _drive(
+    project: Project, before: Callable[[], None], faults: Sequence[Callable[[], object]]
+) -> subprocess.CompletedProcess[str]:
+    """Run STEPS under `layered-mlflow run`: ``before`` once it has imported mlflow, then a fault before each step."""
+    work = project.root / "work"
+    work.mkdir()
+    project.write("steps.py", STEPS)
+    job = subprocess.Popen(
+        [COMMAND, "run", "--", sys.executable, "steps.py", str(work)],
+        cwd=project.root,
+        env={**environment(), "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def reached(name: str) -> bool:
+        for _ in range(1200):
+            if (work / name).exists() or job.poll() is not None:
+                break
+            time.sleep(0.05)
+        return (work / name).exists()
+
+    try:
+        if reached("ready"):
+            before()
+        for step, fault in enumerate(faults, start=1):
+            if not reached(f"logged-{step - 1}"):
+                break
+            fault()
+            (work / f"go-{step}").write_text("")
+        reached(f"logged-{len(faults)}")
+        (work / "stop").write_text("")
+        out, err = job.communicate(timeout=300)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    return subprocess.CompletedProcess(job.args, job.returncode, out, err)
+
+
+@pytest.mark.server
+@pytest.mark.mlflow
+def test_a_job_outlives_every_fault_of_its_token_file(project: Project, guarded: tuple[int, Gate]) -> None:
+    """Missing at start, emptied, deleted, a folder, a FIFO, /dev/zero, garbage: the job logs on with the last token.
+
+    Each fault is said once on stderr, in one line without a byte of a token; the rotation after them is followed.
+    """
+    port, gate = guarded
+    gate.refused.clear()
+    gate.token = "file-token-one"  # noqa: S105 (a test token)
+    path = project.root / "token"
+    project.write("settings/mlflow.yml", f"mlflow_tracking_uri: http://{LOOPBACK}:{port}\ntoken:\n  file: token\n")
+
+    def written(text: str) -> Callable[[], object]:
+        return lambda: path.write_text(text)
+
+    def swapped(make: Callable[[], object]) -> Callable[[], None]:
+        def swap() -> None:
+            if path.is_dir() and not path.is_symlink():
+                path.rmdir()
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+            make()
+
+        return swap
+
+    def rotated() -> None:
+        gate.token = "file-token-two"  # noqa: S105 (a test token)
+        path.write_text("file-token-two\n")
+
+    def missing_at_start() -> None:
+        time.sleep(1)  # the job's first request is waiting for the file by now
+        path.write_text("file-token-one\n")
+
+    faults = [
+        written(""),  # a non-atomic rewrite, caught while the file is empty
+        written("file-token-one\n"),
+        swapped(lambda: None),  # deleted
+        swapped(path.mkdir),
+        swapped(lambda: os.mkfifo(path)),
+        swapped(lambda: path.symlink_to("/dev/zero")),
+        swapped(lambda: path.write_text("garbage-line-one\ngarbage-line-two\n")),
+        rotated,
+    ]
+    done = _drive(project, missing_at_start, faults)
+    assert done.returncode == 0, done.stderr
+    assert f"logged {len(faults) + 1}" in done.stdout, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("layered-mlflow: warning: token.file")]
+    assert len(warnings) == 6, done.stderr  # the second write is whole again; the rotation is no fault
+    assert "Traceback" not in done.stderr, done.stderr
+    for leak in ("file-token", "garbage-line"):
+        assert leak not in done.stderr, done.stderr
+
+
+@pytest.mark.server
+@pytest.mark.mlflow
+def test_a_job_outlives_every_fault_of_its_token_command(project: Project, guarded: tuple[int, Gate]) -> None:
+    """A command that fails, prints garbage, hangs or leaves a child behind: the job logs on, no process is left."""
+    port, gate = guarded
+    gate.refused.clear()
+    gate.token = "command-token-one"  # noqa: S105 (a test token)
+    mode = project.write("mode", "ok")
+    marker = str(project.root / "left-behind")
+    script = project.write(
+        "get-token.py",
+        "import pathlib, subprocess, sys, time\n"
+        f"mode = pathlib.Path({str(mode)!r}).read_text()\n"
+        "if mode == 'fail':\n    sys.exit(3)\n"
+        "if mode == 'garbage':\n    print('garbage-line-one\\ngarbage-line-two')\n    sys.exit(0)\n"
+        "if mode in ('hang', 'orphan'):\n"
+        f"    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}])\n"
+        "if mode == 'hang':\n    time.sleep(600)\n"
+        "print('command-token-two' if mode == 'two' else 'command-token-one')\n",
+    )
+    argv = [sys.executable, str(script)]
+    project.write(
+        "settings/mlflow.yml",
+        f"mlflow_tracking_uri: http://{LOOPBACK}:{port}\ntoken:\n  command: {json.dumps(argv)}\n  ttl: 1\n",
+    )
+
+    def moded(name: str) -> Callable[[], None]:
+        def switch() -> None:
+            mode.write_text(name)
+            if name == "two":
+                gate.token = "command-token-two"  # noqa: S105 (a test token)
+            time.sleep(1.1)  # the token is older than its TTL: the next request runs the command
+
+        return switch
+
+    faults = [moded(name) for name in ("fail", "garbage", "hang", "orphan", "two")]
+    done = _drive(project, lambda: None, faults)
+    assert done.returncode == 0, done.stderr
+    assert f"logged {len(faults) + 1}" in done.stdout, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    for leak in ("command-token", "garbage-line"):
+        assert leak not in done.stderr, done.stderr
+    assert "timed out; killed" in done.stderr, done.stderr
+    assert running_with(str(marker)) == []
 
 
 @pytest.mark.parametrize(
