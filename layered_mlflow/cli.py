@@ -218,7 +218,7 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
         return
     command = server_command(options.fetched(resolved), mlflow_args, ui=ui)
     plan = report.dry_run(command.resolved, command.argv, cwd=command.cwd)
-    refuse_unusable(command.argv)
+    refuse_unusable(command.argv, mlflow_args)
     for line in plan.splitlines() if options.verbose else ():
         say(line)
     if not options.quiet:

@@ -267,7 +267,10 @@ def busy_port() -> Iterator[int]:
     ],
 )
 def test_a_busy_port_is_refused_before_mlflow_starts(project: Project, busy_port: int, command: str, how: str) -> None:
-    """A port something listens on: exit 2 at once, naming host:port and `--set server.port`, nothing served."""
+    """A port something listens on: exit 2 at once, naming host:port and how to pick another, nothing served.
+
+    A port given after `server --` overrides server.port, so its hint is to change that argument.
+    """
     args: list[str] = ["--set", f"server.port={busy_port}", command] if how == "--set" else [command]
     env = {"LAYERED_MLFLOW_SERVER__PORT": str(busy_port)} if how == "variable" else {}
     if how == "after-double-dash":
@@ -275,9 +278,28 @@ def test_a_busy_port_is_refused_before_mlflow_starts(project: Project, busy_port
     result = project.cli(*args, env=env)
     assert result.returncode == 2, result
     assert result.stderr.startswith(f"layered-mlflow: error: 127.0.0.1:{busy_port} is already in use"), result
-    assert "--set server.port=" in result.stderr, result
+    if how == "after-double-dash":
+        assert "--set server.port" not in result.stderr, result
+        assert "change the --port given after -- (layered-mlflow server -- --port " in result.stderr, result
+    else:
+        assert "--set server.port=" in result.stderr, result
     assert len(result.stderr.splitlines()) == 1, result
     assert "serving" not in result.stderr, result
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        pytest.param(["--set", "server.host=192.0.2.1", "server"], "server.host", id="host-from-settings"),
+        pytest.param(["server", "--", "--host", "192.0.2.1"], "the --host given after --", id="host-after-double-dash"),
+    ],
+)
+def test_an_address_not_of_this_machine_is_refused(project: Project, args: list[str], names: str) -> None:
+    """A host that is no address here (TEST-NET-1, bound but never reached): exit 2, naming where it was given."""
+    result = project.cli(*args, env={"LAYERED_MLFLOW_SERVER__PORT": str(free_port())})
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("layered-mlflow: error: cannot listen on 192.0.2.1:"), result
+    assert f"(hint: {names} must be an address of this machine" in result.stderr, result
 
 
 @pytest.mark.parametrize(
