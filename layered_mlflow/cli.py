@@ -205,7 +205,7 @@ def ui(options: Options, dry_run: bool) -> None:
 
 
 def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bool) -> None:
-    from layered_mlflow import report
+    from layered_mlflow import report, store_checks
     from layered_mlflow.exports import child_environment
     from layered_mlflow.ports import refuse_unusable
     from layered_mlflow.runner import exec_command
@@ -219,6 +219,7 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
     command = server_command(options.fetched(resolved), mlflow_args, ui=ui)
     plan = report.dry_run(command.resolved, command.argv, cwd=command.cwd)
     refuse_unusable(command.argv, mlflow_args)
+    store_checks.refuse_missing(command.stores)
     for line in plan.splitlines() if options.verbose else ():
         say(line)
     if not options.quiet:

@@ -25,7 +25,7 @@ def refuse_unusable(argv: Sequence[str], passed: Sequence[str] = ()) -> None:
     ``passed`` is the tail of ``argv`` given after `server --`: an option there overrides the settings, so the
     hint names it rather than ``--set server.…``.
     """
-    host, port = _last(argv, _HOST_OPTIONS), _last(argv, _PORT_OPTIONS)
+    host, port = option_value(argv, _HOST_OPTIONS), option_value(argv, _PORT_OPTIONS)
     if host is None or port is None or not port.isdigit():
         return  # mlflow server's own defaults or usage error: it reports those itself
     problem = _bind_error(host, int(port))
@@ -35,7 +35,7 @@ def refuse_unusable(argv: Sequence[str], passed: Sequence[str] = ()) -> None:
     if problem.errno == errno.EADDRINUSE:
         free = next((p for p in range(int(port) + 1, int(port) + _SUGGESTIONS) if _bind_error(host, p) is None), None)
         other = str(free) if free else "PORT"
-        if _last(passed, _PORT_OPTIONS) is None:
+        if option_value(passed, _PORT_OPTIONS) is None:
             pick = f"--set server.port={other}"
         else:
             pick = f"change the --port given after -- (layered-mlflow server -- --port {other})"
@@ -44,7 +44,7 @@ def refuse_unusable(argv: Sequence[str], passed: Sequence[str] = ()) -> None:
             hint=f"stop what listens there, or pick another port: {pick}",
         )
     reason = problem.strerror or type(problem).__name__
-    host_from = "the --host given after --" if _last(passed, _HOST_OPTIONS) is not None else "server.host"
+    host_from = "the --host given after --" if option_value(passed, _HOST_OPTIONS) is not None else "server.host"
     raise ConfigError(
         f"cannot listen on {where} ({reason}); mlflow server was not started",
         hint=f"{host_from} must be an address of this machine (0.0.0.0 for all of them), "
@@ -52,7 +52,7 @@ def refuse_unusable(argv: Sequence[str], passed: Sequence[str] = ()) -> None:
     )
 
 
-def _last(argv: Sequence[str], names: Sequence[str]) -> str | None:
+def option_value(argv: Sequence[str], names: Sequence[str]) -> str | None:
     """The value of the last of ``names`` in ``argv`` (``--port 1``, ``--port=1``, ``-p 1``): the one that wins."""
     found = None
     for i, arg in enumerate(argv):
