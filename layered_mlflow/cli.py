@@ -207,8 +207,8 @@ def ui(options: Options, dry_run: bool) -> None:
 def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bool) -> None:
     from layered_mlflow import report, store_checks
     from layered_mlflow.exports import child_environment
+    from layered_mlflow.keeper import serve
     from layered_mlflow.ports import refuse_unusable
-    from layered_mlflow.runner import exec_command
     from layered_mlflow.server import describe, server_command
 
     resolved = options.ready()
@@ -224,12 +224,7 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
         say(line)
     if not options.quiet:
         say(describe(command, ui))
-    environment = child_environment(options.environ, command.resolved)
-    if command.auth is not None:
-        from layered_mlflow.auth_config import VARIABLE, hand_over
-
-        environment[VARIABLE] = hand_over(command.auth)
-    exec_command(command.argv, environment, cwd=command.cwd)
+    serve(command.argv, child_environment(options.environ, command.resolved), command.cwd, command.auth)
 
 
 def _unparsed_set(args: list[str]) -> str | None:
