@@ -2,10 +2,10 @@
 
 MLflow reads the configuration from the path in ``MLFLOW_AUTH_CONFIG_PATH``
 (``configparser.read``, in the server process and again in each worker it
-starts). An anonymous in-memory file (``memfd``) left open across the exec is
-reachable as ``/proc/<pid>/fd/<n>`` for as long as that process lives, by it and
-its workers: nothing is written to the project or to /tmp, and nothing is left
-when the server stops.
+starts). An anonymous in-memory file (``memfd``) held open by `server`'s keeper
+(layered_mlflow/keeper.py) is reachable as ``/proc/<keeper>/fd/<n>`` for as long
+as the server runs, by it and its workers: nothing is written to the project or
+to /tmp, and nothing is left when the server stops.
 """
 
 from __future__ import annotations
@@ -61,15 +61,19 @@ def database_uri(resolved: Resolved) -> str:
     return written if written is not None else uris.anchor(_DEFAULTS["database_uri"], resolved.root, {})
 
 
-def hand_over(text: str) -> str:
-    """A path to ``text`` that lives exactly as long as this process and what it execs."""
+def hand_over(text: str) -> int:
+    """A descriptor of an anonymous file holding ``text``; ``path`` names it in a process that has it."""
     if not hasattr(os, "memfd_create"):
         raise ConfigError(
             "`server.app_name: basic-auth` needs Linux here: the auth config is handed over in memory",
             hint=f"elsewhere, start `mlflow server --app-name basic-auth` with {VARIABLE} of your own",
         )
-    descriptor = os.memfd_create("mlflow-auth-config", 0)
-    os.set_inheritable(descriptor, True)  # it must survive the exec
+    descriptor = os.memfd_create("mlflow-auth-config", os.MFD_CLOEXEC)  # the server reads it by path
     with open(descriptor, "wb", closefd=False) as stream:
         stream.write(text.encode())
-    return f"/proc/{os.getpid()}/fd/{descriptor}"  # the exec keeps the PID; workers read it by that name
+    return descriptor
+
+
+def path(descriptor: int) -> str:
+    """The name under which other processes of the user (the server's workers) read this process's ``descriptor``."""
+    return f"/proc/{os.getpid()}/fd/{descriptor}"

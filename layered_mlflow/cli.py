@@ -206,10 +206,10 @@ def ui(options: Options, dry_run: bool) -> None:
 
 
 def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bool) -> None:
-    from layered_mlflow import report
+    from layered_mlflow import report, store_checks
     from layered_mlflow.exports import child_environment
+    from layered_mlflow.keeper import serve
     from layered_mlflow.ports import refuse_unusable
-    from layered_mlflow.runner import exec_command
     from layered_mlflow.server import describe, server_command
 
     resolved = options.ready()
@@ -219,17 +219,13 @@ def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bo
         return
     command = server_command(options.fetched(resolved), mlflow_args, ui=ui)
     plan = report.dry_run(command.resolved, command.argv, cwd=command.cwd)
-    refuse_unusable(command.argv)
+    refuse_unusable(command.argv, mlflow_args)
+    store_checks.refuse_missing(command.stores)
     for line in plan.splitlines() if options.verbose else ():
         say(line)
     if not options.quiet:
         say(describe(command, ui))
-    environment = child_environment(options.environ, command.resolved)
-    if command.auth is not None:
-        from layered_mlflow.auth_config import VARIABLE, hand_over
-
-        environment[VARIABLE] = hand_over(command.auth)
-    exec_command(command.argv, environment, cwd=command.cwd)
+    serve(command.argv, child_environment(options.environ, command.resolved), command.cwd, command.auth)
 
 
 def _unparsed_set(args: list[str]) -> str | None:

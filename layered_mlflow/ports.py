@@ -19,9 +19,13 @@ _PORT_OPTIONS = ("--port", "-p")
 _SUGGESTIONS = 20  # ports tried above a busy one for the hint
 
 
-def refuse_unusable(argv: Sequence[str]) -> None:
-    """Exit 2 unless the host and port ``argv`` ends up with can be listened on now."""
-    host, port = _last(argv, _HOST_OPTIONS), _last(argv, _PORT_OPTIONS)
+def refuse_unusable(argv: Sequence[str], passed: Sequence[str] = ()) -> None:
+    """Exit 2 unless the host and port ``argv`` ends up with can be listened on now.
+
+    ``passed`` is the tail of ``argv`` given after `server --`: an option there overrides the settings, so the
+    hint names it rather than ``--set server.…``.
+    """
+    host, port = option_value(argv, _HOST_OPTIONS), option_value(argv, _PORT_OPTIONS)
     if host is None or port is None or not port.isdigit():
         return  # mlflow server's own defaults or usage error: it reports those itself
     problem = _bind_error(host, int(port))
@@ -30,20 +34,25 @@ def refuse_unusable(argv: Sequence[str]) -> None:
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if problem.errno == errno.EADDRINUSE:
         free = next((p for p in range(int(port) + 1, int(port) + _SUGGESTIONS) if _bind_error(host, p) is None), None)
+        other = str(free) if free else "PORT"
+        if option_value(passed, _PORT_OPTIONS) is None:
+            pick = f"--set server.port={other}"
+        else:
+            pick = f"change the --port given after -- (layered-mlflow server -- --port {other})"
         raise ConfigError(
             f"{where} is already in use; mlflow server was not started",
-            hint="stop what listens there, or pick another port: "
-            + (f"--set server.port={free}" if free else "--set server.port=PORT"),
+            hint=f"stop what listens there, or pick another port: {pick}",
         )
     reason = problem.strerror or type(problem).__name__
+    host_from = "the --host given after --" if option_value(passed, _HOST_OPTIONS) is not None else "server.host"
     raise ConfigError(
         f"cannot listen on {where} ({reason}); mlflow server was not started",
-        hint="server.host must be an address of this machine (0.0.0.0 for all of them), "
+        hint=f"{host_from} must be an address of this machine (0.0.0.0 for all of them), "
         "and ports below 1024 need privileges",
     )
 
 
-def _last(argv: Sequence[str], names: Sequence[str]) -> str | None:
+def option_value(argv: Sequence[str], names: Sequence[str]) -> str | None:
     """The value of the last of ``names`` in ``argv`` (``--port 1``, ``--port=1``, ``-p 1``): the one that wins."""
     found = None
     for i, arg in enumerate(argv):

@@ -72,7 +72,8 @@ def dry_run(resolved: Resolved, argv: Sequence[str], cwd: Path | None = None) ->
     secrets = secrets_of(resolved)
     lines = [f"unset {name}" for name in resolved.unset]
     shown = secrets.variables(resolved.variables)
-    lines += [f"{name}={shlex.quote(value)}" for name, value in shown.items()]
+    # Scrubbed too: `server` hands an option holding a secret over in a variable named for the option.
+    lines += [f"{name}={shlex.quote(secrets.scrub(value))}" for name, value in shown.items()]
     if cwd is not None:
         lines.append(f"cd {shlex.quote(str(cwd))}")
     # The argv may hold a URI's password, or a secret's value (`--token "$MLFLOW_TRACKING_TOKEN"`).

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
 from layered_mlflow import auth_config, keys, mlflow_vars, server_settings, uris
 from layered_mlflow.errors import ConfigError, did_you_mean
-from layered_mlflow.masking import mask_text
+from layered_mlflow.masking import mask_text, secrets_of
+from layered_mlflow.ports import option_value
 from layered_mlflow.resolve import Resolved
 
 # Each key of the `server` section and the `mlflow server` option it becomes.
@@ -28,6 +29,7 @@ class ServerCommand(NamedTuple):
     resolved: Resolved  # its variables include what the server itself needs
     backend: str
     url: str
+    stores: Mapping[str, str]  # how each store the server opens was given (`server.backend_store_uri`): its URI
     auth: str | None = None  # MLflow's auth configuration, handed over when the server starts
 
     @property
@@ -54,13 +56,32 @@ def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: b
     given["allowed_hosts"] = _joined(given["allowed_hosts"])
     given["cors_allowed_origins"] = _joined(given["cors_allowed_origins"])
     argv = [sys.executable, "-m", "mlflow", "server"]
+    # A value holding a secret (a database password) would be on the command line, which every user of the
+    # machine reads in /proc/<pid>/cmdline and `ps`: it goes in the variable `mlflow server` reads it from.
+    scrub, hidden = secrets_of(resolved).scrub, {}
     for key, text in given.items():
-        argv += _option(key, text)
+        if text is not None and scrub(text) != text:
+            hidden[_variable(key)] = text
+        else:
+            argv += _option(key, text)
     argv += mlflow_args  # last, so that an option given here wins over the settings
-    command = ServerCommand(tuple(argv), _with_server_variables(resolved, backend), backend, _url(host, port))
-    if not auth_config.applies(resolved) or not auth_config.generated(resolved):
-        return command
-    return command._replace(auth=auth_config.config_text(resolved))
+    stores = {f"`server.{key}`": given[key] or "" for key in keys.SERVER_STORES}
+    for key in keys.SERVER_STORES:
+        passed = option_value(mlflow_args, [OPTIONS[key]])
+        if passed is not None:
+            del stores[f"`server.{key}`"]
+            stores[f"{OPTIONS[key]} (after --)"] = passed
+    generated = auth_config.applies(resolved) and auth_config.generated(resolved)
+    if generated:
+        stores["`server.auth.database_uri`"] = auth_config.database_uri(resolved)
+    return ServerCommand(
+        tuple(argv),
+        _with_server_variables(resolved, backend, hidden),
+        backend,
+        _url(host, port),
+        {given: uri for given, uri in stores.items() if uri},
+        auth_config.config_text(resolved) if generated else None,
+    )
 
 
 def _refuse_unknown_keys(resolved: Resolved) -> None:
@@ -125,12 +146,29 @@ def _is_local(uri: str) -> bool:
     return uris.is_file_store(uri) or uri.startswith("sqlite:")
 
 
-def _with_server_variables(resolved: Resolved, backend: str) -> Resolved:
-    """``resolved``, with MLFLOW_ALLOW_FILE_STORE for a file backend unless it is set (SPEC §6)."""
-    if not uris.is_file_store(backend) or "mlflow_allow_file_store" in resolved.settings:
-        return resolved
-    variables = {**resolved.variables, "MLFLOW_ALLOW_FILE_STORE": "true"}
+def _with_server_variables(resolved: Resolved, backend: str, hidden: Mapping[str, str]) -> Resolved:
+    """``resolved`` with the ``hidden`` options' variables, and MLFLOW_ALLOW_FILE_STORE for a file backend
+    unless it is set (SPEC §6)."""
+    variables = {**resolved.variables, **hidden}
+    if uris.is_file_store(backend) and "mlflow_allow_file_store" not in resolved.settings:
+        variables["MLFLOW_ALLOW_FILE_STORE"] = "true"
     return resolved._replace(variables=MappingProxyType(variables))
+
+
+def _variable(key: str) -> str:
+    """The variable the installed `mlflow server` reads ``--key`` from when its command line lacks it."""
+    from mlflow.cli import server as mlflow_server
+
+    option = next((param for param in mlflow_server.params if param.name == key), None)
+    envvar = None if option is None else option.envvar
+    names = [envvar] if isinstance(envvar, str) else list(envvar or ())
+    if not names:
+        raise ConfigError(
+            f"`server.{key}` holds a secret, and `mlflow server` reads {OPTIONS[key]} from no variable: "
+            "on its command line every user of this machine could read it",
+            hint="keep the secret out of this option (a database password can come from ~/.pgpass or PGPASSWORD)",
+        )
+    return names[0]
 
 
 def _option(key: str, value: str | None) -> list[str]:

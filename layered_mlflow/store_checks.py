@@ -2,14 +2,19 @@
 
 Packages are looked for (``importlib.util.find_spec``), not imported: a driver
 that is not installed fails only when the first run logs, or when the server starts.
+A driver missing for a store only the server opens is a warning: the machines
+that run `check` for training rarely run the server, and `server`/`ui` refuse
+to start without it (``refuse_missing``).
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from layered_mlflow import auth_config, keys, server_settings
+from layered_mlflow.errors import ConfigError
+from layered_mlflow.keys import Key
 from layered_mlflow.problems import ERROR, WARNING, Problem, where
 from layered_mlflow.resolve import Resolved
 
@@ -27,6 +32,19 @@ _PACKAGES = {
     "abfss": ("azure.storage.blob", "azure-storage-blob", "azure"),
 }
 _EXTRA = "pip install 'layered-mlflow[{}]'"
+# The stores a training job opens itself: its tracking and registry stores, and the artifact locations it
+# writes to directly — an experiment's, and `default_artifact_root`, which the server hands to the clients
+# as their experiments' location. Every other store key is the server's alone (`artifacts_destination`,
+# which it proxies, its databases).
+_CLIENT_STORES: frozenset[Key] = frozenset(
+    {
+        ("mlflow_tracking_uri",),
+        ("mlflow_registry_uri",),
+        ("experiment", "artifact_location"),
+        ("server", "default_artifact_root"),
+        ("mlflow_default_artifact_root",),
+    }
+)
 
 
 def problems(resolved: Resolved) -> Iterator[Problem]:
@@ -37,17 +55,46 @@ def problems(resolved: Resolved) -> Iterator[Problem]:
 
 def _packages(resolved: Resolved) -> Iterator[Problem]:
     for setting in resolved.settings.values():
-        if setting.key not in keys.URI_KEYS or not isinstance(setting.value, str) or ":" not in setting.value:
+        if setting.key not in keys.URI_KEYS or not isinstance(setting.value, str):
             continue
-        scheme = setting.value.split(":", 1)[0].lower()
-        if scheme not in _PACKAGES:
+        missing = _missing(setting.value)
+        if missing is None:
             continue
-        module, package, extra = _PACKAGES[scheme]
-        if not _installed(module):
-            hint = _EXTRA.format(extra) if extra else f"pip install {package}"
-            if scheme in ("mysql", "mysql+mysqldb"):
-                hint = "write mysql+pymysql:// and pip install 'layered-mlflow[mysql]', or pip install mysqlclient"
+        package, hint = missing
+        if setting.key in _CLIENT_STORES:
             yield Problem(ERROR, f"{where(resolved, setting)} needs {package}, which is not installed", hint)
+        else:
+            yield Problem(
+                WARNING,
+                f"{where(resolved, setting)} needs {package}, which is not installed here; "
+                "`layered-mlflow server` refuses to start without it",
+                hint,
+            )
+
+
+def refuse_missing(stores: Mapping[str, str]) -> None:
+    """Exit 2 before `mlflow server` starts if a driver one of its ``stores`` needs is not installed.
+
+    ``stores`` maps how each store was given (```server.backend_store_uri```) to its URI.
+    """
+    for given, uri in stores.items():
+        missing = _missing(uri)
+        if missing is not None:
+            package, hint = missing
+            raise ConfigError(f"{given} needs {package}, which is not installed; mlflow server was not started", hint)
+
+
+def _missing(uri: str) -> tuple[str, str] | None:
+    """The package a store at ``uri`` needs and how to install it, when it is not installed."""
+    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
+    if scheme not in _PACKAGES:
+        return None
+    module, package, extra = _PACKAGES[scheme]
+    if _installed(module):
+        return None
+    if scheme in ("mysql", "mysql+mysqldb"):
+        return package, "write mysql+pymysql:// and pip install 'layered-mlflow[mysql]', or pip install mysqlclient"
+    return package, _EXTRA.format(extra) if extra else f"pip install {package}"
 
 
 def _basic_auth(resolved: Resolved) -> Iterator[Problem]:

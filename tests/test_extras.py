@@ -77,12 +77,22 @@ def test_the_server_extra_runs_readme_step_3(
         )
         project.write(".env", "AWS_ACCESS_KEY_ID=moto\nAWS_SECRET_ACCESS_KEY=moto\nAWS_DEFAULT_REGION=us-east-1\n")
         shutil.copy(TRAIN, project.root / "train.py")
+        # Stores only the server opens: warnings for a training machine, and `server` refuses to start.
         lacking = _run([command, "check"], project.root)
-        assert lacking.returncode == 1, lacking.stdout
-        assert "needs psycopg2-binary, which is not installed (hint: pip install 'layered-mlflow[postgres]')" in (
+        assert lacking.returncode == 0, lacking.stdout
+        assert "warning: server.backend_store_uri (settings/mlflow.yml) needs psycopg2-binary, which is not " in (
             lacking.stdout
         )
-        assert "needs boto3, which is not installed (hint: pip install 'layered-mlflow[aws]')" in lacking.stdout
+        assert "(hint: pip install 'layered-mlflow[postgres]')" in lacking.stdout
+        assert "needs boto3, which is not installed here;" in lacking.stdout
+        assert "(hint: pip install 'layered-mlflow[aws]')" in lacking.stdout
+        assert _run([command, "check", "--strict"], project.root).returncode == 1
+        refused = _run([command, "server"], project.root)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.startswith(
+            "layered-mlflow: error: `server.backend_store_uri` needs psycopg2-binary, which is not installed; "
+            "mlflow server was not started (hint: pip install 'layered-mlflow[postgres]')"
+        ), refused.stderr
         _pip(venv, f"{source}[server]", constraints=tmp_path / "constraints.txt")
         clean = _run([command, "check"], project.root)
         assert "is not installed" not in clean.stdout, clean.stdout

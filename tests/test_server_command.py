@@ -142,14 +142,28 @@ def test_explicit_allow_file_store_is_kept(project: Project) -> None:
     assert variables["MLFLOW_ALLOW_FILE_STORE"] == "false"
 
 
-def test_dry_run_masks_passwords_in_the_argv(project: Project) -> None:
-    """A database password in backend_store_uri is printed as ***, in the argv and the variables."""
-    project.write("settings/mlflow.yml", "mlflow_tracking_uri: https://x\n")
+@pytest.mark.mlflow
+def test_store_passwords_go_in_variables_not_the_argv(project: Project) -> None:
+    """A store URI holding a password reaches `mlflow server` in the variable its option reads, shown masked.
+
+    On the command line every user of the machine could read it (/proc/<pid>/cmdline, `ps`); a store without
+    a password stays an option, as does the rest.
+    """
+    project.write(
+        "settings/mlflow.yml",
+        "mlflow_tracking_uri: https://x\nserver:\n"
+        "  registry_store_uri: mysql+pymysql://reg:reg-canary@db.internal/registry\n"
+        "  artifacts_destination: s3://bucket/prefix\n",
+    )
     uri = "postgresql+psycopg2://mlflow:hunter2@db.internal:5432/mlflow"
     result = project.cli("server", "--dry-run", env={"LAYERED_MLFLOW_SERVER__BACKEND_STORE_URI": uri})
     assert result.returncode == 0, result
-    assert "hunter2" not in result.stdout
-    assert "postgresql+psycopg2://mlflow:***@db.internal:5432/mlflow" in result.stdout
+    assert "hunter2" not in result.stdout, result
+    assert "reg-canary" not in result.stdout, result
+    variables, _, argv = dry_run(project, "server", env={"LAYERED_MLFLOW_SERVER__BACKEND_STORE_URI": uri})
+    assert variables["MLFLOW_BACKEND_STORE_URI"] == "postgresql+psycopg2://mlflow:***@db.internal:5432/mlflow"
+    assert variables["MLFLOW_REGISTRY_STORE_URI"] == "mysql+pymysql://reg:***@db.internal/registry"
+    assert argv == ["--artifacts-destination", "s3://bucket/prefix", "--host", "127.0.0.1", "--port", "5000"]
 
 
 def test_ui_serves_the_tracking_store_with_one_worker(project: Project) -> None:
@@ -267,7 +281,10 @@ def busy_port() -> Iterator[int]:
     ],
 )
 def test_a_busy_port_is_refused_before_mlflow_starts(project: Project, busy_port: int, command: str, how: str) -> None:
-    """A port something listens on: exit 2 at once, naming host:port and `--set server.port`, nothing served."""
+    """A port something listens on: exit 2 at once, naming host:port and how to pick another, nothing served.
+
+    A port given after `server --` overrides server.port, so its hint is to change that argument.
+    """
     args: list[str] = ["--set", f"server.port={busy_port}", command] if how == "--set" else [command]
     env = {"LAYERED_MLFLOW_SERVER__PORT": str(busy_port)} if how == "variable" else {}
     if how == "after-double-dash":
@@ -275,9 +292,28 @@ def test_a_busy_port_is_refused_before_mlflow_starts(project: Project, busy_port
     result = project.cli(*args, env=env)
     assert result.returncode == 2, result
     assert result.stderr.startswith(f"layered-mlflow: error: 127.0.0.1:{busy_port} is already in use"), result
-    assert "--set server.port=" in result.stderr, result
+    if how == "after-double-dash":
+        assert "--set server.port" not in result.stderr, result
+        assert "change the --port given after -- (layered-mlflow server -- --port " in result.stderr, result
+    else:
+        assert "--set server.port=" in result.stderr, result
     assert len(result.stderr.splitlines()) == 1, result
     assert "serving" not in result.stderr, result
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        pytest.param(["--set", "server.host=192.0.2.1", "server"], "server.host", id="host-from-settings"),
+        pytest.param(["server", "--", "--host", "192.0.2.1"], "the --host given after --", id="host-after-double-dash"),
+    ],
+)
+def test_an_address_not_of_this_machine_is_refused(project: Project, args: list[str], names: str) -> None:
+    """A host that is no address here (TEST-NET-1, bound but never reached): exit 2, naming where it was given."""
+    result = project.cli(*args, env={"LAYERED_MLFLOW_SERVER__PORT": str(free_port())})
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("layered-mlflow: error: cannot listen on 192.0.2.1:"), result
+    assert f"(hint: {names} must be an address of this machine" in result.stderr, result
 
 
 @pytest.mark.parametrize(
@@ -292,6 +328,6 @@ def test_a_busy_port_is_refused_before_mlflow_starts(project: Project, busy_port
 )
 def test_the_address_mlflow_server_will_use(argv: list[str], expected: tuple[str | None, str | None]) -> None:
     """The host and port checked are those `mlflow server` takes from its argv: the last of each spelling."""
-    from layered_mlflow.ports import _HOST_OPTIONS, _PORT_OPTIONS, _last
+    from layered_mlflow.ports import _HOST_OPTIONS, _PORT_OPTIONS, option_value
 
-    assert (_last(argv, _HOST_OPTIONS), _last(argv, _PORT_OPTIONS)) == expected
+    assert (option_value(argv, _HOST_OPTIONS), option_value(argv, _PORT_OPTIONS)) == expected

@@ -12,6 +12,7 @@ import pytest
 
 from layered_mlflow import artifact_root
 from tests.conftest import Project, client_query
+from tests.servers import free_port
 
 VARIABLE = "_MLFLOW_SERVER_ARTIFACT_ROOT"
 # A job in a subdirectory that logs an artifact, and says where its run went.
@@ -223,3 +224,105 @@ def test_interpolation_elsewhere_is_passed_on_with_a_warning(project: Project) -
     assert checked.returncode == 0, checked
     for name in ("env.LM_PATH", "tags.mlflow.runName"):
         assert f"warning: {name} (settings/mlflow.yml) holds a ${{…}} interpolation" in checked.stdout, checked
+
+
+# Drivers this venv lacks (the test extras install neither): the honest way to see what a machine without them
+# gets, in a second each. tests/test_extras.py does the same for psycopg2 and boto3 in a fresh venv.
+MYSQL = "mysql+pymysql://mlflow@127.0.0.1/mlflow"
+GCS = "gs://bucket/mlflow"
+
+
+@pytest.fixture
+def without_pymysql_and_gcs() -> None:
+    from importlib.util import find_spec
+
+    for parent, module in (("pymysql", "pymysql"), ("google.cloud", "google.cloud.storage")):
+        if find_spec(parent) is not None and find_spec(module) is not None:
+            pytest.skip(f"{module} is installed here: the store tests need it missing")
+
+
+@pytest.mark.usefixtures("without_pymysql_and_gcs")
+@pytest.mark.parametrize(
+    ("settings", "named", "level"),
+    [
+        pytest.param(f"server:\n  backend_store_uri: {MYSQL}\n", "server.backend_store_uri", "warning", id="backend"),
+        pytest.param(
+            f"server:\n  read_replica_backend_store_uri: {MYSQL}\n",
+            "server.read_replica_backend_store_uri",
+            "warning",
+            id="read-replica",
+        ),
+        pytest.param(
+            f"server:\n  registry_store_uri: {MYSQL}\n", "server.registry_store_uri", "warning", id="registry"
+        ),
+        pytest.param(
+            f"server:\n  artifacts_destination: {GCS}\n", "server.artifacts_destination", "warning", id="proxied"
+        ),
+        pytest.param(f"mlflow_tracking_uri: {MYSQL}\n", "mlflow_tracking_uri", "error", id="client-tracking"),
+        pytest.param(f"mlflow_registry_uri: {MYSQL}\n", "mlflow_registry_uri", "error", id="client-registry"),
+        pytest.param(
+            f"experiment:\n  artifact_location: {GCS}\n", "experiment.artifact_location", "error", id="client-artifacts"
+        ),
+        pytest.param(
+            f"server:\n  default_artifact_root: {GCS}\n",
+            "server.default_artifact_root",
+            "error",
+            id="artifact-root-clients-write-to",
+        ),
+    ],
+)
+def test_a_missing_driver_is_a_warning_for_a_store_only_the_server_opens(
+    project: Project, settings: str, named: str, level: str
+) -> None:
+    """SPEC §12: a store only `mlflow server` opens warns (an error under --strict); one the job opens is an error.
+
+    A training machine's `check` must pass with a team-server section whose database driver only the server has.
+    """
+    project.write("settings/mlflow.yml", settings)
+    checked = project.cli("check")
+    assert checked.returncode == (0 if level == "warning" else 1), checked
+    assert f"{level}: {named} (settings/mlflow.yml) needs " in checked.stdout, checked
+    assert project.cli("check", "--strict").returncode == 1
+
+
+@pytest.mark.usefixtures("without_pymysql_and_gcs")
+@pytest.mark.parametrize(
+    ("command", "settings", "args", "expected"),
+    [
+        pytest.param(
+            "server",
+            f"server:\n  backend_store_uri: {MYSQL}\n",
+            [],
+            "`server.backend_store_uri` needs PyMySQL, which is not installed; mlflow server was not started "
+            "(hint: pip install 'layered-mlflow[mysql]')",
+            id="backend",
+        ),
+        pytest.param(
+            "server",
+            "",
+            ["--", "--backend-store-uri", MYSQL],
+            "--backend-store-uri (after --) needs PyMySQL",
+            id="given-after-double-dash",
+        ),
+        pytest.param(
+            "ui",
+            f"server:\n  artifacts_destination: {GCS}\n",
+            [],
+            "`server.artifacts_destination` needs google-cloud-storage, which is not installed; "
+            "mlflow server was not started (hint: pip install 'layered-mlflow[gcs]')",
+            id="ui-artifacts",
+        ),
+    ],
+)
+def test_server_refuses_a_missing_driver_before_mlflow_starts(
+    project: Project, command: str, settings: str, args: list[str], expected: str
+) -> None:
+    """`server`/`ui` exit 2 naming the extra, before `mlflow server` starts (no `serving` line); --dry-run prints."""
+    project.write("settings/mlflow.yml", settings)
+    port = {"LAYERED_MLFLOW_SERVER__PORT": str(free_port())}
+    result = project.cli(command, *args, env=port)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: {expected}"), result
+    assert len(result.stderr.splitlines()) == 1, result
+    if not args:
+        assert project.cli(command, "--dry-run").returncode == 0
