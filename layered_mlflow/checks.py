@@ -11,6 +11,7 @@ from layered_mlflow import (
     keys,
     mlflow_vars,
     precedence,
+    server_options,
     server_settings,
     uris,
     value_rules,
@@ -150,14 +151,21 @@ def unknown_keys(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Pr
             hint = did_you_mean(head, [*keys.SECTIONS, "mlflow_tracking_uri"], cutoff=0.7)
             hint = hint or "MLflow variables start with mlflow_"
             yield Problem(WARNING, f"{where(resolved, setting)} is not a layered-mlflow key; it is ignored", hint)
-        elif head == "server" and len(setting.key) == 2 and setting.key[1] not in keys.SERVER_KEYS:
-            hint = did_you_mean(setting.key[1], keys.SERVER_KEYS, spell="server.{}".format)
-            hint = hint or f"the keys are {', '.join(keys.SERVER_KEYS)}"
+        elif head == "server" and len(setting.key) == 2 and _unknown_server_key(setting.key[1]):
+            options = server_options.installed()
+            hint = did_you_mean(setting.key[1], options, spell="server.{}".format)
+            hint = hint or f"the keys are {', '.join(options)}"
             if not setting.key[1].startswith("mlflow_"):  # a variable in the wrong place: _no_ops says so
                 yield Problem(WARNING, f"{where(resolved, setting)} is not a `server` key", hint)
         elif head == "experiment" and setting.key[1] not in keys.EXPERIMENT_KEYS:
             hint = f"the keys are {', '.join(keys.EXPERIMENT_KEYS)}"
             yield Problem(WARNING, f"{where(resolved, setting)} is not an `experiment` key", hint)
+
+
+def _unknown_server_key(name: str) -> bool:
+    """Not an option of the installed `mlflow server`; nothing is, where its options could not be read."""
+    options = server_options.installed()
+    return bool(options) and name not in options
 
 
 def _no_ops(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
-from layered_mlflow import artifact_root, exports, keys, merging, precedence, uris
+from layered_mlflow import artifact_root, exports, keys, merging, precedence, server_options, uris
 from layered_mlflow.dotenv_files import read_dotenv
 from layered_mlflow.keys import Key
 from layered_mlflow.layers import Layer, Setting, SettingsFile, Variables
@@ -117,7 +117,7 @@ def _merge(
 ) -> tuple[dict[str, Setting], Mapping[str, tuple[Setting, ...]]]:
     """Later layers win; mappings merge key by key; an empty value says nothing."""
     standing = merging.winners(found for _, found in said)
-    for key in _ANCHORED:  # a few keys, rather than a test of every key
+    for key in (*_ANCHORED, *server_options.path_keys()):  # a few keys, rather than a test of every key
         setting = standing.get(key)
         if setting is not None and isinstance(setting.value, str):
             standing[key] = setting._replace(value=_anchored(key, setting.value, root, environ))
