@@ -11,6 +11,7 @@ from layered_mlflow import (
     keys,
     mlflow_vars,
     precedence,
+    schemes,
     server_options,
     server_settings,
     uris,
@@ -18,6 +19,7 @@ from layered_mlflow import (
 )
 from layered_mlflow.errors import did_you_mean
 from layered_mlflow.exports import variable_name
+from layered_mlflow.keys import Key
 from layered_mlflow.layers import Setting
 from layered_mlflow.masking import secrets_of
 from layered_mlflow.mlflow_vars import mlflow_variables
@@ -27,22 +29,10 @@ from layered_mlflow.resolve import Resolved
 
 # Stores MLflow's client reaches over HTTP, through its REST client (mlflow/utils/rest_utils.py).
 _HTTP_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
-_STORE_SCHEMES = (
-    "file",
-    "sqlite",
-    "postgresql",
-    "mysql",
-    "mssql",
-    "http",
-    "https",
-    "databricks",
-    "databricks-uc",
-    "uc",
-)
-_ARTIFACT_SCHEMES = (
-    *("file", "s3", "gs", "wasbs", "abfss", "hdfs", "viewfs", "ftp", "sftp", "dbfs"),
-    *("mlflow-artifacts", "http", "https", "runs", "models", "oci"),
-)
+# What each URI key names, for the schemes MLflow and its plugins serve (schemes.py); the other URI keys
+# are artifact locations.
+_REGISTRY_KEYS = frozenset({("mlflow_registry_uri",), ("server", "registry_store_uri"), ("mlflow_registry_store_uri",)})
+_AUTH_DATABASE_KEYS = frozenset({("server", "auth", "database_uri"), ("server", "auth", "read_database_uri")})
 _NO_PROJECT_HINT = (
     "only the defaults, .env and the environment apply; cd into a project, or start one with `layered-mlflow init`"
 )
@@ -232,11 +222,11 @@ def _uris(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:
     for setting in settings:
         if setting.key not in keys.URI_KEYS or not isinstance(setting.value, str) or is_reference(setting.value):
             continue
+        kind = _store_kind(setting.key)
         scheme = setting.value.split(":", 1)[0].lower() if ":" in setting.value else setting.value
-        store = setting.key in keys.DATABASE_KEYS
-        if scheme.split("+")[0] not in (_STORE_SCHEMES if store else _ARTIFACT_SCHEMES):
-            yield Problem(ERROR, f"{where(resolved, setting)} has an unknown scheme {scheme!r}")
-        elif store and scheme == "postgresql":
+        if not schemes.is_known(setting.value, kind):
+            yield _unknown_scheme(resolved, setting, kind, scheme)
+        elif kind != schemes.ARTIFACTS and scheme == "postgresql":
             yield Problem(
                 WARNING,
                 f"{where(resolved, setting)} names no driver: SQLAlchemy 2.1 then wants psycopg 3",
@@ -248,6 +238,31 @@ def _uris(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:
                 f"{where(resolved, setting)} is a file store, which MLflow keeps in maintenance mode",
                 "sqlite:///mlflow.db is a drop-in local store",
             )
+
+
+def _store_kind(key: Key) -> str:
+    if key in _AUTH_DATABASE_KEYS:
+        return schemes.DATABASE  # basic-auth's users: a SQLAlchemy database
+    if key in _REGISTRY_KEYS:
+        return schemes.REGISTRY
+    return schemes.TRACKING if key in keys.DATABASE_KEYS else schemes.ARTIFACTS
+
+
+def _unknown_scheme(resolved: Resolved, setting: Setting, kind: str, scheme: str) -> Problem:
+    """A managed MLflow's URI without its plugin is a warning naming the plugin; any other scheme an error."""
+    package = schemes.managed_plugin(str(setting.value))
+    if package is not None:
+        return Problem(
+            WARNING,
+            f"{where(resolved, setting)} is a managed MLflow's URI, served by the {package} plugin, "
+            "which is not installed: MLflow cannot open it",
+            f"pip install {package}",
+        )
+    known = sorted({*schemes.mlflow_schemes(kind), *schemes.plugin_schemes(kind)} - {""})
+    served = "the SQLAlchemy databases" if kind == schemes.DATABASE else "MLflow and its installed plugins"
+    return Problem(
+        ERROR, f"{where(resolved, setting)} has an unknown scheme {scheme!r}", f"{served} know {', '.join(known)}"
+    )
 
 
 def _artifact_root(resolved: Resolved) -> Iterator[Problem]:

@@ -228,3 +228,35 @@ def test_auth_without_basic_auth_does_nothing(project: Project) -> None:
     project.write("settings/mlflow.yml", "server:\n  auth:\n    default_permission: READ\n")
     result = project.cli("check")
     assert "warning: server.auth.default_permission (settings/mlflow.yml) does nothing without" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        pytest.param("sqlite:///auth/users.db", id="sqlite-relative"),
+        pytest.param("sqlite:////srv/auth/users.db", id="sqlite-absolute"),
+        pytest.param("postgresql+psycopg2://u@127.0.0.1/auth", id="postgresql-driver"),
+    ],
+)
+def test_auth_database_uris_are_databases(project: Project, uri: str) -> None:
+    """`server.auth.database_uri` is a SQLAlchemy database: `check --strict` passes, `run` warns nothing."""
+    project.write(
+        "settings/mlflow.yml",
+        f"server:\n  app_name: basic-auth\n  auth:\n    database_uri: {uri}\n    read_database_uri: {uri}\n",
+    )
+    project.write(".env", "MLFLOW_FLASK_SERVER_SECRET_KEY=k\nMLFLOW_AUTH_ADMIN_PASSWORD=p\n")
+    checked = project.cli("check", "--strict")
+    assert checked.returncode == 0, checked
+    ran = project.cli("run", "--", "true")
+    assert (ran.returncode, ran.stderr) == (0, ""), ran
+
+
+def test_an_auth_database_uri_of_no_database_is_refused(project: Project) -> None:
+    """A scheme no SQLAlchemy dialect MLflow stores in has is an error naming the dialects."""
+    project.write("settings/mlflow.yml", "server:\n  app_name: basic-auth\n  auth:\n    database_uri: redis://x/0\n")
+    checked = project.cli("check")
+    assert checked.returncode == 1, checked
+    assert (
+        "error: server.auth.database_uri (settings/mlflow.yml) has an unknown scheme 'redis' "
+        "(hint: the SQLAlchemy databases know mssql, mysql, postgresql, sqlite)"
+    ) in checked.stdout, checked
