@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from layered_mlflow import (
@@ -59,6 +60,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
         *experiments.problems(resolved),
         *store_checks.problems(resolved),
         *_artifact_root(resolved),
+        *_allowed_hosts(resolved),
         *_interpolations(resolved),
         *(
             Problem(NOTE, f"{name} is set but empty in the environment; `run` removes it from the command's")
@@ -263,6 +265,45 @@ def _unknown_scheme(resolved: Resolved, setting: Setting, kind: str, scheme: str
     return Problem(
         ERROR, f"{where(resolved, setting)} has an unknown scheme {scheme!r}", f"{served} know {', '.join(known)}"
     )
+
+
+def _allowed_hosts(resolved: Resolved) -> Iterator[Problem]:
+    """The server's Host check, offline: the Host header the tracking URI sends must be in `server.allowed_hosts`.
+
+    As MLflow's security middleware matches it: `*` allows every host, a pattern with `*` is a glob,
+    anything else the header itself (with its port, unless the scheme's default).
+    """
+    tracking = resolved.settings.get("mlflow_tracking_uri")
+    allowed = server_settings.text_of(resolved, "allowed_hosts")
+    if tracking is None or allowed is None or server_settings.is_on(resolved, "disable_security_middleware"):
+        return
+    host = _host_header(str(tracking.value))
+    patterns = [pattern.strip() for pattern in allowed.split(",") if pattern.strip()]
+    if host is None or "*" in patterns:
+        return
+    if not any(fnmatch.fnmatchcase(host, pattern) if "*" in pattern else host == pattern for pattern in patterns):
+        setting = resolved.settings["server.allowed_hosts"]
+        yield Problem(
+            WARNING,
+            f"{where(resolved, tracking)} sends the Host header {host!r}, which {where(resolved, setting)} "
+            "does not allow: the server answers 403 to every API call",
+            f"add {host} to server.allowed_hosts",
+        )
+
+
+def _host_header(uri: str) -> str | None:
+    """The Host header an HTTP client sends to ``uri``; None for a store that is no HTTP server."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:  # not a port: `check` says so where it reaches the server
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return host if port in (None, 80 if parts.scheme == "http" else 443) else f"{host}:{port}"
 
 
 def _artifact_root(resolved: Resolved) -> Iterator[Problem]:
