@@ -267,7 +267,7 @@ def test_readme_block_runs(demo: Path, block: list[tuple[str, list[str]]]) -> No
         f'{{ {run}\n}} > {outputs}/{i} 2>&1\necho "__status__ $?" >&2\n' for i, (_, run) in enumerate(plans)
     )
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update({"PATH": f"{BIN}{os.pathsep}{env['PATH']}", "HOME": str(demo.parent), "DO_NOT_TRACK": "true"})
+    env.update({"PATH": f"{BIN}{os.pathsep}{env['PATH']}", "HOME": str(demo.parent)})
     done = subprocess.run(["bash", "-c", script], cwd=demo, env=env, capture_output=True, text=True, timeout=600)
     statuses = [int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("__status__ ")]
     printed = [(outputs / str(i)).read_text() for i in range(len(plans))]
