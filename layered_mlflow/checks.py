@@ -18,6 +18,7 @@ from layered_mlflow import (
     uris,
     value_rules,
 )
+from layered_mlflow.auth_config import ADMIN_VARIABLES
 from layered_mlflow.errors import did_you_mean
 from layered_mlflow.exports import variable_name
 from layered_mlflow.keys import Key
@@ -134,7 +135,8 @@ def unknown_keys(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Pr
         head = setting.key[0]
         if head in _UNCHECKED_HEADS:
             continue
-        if head.startswith("mlflow_") and known and head.upper() not in known:
+        # basic-auth's admin: variables of MLflow's since 3.15, before that written in its config by `server`.
+        if head.startswith("mlflow_") and known and head.upper() not in known and head.upper() not in ADMIN_VARIABLES:
             hint = did_you_mean(head.upper(), known, cutoff=0.8, spell=_spelling(setting))
             yield Problem(
                 WARNING, f"{where(resolved, setting)} is not an MLflow variable; it is exported but unused", hint

@@ -7,6 +7,7 @@ for `check` and `server`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from layered_mlflow import mlflow_vars, precedence, server_options
@@ -22,8 +23,9 @@ _RANGES = {
     "auth.auth_cache_max_size": (1, None),
     "auth.auth_cache_ttl_seconds": (0, None),
 }
-# mlflow/server/auth/permissions.py's ALL_PERMISSIONS.
-PERMISSIONS = ("READ", "USE", "EDIT", "MANAGE", "DENY", "NO_PERMISSIONS")
+# The permissions MLflow's basic-auth defines (READ = Permission(name="READ", …)); 3.18 added DENY.
+_PERMISSIONS_FILE = "server/auth/permissions.py"
+_PERMISSION = re.compile(r'^\w+ = Permission\(\s*name="(?P<name>\w+)"', re.MULTILINE)
 _SERVER_OPTS = ("gunicorn_opts", "waitress_opts", "uvicorn_opts")
 _SECURITY = ("allowed_hosts", "cors_allowed_origins", "disable_security_middleware")
 
@@ -52,9 +54,10 @@ def _invalid(resolved: Resolved) -> Iterator[str]:
             f"not {prefix!r} ({_origin(resolved, 'static_prefix')})"
         )
     permission = text_of(resolved, "auth.default_permission")
-    if permission is not None and permission not in PERMISSIONS:
+    known = permissions() if permission is not None else ()
+    if permission is not None and known and permission not in known:
         yield (
-            f"`server.auth.default_permission` must be one of {', '.join(PERMISSIONS)}, not {permission!r} "
+            f"`server.auth.default_permission` must be one of {', '.join(known)}, not {permission!r} "
             f"({_origin(resolved, 'auth.default_permission')})"
         )
 
@@ -105,6 +108,13 @@ def _booleans() -> tuple[str, ...]:
         *(key for key, option in options if option.kind in ("flag", "switch")),
         "auth.grant_default_workspace_access",
     )
+
+
+def permissions() -> tuple[str, ...]:
+    """The permissions of the installed MLflow's basic-auth, read by path; none where it cannot be read."""
+    folder = mlflow_vars.package()
+    source = "" if folder is None else mlflow_vars.read(folder / _PERMISSIONS_FILE)
+    return tuple(match["name"] for match in _PERMISSION.finditer(source))
 
 
 def apps() -> tuple[str, ...]:

@@ -155,6 +155,7 @@ BY_CI = {
     "pytest tests/test_unit_*.py",  # a part of CI's pytest
     'pytest -m "not server and not mlflow"',  # a part of CI's pytest
     "bash .ci/run",
+    "pip install -c .ci/lowest.txt -e '.[test]' && pytest -m \"mlflow or installed_mlflow\"",  # .ci/run's second run
     # Mutation testing takes minutes; tests/MUTANTS.md records its last run and what it left.
     "pip install -e '.[test,mutation]' && mutmut run --max-children 2 && mutmut results",
 }

@@ -109,6 +109,7 @@ def test_uri_with_space_is_a_valid_file_uri(tmp_path: Path) -> None:
     assert "%20" in (project.root / "mlruns").as_uri()
 
 
+@pytest.mark.installed_mlflow
 def test_mlflows_own_schemes_are_read_from_its_registries() -> None:
     """The schemes read from MLflow's source are those its three registries and DATABASE_ENGINES hold."""
     from mlflow.store.artifact.artifact_repository_registry import _artifact_repository_registry
@@ -147,6 +148,7 @@ MANAGED = [
 ]
 
 
+@pytest.mark.installed_mlflow
 @pytest.mark.parametrize(("key", "uri", "package"), MANAGED)
 def test_a_managed_uri_is_valid_and_names_its_plugin(project: Project, key: str, uri: str, package: str) -> None:
     """SPEC §6: without its plugin, a managed MLflow's URI is a warning naming the package (an error if strict)."""
@@ -170,6 +172,7 @@ def _plugin(folder: Path, entry_points_text: str) -> dict[str, str]:
     return {"PYTHONPATH": str(folder)}
 
 
+@pytest.mark.installed_mlflow
 def test_schemes_an_installed_plugin_registers_are_known(project: Project, tmp_path: Path) -> None:
     """A scheme an installed plugin's entry points register is valid; SageMaker's plugin silences its warning."""
     env = _plugin(
