@@ -62,7 +62,7 @@ def refusal(name: str, value: str, environ: Mapping[str, str], http: bool) -> Re
         return Refusal("is not a logging level", ", ".join(_LEVELS[2:7]))
     if name == "MLFLOW_RUN_CONTEXT" and not _is_json_object(value):
         return Refusal("is not a JSON object; MLflow would drop it silently")
-    if name == "MLFLOW_TRACKING_AUTH" and value not in auth_providers():
+    if name == "MLFLOW_TRACKING_AUTH" and auth_providers() and value not in auth_providers():
         return _unknown_provider(value)
     return None
 
@@ -101,17 +101,16 @@ def auth_providers() -> frozenset[str]:
     """What ``MLFLOW_TRACKING_AUTH`` may name: MLflow's own providers, and the installed plugins.
 
     A plugin is known by its entry point's name (MLflow asks the provider itself, which means
-    importing it; plugins name both alike).
+    importing it; plugins name both alike). Empty where MLflow's own cannot be read (MLflow laid
+    out otherwise): then no name is refused.
     """
     from importlib.metadata import entry_points  # only here: scanning the installed packages costs ~20 ms
 
     package = mlflow_vars.package()
-    return frozenset(
-        {
-            *(_built_in_auth(package / _AUTH_FOLDER) if package is not None else ()),
-            *(point.name for point in entry_points(group="mlflow.request_auth_provider")),
-        }
-    )
+    built_in = set(_built_in_auth(package / _AUTH_FOLDER)) if package is not None else set()
+    if not built_in:
+        return frozenset()
+    return frozenset({*built_in, *(point.name for point in entry_points(group="mlflow.request_auth_provider"))})
 
 
 def _built_in_auth(folder: Path) -> Iterator[str]:

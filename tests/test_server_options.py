@@ -263,3 +263,18 @@ def test_an_auth_database_uri_of_no_database_is_refused(project: Project) -> Non
         "error: server.auth.database_uri (settings/mlflow.yml) has an unknown scheme 'redis' "
         "(hint: the SQLAlchemy databases know mssql, mysql, postgresql, sqlite)"
     ) in checked.stdout, checked
+
+
+def test_an_mlflow_laid_out_otherwise_makes_nothing_unknown(project: Project, tmp_path: Path) -> None:
+    """Where the installed MLflow's source cannot be read, no server key, auth provider or scheme is refused."""
+    fake = tmp_path / "fake" / "mlflow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    project.write(
+        "settings/mlflow.yml",
+        "mlflow_tracking_uri: newstore://cluster/mlflow\nmlflow_tracking_auth: newauth\n"
+        "server:\n  artifacts_presigned_only: true\n  workers: 2\n",
+    )
+    checked = project.cli("check", "--strict", env={"PYTHONPATH": str(fake.parent)})
+    assert checked.returncode == 0, checked
+    assert project.cli("check").returncode == 1, "the installed MLflow refuses them"
