@@ -65,10 +65,10 @@ def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: b
 def _options(resolved: Resolved) -> Mapping[str, server_options.Option]:
     """The installed `mlflow server`'s options, refusing a key of the section that is none of them.
 
-    A key its source was not seen to define is asked of the click command itself, imported for it
-    (seconds): a newer MLflow's option is never refused for being unknown here.
+    Where its source was not read, or does not define a key, the click command itself is asked,
+    imported for it (seconds): an option of MLflow's is never refused for being unknown here.
     """
-    options = server_options.installed()
+    options = server_options.installed() or server_options.from_click()
     for name, setting in resolved.settings.items():
         if setting.key[:2] == ("server", "auth") and len(setting.key) == 3 and setting.key[2] not in keys.AUTH_KEYS:
             raise ConfigError(

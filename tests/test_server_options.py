@@ -68,18 +68,30 @@ def test_an_option_no_code_here_names_reaches_mlflow_server(project: Project) ->
     assert "`server.artifacts_presigned_only` must be true or false, not 'maybe'" in refused.stderr, refused
 
 
-def test_an_option_the_reading_misses_is_asked_of_mlflow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("read_nothing", "server"),
+    [
+        pytest.param(False, "static_prefix: /ml", id="one-missed"),
+        pytest.param(True, "static_prefix: /ml", id="none-read"),
+        pytest.param(True, "", id="none-read-none-set"),
+    ],
+)
+def test_an_option_the_reading_misses_is_asked_of_mlflow(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, read_nothing: bool, server: str
+) -> None:
     """A key MLflow knows and the source reading does not (a future layout) is passed on, never refused."""
     from layered_mlflow.resolve import resolve
     from layered_mlflow.server import server_command
 
-    read = dict(server_options.installed())
-    del read["static_prefix"]
+    read = {} if read_nothing else dict(server_options.installed())
+    read.pop("static_prefix", None)
     monkeypatch.setattr(server_options, "installed", lambda: read)
     (tmp_path / "settings").mkdir()
-    (tmp_path / "settings" / "mlflow.yml").write_text("server:\n  static_prefix: /ml\n", encoding="utf-8")
-    argv = server_command(resolve(project_dir=tmp_path)).argv
-    assert argv[argv.index("--static-prefix") + 1] == "/ml"
+    (tmp_path / "settings" / "mlflow.yml").write_text(f"server:\n  {server}\n", encoding="utf-8")
+    argv = list(server_command(resolve(project_dir=tmp_path)).argv)
+    assert argv[argv.index("--port") + 1] == "5000"
+    if server:
+        assert argv[argv.index("--static-prefix") + 1] == "/ml"
 
 
 def test_auth_keys_are_read_by_mlflows_auth_config() -> None:
