@@ -1,8 +1,9 @@
 """The URI schemes the installed MLflow and its plugins serve, found without importing mlflow (SPEC §1, §6).
 
 MLflow registers its own stores' schemes in three registries (``_tracking_store_registry.register("file",
-…)``, ``for scheme in DATABASE_ENGINES: …``); their source is read by path and the ``register`` calls
-parsed with ``ast``. A plugin adds its schemes as entry points of the registry's group. A managed
+…)``, ``for scheme in DATABASE_ENGINES: …``); their source is read by path, and each ``register`` call's
+scheme is a literal, a name defined in MLflow, or a loop's variable (parsing the whole files with ``ast``
+would cost 20 ms of every `run`). A plugin adds its schemes as entry points of the registry's group. A managed
 MLflow's URI (SageMaker's ``arn:aws:sagemaker:…``, Azure ML's ``azureml://…``) is served by a plugin
 that may not be installed here: it is valid, and `check` names the package that serves it.
 tests/test_uris.py compares what is read here with MLflow's registries themselves.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 from layered_mlflow import mlflow_vars
@@ -58,13 +59,9 @@ def mlflow_schemes(kind: str) -> frozenset[str]:
         return frozenset()
     if kind == DATABASE:
         path, name = folder / _ENGINES[0], _ENGINES[1]
-        return frozenset(_strings(_definition(path, name), {}, folder, path))
+        return frozenset(_strings(_definition(path, name), folder, path))
     path = folder / _REGISTRIES[kind][0]
-    try:
-        tree = ast.parse(mlflow_vars.read(path))
-    except SyntaxError:
-        return frozenset()
-    return frozenset(_registered(tree, {}, folder, path))
+    return frozenset(_registered(mlflow_vars.read(path), folder, path))
 
 
 @functools.cache
@@ -77,26 +74,28 @@ def plugin_schemes(kind: str) -> frozenset[str]:
     return frozenset(point.name.lower() for point in entry_points(group=_REGISTRIES[kind][1]))
 
 
-def _registered(node: ast.AST, bound: Mapping[str, ast.expr], folder: Path, path: Path) -> Iterator[str]:
-    """The first argument of every ``….register(scheme, …)`` under ``node``, a loop's variable bound to its list."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.For) and isinstance(child.target, ast.Name):
-            yield from _registered(child, {**bound, child.target.id: child.iter}, folder, path)
-            continue
-        if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) and child.func.attr == "register":
-            yield from _strings(child.args[0] if child.args else None, bound, folder, path)
-        yield from _registered(child, bound, folder, path)
+# `….register("file", …)`, `….register(_OSS_UNITY_CATALOG_SCHEME, …)`, `….register(scheme, …)` in a loop.
+_REGISTER = re.compile(r"\.register\(\s*(?P<scheme>\"[^\"\n]*\"|\w+)\s*,")
+_LOOP = re.compile(r"^[ \t]*for (?P<name>\w+) in (?P<iterable>[^\n]+):[ \t]*$", re.MULTILINE)
 
 
-def _strings(node: ast.expr | None, bound: Mapping[str, ast.expr], folder: Path, path: Path) -> Iterator[str]:
+def _registered(source: str, folder: Path, path: Path) -> Iterator[str]:
+    """The scheme of every ``….register(scheme, …)`` of ``source``; a loop's variable stands for its list."""
+    loops = [(loop.start(), loop["name"], loop["iterable"]) for loop in _LOOP.finditer(source)]
+    for call in _REGISTER.finditer(source):
+        written = call["scheme"]
+        # The nearest loop above the call with that variable: `for scheme in ["http", "https"]:`.
+        loop = next((text for at, name, text in reversed(loops) if at < call.start() and name == written), written)
+        yield from _strings(_expression(loop), folder, path)
+
+
+def _strings(node: ast.expr | None, folder: Path, path: Path) -> Iterator[str]:
     """The strings an expression of ``path`` stands for: a literal, a list of them, a name defined in MLflow."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         yield node.value
     elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
         for element in node.elts:
-            yield from _strings(element, bound, folder, path)
-    elif isinstance(node, ast.Name) and node.id in bound:
-        yield from _strings(bound[node.id], {}, folder, path)
+            yield from _strings(element, folder, path)
     elif isinstance(node, ast.Name):
         definition = _definition(path, node.id)
         source: Path | None = path
@@ -104,7 +103,14 @@ def _strings(node: ast.expr | None, bound: Mapping[str, ast.expr], folder: Path,
             source = _imported_from(folder, path, node.id)
             definition = None if source is None else _definition(source, node.id)
         if definition is not None and source is not None:
-            yield from _strings(definition, {}, folder, source)
+            yield from _strings(definition, folder, source)
+
+
+def _expression(text: str) -> ast.expr | None:
+    try:
+        return ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
 
 
 def _definition(path: Path, name: str) -> ast.expr | None:

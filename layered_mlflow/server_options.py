@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from collections.abc import Mapping
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -43,10 +43,10 @@ def installed() -> Mapping[str, Option]:
     if folder is None:
         return MappingProxyType({})
     decorators = _decorators(mlflow_vars.read(folder / _COMMAND_FILE))
-    shared = _assignments(folder / _SHARED_FILE) if any(isinstance(d, ast.Attribute) for d in decorators) else {}
+    shared = mlflow_vars.read(folder / _SHARED_FILE) if any(isinstance(d, ast.Attribute) for d in decorators) else ""
     found: dict[str, Option] = {}
     for decorator in decorators:
-        call = shared.get(decorator.attr) if isinstance(decorator, ast.Attribute) else decorator
+        call = _assigned(shared, decorator.attr) if isinstance(decorator, ast.Attribute) else decorator
         option = _option(call) if isinstance(call, ast.Call) else None
         if option is not None:
             found[option[0]] = option[1]
@@ -116,17 +116,19 @@ def _decorators(source: str) -> list[ast.expr]:
     return list(function.decorator_list) if isinstance(function, ast.FunctionDef) else []
 
 
-def _assignments(path: Path) -> dict[str, ast.expr]:
-    """The module-level ``NAME = click.option(...)`` of MLflow's shared options."""
+def _assigned(source: str, name: str) -> ast.expr | None:
+    """The value of the module-level ``NAME = click.option(...)`` in ``source``, parsed alone.
+
+    It ends before the next line that starts at the margin with anything but a closing bracket.
+    """
+    found = re.search(rf"^{re.escape(name)} = ", source, re.MULTILINE)
+    if found is None:
+        return None
+    end = re.compile(r"^[^\s)\]}#]", re.MULTILINE).search(source, found.end())
     try:
-        tree = ast.parse(mlflow_vars.read(path))
+        return ast.parse(source[found.end() : end.start() if end else len(source)], mode="eval").body
     except SyntaxError:
-        return {}
-    return {
-        node.targets[0].id: node.value
-        for node in tree.body
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-    }
+        return None
 
 
 def _option(call: ast.Call) -> tuple[str, Option] | None:
