@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 
-from layered_mlflow import keys, server_settings, uris
+from layered_mlflow import keys, mlflow_vars, server_settings, uris
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.resolve import Resolved
 
 APP = "basic-auth"
 VARIABLE = "MLFLOW_AUTH_CONFIG_PATH"
-# MLflow's own defaults (mlflow/server/auth/basic_auth.ini), the database anchored to the root.
-_DEFAULTS = {"default_permission": "READ", "database_uri": "sqlite:///basic_auth.db"}
+# MLflow's own configuration (its defaults), where its loader (config.py) reads the admin's variables or not.
+_TEMPLATE = "server/auth/basic_auth.ini"
+_LOADER = "server/auth/config.py"
+_ADMIN = {"admin_username": "MLFLOW_AUTH_ADMIN_USERNAME", "admin_password": "MLFLOW_AUTH_ADMIN_PASSWORD"}
+ADMIN_VARIABLES = frozenset(_ADMIN.values())
 
 
 def applies(resolved: Resolved) -> bool:
@@ -41,8 +44,14 @@ def generated(resolved: Resolved) -> bool:
 
 
 def config_text(resolved: Resolved) -> str:
-    """The ``[mlflow]`` section MLflow's loader reads; the admin's credentials stay in their variables."""
-    values = {**_DEFAULTS, "database_uri": uris.anchor(_DEFAULTS["database_uri"], resolved.root, {})}
+    """The ``[mlflow]`` section MLflow's loader reads: the installed MLflow's own, overlaid with `server.auth`.
+
+    The admin's credentials stay in their variables, unless the installed MLflow reads them from this
+    file alone (3.13 and 3.14 do, and fail without them).
+    """
+    values = {**_template(), "database_uri": _default_database(resolved)}
+    if not _loader_reads_admin_variables():
+        values.update({key: resolved.variables[name] for key, name in _ADMIN.items() if name in resolved.variables})
     for key in keys.AUTH_KEYS:
         text = server_settings.text_of(resolved, f"auth.{key}")
         if text is not None:
@@ -58,7 +67,30 @@ def config_text(resolved: Resolved) -> str:
 def database_uri(resolved: Resolved) -> str:
     """Where the users and permissions are kept."""
     written = server_settings.text_of(resolved, "auth.database_uri")
-    return written if written is not None else uris.anchor(_DEFAULTS["database_uri"], resolved.root, {})
+    return written if written is not None else _default_database(resolved)
+
+
+def _default_database(resolved: Resolved) -> str:
+    """MLflow's default database (``sqlite:///basic_auth.db``), anchored to the root."""
+    return uris.anchor(_template().get("database_uri", "sqlite:///basic_auth.db"), resolved.root, {})
+
+
+def _template() -> dict[str, str]:
+    """The installed MLflow's basic_auth.ini: what its loader falls back to without a file of ours."""
+    import configparser
+
+    folder = mlflow_vars.package()
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string("" if folder is None else mlflow_vars.read(folder / _TEMPLATE))
+    except configparser.Error:
+        return {}
+    return dict(parser["mlflow"]) if parser.has_section("mlflow") else {}
+
+
+def _loader_reads_admin_variables() -> bool:
+    folder = mlflow_vars.package()
+    return folder is None or _ADMIN["admin_password"] in mlflow_vars.read(folder / _LOADER)
 
 
 def hand_over(text: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from layered_mlflow import (
@@ -11,12 +12,16 @@ from layered_mlflow import (
     keys,
     mlflow_vars,
     precedence,
+    schemes,
+    server_options,
     server_settings,
     uris,
     value_rules,
 )
+from layered_mlflow.auth_config import ADMIN_VARIABLES
 from layered_mlflow.errors import did_you_mean
 from layered_mlflow.exports import variable_name
+from layered_mlflow.keys import Key
 from layered_mlflow.layers import Setting
 from layered_mlflow.masking import secrets_of
 from layered_mlflow.mlflow_vars import mlflow_variables
@@ -26,22 +31,10 @@ from layered_mlflow.resolve import Resolved
 
 # Stores MLflow's client reaches over HTTP, through its REST client (mlflow/utils/rest_utils.py).
 _HTTP_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
-_STORE_SCHEMES = (
-    "file",
-    "sqlite",
-    "postgresql",
-    "mysql",
-    "mssql",
-    "http",
-    "https",
-    "databricks",
-    "databricks-uc",
-    "uc",
-)
-_ARTIFACT_SCHEMES = (
-    *("file", "s3", "gs", "wasbs", "abfss", "hdfs", "viewfs", "ftp", "sftp", "dbfs"),
-    *("mlflow-artifacts", "http", "https", "runs", "models", "oci"),
-)
+# What each URI key names, for the schemes MLflow and its plugins serve (schemes.py); the other URI keys
+# are artifact locations.
+_REGISTRY_KEYS = frozenset({("mlflow_registry_uri",), ("server", "registry_store_uri"), ("mlflow_registry_store_uri",)})
+_AUTH_DATABASE_KEYS = frozenset({("server", "auth", "database_uri"), ("server", "auth", "read_database_uri")})
 _NO_PROJECT_HINT = (
     "only the defaults, .env and the environment apply; cd into a project, or start one with `layered-mlflow init`"
 )
@@ -69,6 +62,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
         *experiments.problems(resolved),
         *store_checks.problems(resolved),
         *_artifact_root(resolved),
+        *_allowed_hosts(resolved),
         *_interpolations(resolved),
         *(
             Problem(NOTE, f"{name} is set but empty in the environment; `run` removes it from the command's")
@@ -142,7 +136,8 @@ def unknown_keys(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Pr
         head = setting.key[0]
         if head in _UNCHECKED_HEADS:
             continue
-        if head.startswith("mlflow_") and known and head.upper() not in known:
+        # basic-auth's admin: variables of MLflow's since 3.15, before that written in its config by `server`.
+        if head.startswith("mlflow_") and known and head.upper() not in known and head.upper() not in ADMIN_VARIABLES:
             hint = did_you_mean(head.upper(), known, cutoff=0.8, spell=_spelling(setting))
             yield Problem(
                 WARNING, f"{where(resolved, setting)} is not an MLflow variable; it is exported but unused", hint
@@ -151,14 +146,21 @@ def unknown_keys(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Pr
             hint = did_you_mean(head, [*keys.SECTIONS, "mlflow_tracking_uri"], cutoff=0.7)
             hint = hint or "MLflow variables start with mlflow_"
             yield Problem(WARNING, f"{where(resolved, setting)} is not a layered-mlflow key; it is ignored", hint)
-        elif head == "server" and len(setting.key) == 2 and setting.key[1] not in keys.SERVER_KEYS:
-            hint = did_you_mean(setting.key[1], keys.SERVER_KEYS, spell="server.{}".format)
-            hint = hint or f"the keys are {', '.join(keys.SERVER_KEYS)}"
+        elif head == "server" and len(setting.key) == 2 and _unknown_server_key(setting.key[1]):
+            options = server_options.installed()
+            hint = did_you_mean(setting.key[1], options, spell="server.{}".format)
+            hint = hint or f"the keys are {', '.join(options)}"
             if not setting.key[1].startswith("mlflow_"):  # a variable in the wrong place: _no_ops says so
                 yield Problem(WARNING, f"{where(resolved, setting)} is not a `server` key", hint)
         elif head == "experiment" and setting.key[1] not in keys.EXPERIMENT_KEYS:
             hint = f"the keys are {', '.join(keys.EXPERIMENT_KEYS)}"
             yield Problem(WARNING, f"{where(resolved, setting)} is not an `experiment` key", hint)
+
+
+def _unknown_server_key(name: str) -> bool:
+    """Not an option of the installed `mlflow server`; nothing is, where its options could not be read."""
+    options = server_options.installed()
+    return bool(options) and name not in options
 
 
 def _no_ops(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:
@@ -225,11 +227,11 @@ def _uris(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:
     for setting in settings:
         if setting.key not in keys.URI_KEYS or not isinstance(setting.value, str) or is_reference(setting.value):
             continue
+        kind = _store_kind(setting.key)
         scheme = setting.value.split(":", 1)[0].lower() if ":" in setting.value else setting.value
-        store = setting.key in keys.DATABASE_KEYS
-        if scheme.split("+")[0] not in (_STORE_SCHEMES if store else _ARTIFACT_SCHEMES):
-            yield Problem(ERROR, f"{where(resolved, setting)} has an unknown scheme {scheme!r}")
-        elif store and scheme == "postgresql":
+        if not schemes.is_known(setting.value, kind):
+            yield _unknown_scheme(resolved, setting, kind, scheme)
+        elif kind != schemes.ARTIFACTS and scheme == "postgresql":
             yield Problem(
                 WARNING,
                 f"{where(resolved, setting)} names no driver: SQLAlchemy 2.1 then wants psycopg 3",
@@ -241,6 +243,70 @@ def _uris(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem]:
                 f"{where(resolved, setting)} is a file store, which MLflow keeps in maintenance mode",
                 "sqlite:///mlflow.db is a drop-in local store",
             )
+
+
+def _store_kind(key: Key) -> str:
+    if key in _AUTH_DATABASE_KEYS:
+        return schemes.DATABASE  # basic-auth's users: a SQLAlchemy database
+    if key in _REGISTRY_KEYS:
+        return schemes.REGISTRY
+    return schemes.TRACKING if key in keys.DATABASE_KEYS else schemes.ARTIFACTS
+
+
+def _unknown_scheme(resolved: Resolved, setting: Setting, kind: str, scheme: str) -> Problem:
+    """A managed MLflow's URI without its plugin is a warning naming the plugin; any other scheme an error."""
+    package = schemes.managed_plugin(str(setting.value))
+    if package is not None:
+        return Problem(
+            WARNING,
+            f"{where(resolved, setting)} is a managed MLflow's URI, served by the {package} plugin, "
+            "which is not installed: MLflow cannot open it",
+            f"pip install {package}",
+        )
+    known = sorted({*schemes.mlflow_schemes(kind), *schemes.plugin_schemes(kind)} - {""})
+    served = "the SQLAlchemy databases" if kind == schemes.DATABASE else "MLflow and its installed plugins"
+    return Problem(
+        ERROR, f"{where(resolved, setting)} has an unknown scheme {scheme!r}", f"{served} know {', '.join(known)}"
+    )
+
+
+def _allowed_hosts(resolved: Resolved) -> Iterator[Problem]:
+    """The server's Host check, offline: the Host header the tracking URI sends must be in `server.allowed_hosts`.
+
+    As MLflow's security middleware matches it: `*` allows every host, a pattern with `*` is a glob,
+    anything else the header itself (with its port, unless the scheme's default).
+    """
+    tracking = resolved.settings.get("mlflow_tracking_uri")
+    allowed = server_settings.text_of(resolved, "allowed_hosts")
+    if tracking is None or allowed is None or server_settings.is_on(resolved, "disable_security_middleware"):
+        return
+    host = _host_header(str(tracking.value))
+    patterns = [pattern.strip() for pattern in allowed.split(",") if pattern.strip()]
+    if host is None or "*" in patterns:
+        return
+    if not any(fnmatch.fnmatchcase(host, pattern) if "*" in pattern else host == pattern for pattern in patterns):
+        setting = resolved.settings["server.allowed_hosts"]
+        yield Problem(
+            WARNING,
+            f"{where(resolved, tracking)} sends the Host header {host!r}, which {where(resolved, setting)} "
+            "does not allow: the server answers 403 to every API call",
+            f"add {host} to server.allowed_hosts",
+        )
+
+
+def _host_header(uri: str) -> str | None:
+    """The Host header an HTTP client sends to ``uri``; None for a store that is no HTTP server."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:  # not a port: `check` says so where it reaches the server
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return host if port in (None, 80 if parts.scheme == "http" else 443) else f"{host}:{port}"
 
 
 def _artifact_root(resolved: Resolved) -> Iterator[Problem]:

@@ -48,9 +48,9 @@ def assignments(ctx: click.Context, param: click.Parameter, incomplete: str) -> 
 
 
 def _keys(ctx: click.Context) -> list[str]:
-    from layered_mlflow.keys import SERVER_KEYS
     from layered_mlflow.mlflow_vars import mlflow_variables
     from layered_mlflow.resolve import resolve
+    from layered_mlflow.server_options import installed
 
     params = ctx.find_root().params
     try:
@@ -58,5 +58,5 @@ def _keys(ctx: click.Context) -> list[str]:
         layered = list(resolved.history)
     except (LayeredMlflowError, OSError):
         layered = []
-    everything = {*layered, *(f"server.{key}" for key in SERVER_KEYS), *(n.lower() for n in mlflow_variables())}
+    everything = {*layered, *(f"server.{key}" for key in installed()), *(n.lower() for n in mlflow_variables())}
     return sorted(everything)

@@ -14,8 +14,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from layered_mlflow import server_options
 from layered_mlflow.errors import ConfigError, did_you_mean
-from layered_mlflow.keys import SERVER_KEYS, Key, dotted
+from layered_mlflow.keys import SERVER_SPECIAL, Key, dotted
 
 # kedro-mlflow's key -> ours.
 MAPPING: Mapping[Key, Key] = {
@@ -57,11 +58,14 @@ _OPEN: frozenset[Key] = frozenset(
 _INTERIOR: frozenset[Key] = frozenset(key[:n] for key in _SCHEMA | set(MAPPING) for n in range(1, len(key)))
 # Our `server` section shares none of these names, so one of them marks kedro-mlflow's `server`.
 _SERVER_KEYS = frozenset({"mlflow_tracking_uri", "mlflow_registry_uri", "credentials", "request_header_provider"})
-# Our own `server` keys, which may sit beside kedro-mlflow's; any other key there is outside its schema.
-_OUR_SERVER_KEYS = frozenset({*SERVER_KEYS, "auth"})
 # `{{ python_package }}`: a placeholder that kedro (or cookiecutter) fills in when it creates a
 # project. Go templates (`{{.ID}}`) do not match: they may be legitimate `env` values.
 PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
+
+
+def _our_server_keys() -> frozenset[str]:
+    """Our own `server` keys, which may sit beside kedro-mlflow's; any other key there is outside its schema."""
+    return frozenset({*server_options.installed(), *SERVER_SPECIAL, "auth"})
 
 
 class Translation(NamedTuple):
@@ -78,10 +82,11 @@ def translate(data: Mapping[str, Any], source: str) -> Translation:
     for section in sections:
         body = data[section]
         if section == "server":  # our own `server` keys (port, workers, …) may sit beside kedro-mlflow's
-            ours = {name: value for name, value in body.items() if name in _OUR_SERVER_KEYS}
+            own = _our_server_keys()
+            ours = {name: value for name, value in body.items() if name in own}
             if ours:
                 settings["server"] = ours
-            body = {name: value for name, value in body.items() if name not in _OUR_SERVER_KEYS}
+            body = {name: value for name, value in body.items() if name not in own}
         for path, value in _entries((section,), body):
             prefix = next((p for p in PREFIXES if path[: len(p)] == p and len(path) > len(p)), None)
             if path in MAPPING:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from layered_mlflow import server_options
 from layered_mlflow.errors import ConfigError, did_you_mean
 
 # A key is a path: ("mlflow_tracking_uri",), ("tags", "team"), ("env", "AWS_DEFAULT_REGION").
@@ -17,39 +18,21 @@ Key = tuple[str, ...]
 Value = str | tuple[str, ...] | None
 
 SECTIONS = ("env", "tags", "server", "token", "experiment")
-# The `server` section's keys: each is the `mlflow server` option of the same name (`--backend-store-uri`),
-# with the kind of value it takes. tests/test_server_options.py compares them with the installed MLflow's.
-# A "flag" is only ever switched on; a "switch" is also switched off, spelled as SWITCHED_OFF says.
-SERVER_OPTIONS = {
+# The `server` section's keys are the installed `mlflow server`'s options, each of the kind MLflow's click
+# option gives it (server_options.py). Written here is only what those options do not say: which texts are
+# stores, anchored to the root as URIs, which a folder anchored as a path, and which take a list.
+SERVER_SPECIAL = {
     "backend_store_uri": "uri",
     "read_replica_backend_store_uri": "uri",
     "registry_store_uri": "uri",
     "default_artifact_root": "uri",
     "artifacts_destination": "uri",
-    "serve_artifacts": "switch",
-    "artifacts_only": "flag",
-    "host": "text",
-    "port": "integer",
-    "workers": "integer",
+    "workspace_store_uri": "uri",
+    "expose_prometheus": "path",  # a folder MLflow creates
     "allowed_hosts": "list",
     "cors_allowed_origins": "list",
-    "disable_security_middleware": "flag",
-    "x_frame_options": "text",
-    "static_prefix": "text",
-    "gunicorn_opts": "text",
-    "waitress_opts": "text",
-    "uvicorn_opts": "text",
-    "dev": "flag",
-    "expose_prometheus": "path",  # a folder, anchored to the root
-    "app_name": "text",
-    "trace_archival_config": "path",
-    "secrets_cache_ttl": "integer",
-    "secrets_cache_max_size": "integer",
-    "workspace_store_uri": "uri",
-    "enable_workspaces": "switch",
 }
-SWITCHED_OFF = {"serve_artifacts": "--no-serve-artifacts", "enable_workspaces": "--disable-workspaces"}
-SERVER_KEYS = tuple(SERVER_OPTIONS)
+SERVER_LISTS = tuple(k for k, kind in SERVER_SPECIAL.items() if kind == "list")
 # `server.auth`: MLflow's basic-auth configuration (SPEC §12), not an option of `mlflow server`.
 # Its keys are those of the [mlflow] section MLflow's auth config loader reads (mlflow/server/auth/config.py),
 # less the admin's credentials, which are secrets: MLFLOW_AUTH_ADMIN_USERNAME / _PASSWORD.
@@ -66,14 +49,14 @@ NAME_LISTS = ("secrets", "required")
 TOKEN_KEYS = ("file", "command", "ttl")
 LIST_KEYS: frozenset[Key] = frozenset(
     {
-        *(("server", k) for k, kind in SERVER_OPTIONS.items() if kind == "list"),
+        *(("server", k) for k in SERVER_LISTS),
         ("token", "command"),
         *((name,) for name in NAME_LISTS),
     }
 )
 # The `server` options that name a store, and those of them that are artifact locations; `mlflow server`
 # also reads the first four from a variable (`MLFLOW_BACKEND_STORE_URI`).
-SERVER_STORES = tuple(k for k, kind in SERVER_OPTIONS.items() if kind == "uri")
+SERVER_STORES = tuple(k for k, kind in SERVER_SPECIAL.items() if kind == "uri")
 SERVER_ARTIFACT_STORES = ("default_artifact_root", "artifacts_destination")
 SERVER_VARIABLE_STORES = ("backend_store_uri", "registry_store_uri", *SERVER_ARTIFACT_STORES)
 # Keys whose value is a tracking or model-registry store (a database or a server), not an artifact location.
@@ -95,9 +78,10 @@ URI_KEYS: frozenset[Key] = DATABASE_KEYS | {
 }
 # Mappings inside a section: `server.auth.database_uri`, `experiment.tags.team`.
 NESTED_KEYS: frozenset[Key] = frozenset({("server", "auth"), ("experiment", "tags")})
-# Plain paths, anchored to the root like the URIs (`expose_prometheus: metrics`, `token.file`).
+# Plain paths, anchored to the root like the URIs (`expose_prometheus: metrics`, `token.file`); so are the
+# `server` options MLflow itself takes as a path (server_options.path_keys).
 PATH_KEYS: frozenset[Key] = frozenset(
-    {*(("server", k) for k, kind in SERVER_OPTIONS.items() if kind == "path"), ("token", "file")}
+    {*(("server", k) for k, kind in SERVER_SPECIAL.items() if kind == "path"), ("token", "file")}
 )
 TAGS_PREFIX = "LAYERED_MLFLOW_TAGS__"
 SERVER_PREFIX = "LAYERED_MLFLOW_SERVER__"
@@ -218,7 +202,7 @@ def find_key(written: str, named: Collection[str], mlflow_variables: Collection[
     for name in candidates:
         if name in named:
             return name
-    server_keys = [f"server.{k}" for k in SERVER_KEYS]
+    server_keys = [f"server.{k}" for k in server_options.installed()]
     for name in candidates:
         if name.upper() in mlflow_variables or name in server_keys:
             return name  # an MLflow variable, or a key of the server section, that no layer sets

@@ -51,7 +51,7 @@ def boolean(text: str, kind: str = "bool") -> bool | None:
 def mlflow_variables() -> Mapping[str, str]:
     """Every ``MLFLOW_*`` variable the installed MLflow reads, with its type: str, int, float, bool or flag.
 
-    Empty when MLflow is not installed (then nothing is called unknown).
+    Empty when MLflow is not installed or its declarations cannot be read (then nothing is called unknown).
     """
     folder = package()
     if folder is None:
@@ -59,6 +59,8 @@ def mlflow_variables() -> Mapping[str, str]:
     found: dict[str, str] = {}
     for match in _DECLARED.finditer(read(folder / "environment_variables.py")):
         found[match["name"]] = "bool" if match["boolean"] else _TYPES.get(match["type"], "str")
+    if not found:  # MLflow laid out otherwise: what it reads is not known, and nothing is called unknown
+        return MappingProxyType({})
     for path in _CLI_FILES:
         for match in _CLI_OPTION.finditer(read(folder / path)):
             found.setdefault(match["name"], _option_kind(match["before"] + match["after"]))

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
-from layered_mlflow import artifact_root, exports, keys, merging, precedence, uris
+from layered_mlflow import artifact_root, exports, keys, merging, precedence, server_options, uris
 from layered_mlflow.dotenv_files import read_dotenv
 from layered_mlflow.keys import Key
 from layered_mlflow.layers import Layer, Setting, SettingsFile, Variables
@@ -124,7 +124,7 @@ def _merge(
 ) -> tuple[dict[str, Setting], Mapping[str, tuple[Setting, ...]]]:
     """Later layers win; mappings merge key by key; an empty value says nothing."""
     standing = merging.winners(found for _, found in said)
-    for key in _ANCHORED:  # a few keys, rather than a test of every key
+    for key in _anchored_keys(standing):  # a few keys, rather than a test of every key
         setting = standing.get(key)
         if setting is not None and isinstance(setting.value, str):
             standing[key] = setting._replace(value=_anchored(key, setting.value, root, environ))
@@ -179,6 +179,13 @@ _ANCHORED = keys.URI_KEYS | keys.PATH_KEYS  # the keys whose values are anchored
 # The keys' own order (a tuple's, part by part) as one string each: NUL sorts below every character a name
 # holds. Sorting 20,000 strings is several times faster than sorting as many tuples.
 _ORDER = "\0".join
+
+
+def _anchored_keys(standing: Mapping[Key, Setting]) -> tuple[Key, ...] | frozenset[Key]:
+    """The keys anchored to the root; MLflow's own path options only where a `server` section is (read, ~1 ms)."""
+    if any(key[0] == "server" for key in standing):
+        return (*_ANCHORED, *server_options.path_keys())
+    return _ANCHORED
 
 
 def _anchored(key: Key, value: str, root: Path, environ: Mapping[str, str]) -> str:

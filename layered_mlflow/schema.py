@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from layered_mlflow import keys
+from layered_mlflow import keys, server_options
 from layered_mlflow.mlflow_vars import BOOLEANS, mlflow_variable_docs, mlflow_variables
 
 FILE_NAME = "mlflow.schema.json"  # beside the settings files, which name it on their first line
@@ -51,7 +51,7 @@ _SERVER_TEXTS = {
     "workers": "How many worker processes `mlflow server` starts.",
     "app_name": "basic-auth: users and permissions, configured by server.auth.",
 }
-_SCHEMA_KINDS = {"uri": "str", "text": "str", "path": "str", "integer": "int", "flag": "bool", "switch": "bool"}
+_SCHEMA_KINDS = {"integer": "int", "flag": "bool", "switch": "bool"}  # MLflow's kinds; other values are text
 # kedro-mlflow's (SPEC §10), which share no name with ours.
 _KEDRO_SERVER = {
     "mlflow_tracking_uri": ("str", "kedro-mlflow: the tracking URI (null: the environment's, else mlruns)."),
@@ -62,12 +62,12 @@ _KEDRO_SERVER = {
 
 def _server_properties() -> dict[str, Any]:
     properties: dict[str, Any] = {}
-    for name, kind in keys.SERVER_OPTIONS.items():
-        text = _SERVER_TEXTS.get(name, f"`mlflow server --{name.replace('_', '-')}`.")
-        if kind == "list":
+    for name, option in server_options.installed().items():
+        text = _SERVER_TEXTS.get(name, f"`mlflow server {option.flag}`.")
+        if name in keys.SERVER_LISTS:
             properties[name] = {"description": text, "anyOf": [{"type": "array", "items": {"type": "string"}}, _NULL]}
         else:
-            properties[name] = _typed(_SCHEMA_KINDS[kind], text)
+            properties[name] = _typed(_SCHEMA_KINDS.get(option.kind, "str"), text)
     auth = {name: _typed("str", f"MLflow's auth config: {name}.") for name in keys.AUTH_KEYS}
     properties["auth"] = _section("basic-auth's configuration (with app_name: basic-auth).", auth, closed=True)
     properties.update({name: _typed(kind, text) for name, (kind, text) in _KEDRO_SERVER.items()})

@@ -8,14 +8,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
-from layered_mlflow import auth_config, keys, mlflow_vars, server_settings, uris
+from layered_mlflow import auth_config, keys, mlflow_vars, server_options, server_settings, uris
 from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.masking import mask_text, secrets_of
 from layered_mlflow.ports import option_value
 from layered_mlflow.resolve import Resolved
 
-# Each key of the `server` section and the `mlflow server` option it becomes.
-OPTIONS = {key: "--" + key.replace("_", "-") for key in keys.SERVER_KEYS}
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = "5000"
 DEFAULT_BACKEND = "sqlite:///mlflow.db"
@@ -40,11 +38,11 @@ class ServerCommand(NamedTuple):
 
 def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: bool = False) -> ServerCommand:
     """``mlflow server`` for ``resolved``; ``ui`` serves the local tracking store with one worker."""
-    _refuse_unknown_keys(resolved)
+    options = _options(resolved)
     problems = [*server_settings.invalid(resolved), *server_settings.refused(resolved, server_settings.apps())]
     if problems:
         raise ConfigError("; ".join(problems), hint="check lists every problem: layered-mlflow check")
-    given = {key: _value(resolved, key) for key in keys.SERVER_KEYS}
+    given = {key: _value(resolved, key) for key in options}
     artifacts_only = server_settings.is_on(resolved, "artifacts_only")
     # An artifacts-only server must not be given a backend store, not even our default.
     backend = _tracking_store(resolved) if ui else given["backend_store_uri"] or _default_backend(resolved)
@@ -53,8 +51,9 @@ def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: b
     given["host"] = host = given["host"] or DEFAULT_HOST
     given["port"] = port = _integer(given["port"]) or DEFAULT_PORT
     given["workers"] = "1" if ui else _integer(given["workers"])
-    given["allowed_hosts"] = _joined(given["allowed_hosts"])
-    given["cors_allowed_origins"] = _joined(given["cors_allowed_origins"])
+    for key in keys.SERVER_LISTS:
+        if key in given:
+            given[key] = _joined(given[key])
     argv = [sys.executable, "-m", "mlflow", "server"]
     # A value holding a secret (a database password) would be on the command line, which every user of the
     # machine reads in /proc/<pid>/cmdline and `ps`: it goes in the variable `mlflow server` reads it from.
@@ -63,14 +62,15 @@ def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: b
         if text is not None and scrub(text) != text:
             hidden[_variable(key)] = text
         else:
-            argv += _option(key, text)
+            argv += _option(options[key], text)
     argv += mlflow_args  # last, so that an option given here wins over the settings
     stores = {f"`server.{key}`": given[key] or "" for key in keys.SERVER_STORES}
     for key in keys.SERVER_STORES:
-        passed = option_value(mlflow_args, [OPTIONS[key]])
+        flag = _flag(key)
+        passed = option_value(mlflow_args, [flag])
         if passed is not None:
             del stores[f"`server.{key}`"]
-            stores[f"{OPTIONS[key]} (after --)"] = passed
+            stores[f"{flag} (after --)"] = passed
     generated = auth_config.applies(resolved) and auth_config.generated(resolved)
     if generated:
         stores["`server.auth.database_uri`"] = auth_config.database_uri(resolved)
@@ -84,7 +84,13 @@ def server_command(resolved: Resolved, mlflow_args: Sequence[str] = (), *, ui: b
     )
 
 
-def _refuse_unknown_keys(resolved: Resolved) -> None:
+def _options(resolved: Resolved) -> Mapping[str, server_options.Option]:
+    """The installed `mlflow server`'s options, refusing a key of the section that is none of them.
+
+    Where its source was not read, or does not define a key, the click command itself is asked,
+    imported for it (seconds): an option of MLflow's is never refused for being unknown here.
+    """
+    options = server_options.installed() or server_options.from_click()
     for name, setting in resolved.settings.items():
         if setting.key[:2] == ("server", "auth") and len(setting.key) == 3 and setting.key[2] not in keys.AUTH_KEYS:
             raise ConfigError(
@@ -96,14 +102,18 @@ def _refuse_unknown_keys(resolved: Resolved) -> None:
             continue
         key = setting.key[1]
         # A variable in the wrong place (`server.mlflow_*`) is no option: `check` warns about it.
-        if key in OPTIONS or key.startswith("mlflow_"):
+        if key in options or key.startswith("mlflow_"):
+            continue
+        options = server_options.from_click()
+        if key in options:
             continue
         raise ConfigError(
             f"unknown key `{name}` (from {resolved.relative(setting.source)}); "
-            f"the server section knows {', '.join(OPTIONS)}",
-            hint=did_you_mean(key, OPTIONS, spell="server.{}".format)
+            f"the server section knows {', '.join(options)}",
+            hint=did_you_mean(key, options, spell="server.{}".format)
             or f"pass other `mlflow server` options after --: layered-mlflow server -- --{key.replace('_', '-')} …",
         )
+    return options
 
 
 def _value(resolved: Resolved, key: str) -> str | None:
@@ -155,6 +165,11 @@ def _with_server_variables(resolved: Resolved, backend: str, hidden: Mapping[str
     return resolved._replace(variables=MappingProxyType(variables))
 
 
+def _flag(key: str) -> str:
+    """The option of `mlflow server` that ``server.key`` becomes: ``--backend-store-uri``."""
+    return "--" + key.replace("_", "-")
+
+
 def _variable(key: str) -> str:
     """The variable the installed `mlflow server` reads ``--key`` from when its command line lacks it."""
     from mlflow.cli import server as mlflow_server
@@ -164,22 +179,21 @@ def _variable(key: str) -> str:
     names = [envvar] if isinstance(envvar, str) else list(envvar or ())
     if not names:
         raise ConfigError(
-            f"`server.{key}` holds a secret, and `mlflow server` reads {OPTIONS[key]} from no variable: "
+            f"`server.{key}` holds a secret, and `mlflow server` reads {_flag(key)} from no variable: "
             "on its command line every user of this machine could read it",
             hint="keep the secret out of this option (a database password can come from ~/.pgpass or PGPASSWORD)",
         )
     return names[0]
 
 
-def _option(key: str, value: str | None) -> list[str]:
+def _option(option: server_options.Option, value: str | None) -> list[str]:
     """``--key value``, or a flag: ``--key`` when on, and for a switch its ``--no-…`` form when off."""
     if value is None:
         return []
-    kind = keys.SERVER_OPTIONS[key]
-    if kind in ("flag", "switch"):
+    if option.kind in ("flag", "switch"):
         on = mlflow_vars.boolean(value.strip())
-        return [OPTIONS[key]] if on else [keys.SWITCHED_OFF[key]] if kind == "switch" else []
-    return [OPTIONS[key], value]
+        return [option.flag] if on else [option.off] if option.off else []
+    return [option.flag, value]
 
 
 def _url(host: str, port: str) -> str:

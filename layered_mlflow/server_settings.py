@@ -7,28 +7,25 @@ for `check` and `server`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from layered_mlflow import keys, mlflow_vars, precedence
+from layered_mlflow import mlflow_vars, precedence, server_options
 from layered_mlflow.resolve import Resolved
 
-# key: (lowest, highest) for integers, as `mlflow server`'s click options take them.
+# key: (lowest, highest) of the integers MLflow's click options take as text (or as any integer: a port);
+# the ranges of the others are MLflow's own (click.IntRange).
 _RANGES = {
     "port": (1, 65535),
     "workers": (1, None),
-    "secrets_cache_ttl": (10, 300),
-    "secrets_cache_max_size": (1, 10000),
     "auth.workspace_cache_max_size": (1, None),
     "auth.workspace_cache_ttl_seconds": (0, None),
     "auth.auth_cache_max_size": (1, None),
     "auth.auth_cache_ttl_seconds": (0, None),
 }
-_BOOLEANS = (
-    *(key for key, kind in keys.SERVER_OPTIONS.items() if kind in ("flag", "switch")),
-    "auth.grant_default_workspace_access",
-)
-# mlflow/server/auth/permissions.py's ALL_PERMISSIONS.
-PERMISSIONS = ("READ", "USE", "EDIT", "MANAGE", "DENY", "NO_PERMISSIONS")
+# The permissions MLflow's basic-auth defines (READ = Permission(name="READ", …)); 3.18 added DENY.
+_PERMISSIONS_FILE = "server/auth/permissions.py"
+_PERMISSION = re.compile(r'^\w+ = Permission\(\s*name="(?P<name>\w+)"', re.MULTILINE)
 _SERVER_OPTS = ("gunicorn_opts", "waitress_opts", "uvicorn_opts")
 _SECURITY = ("allowed_hosts", "cors_allowed_origins", "disable_security_middleware")
 
@@ -42,12 +39,11 @@ def invalid(resolved: Resolved) -> list[str]:
 
 
 def _invalid(resolved: Resolved) -> Iterator[str]:
-    for key, (low, high) in _RANGES.items():
+    for key, (low, high) in _ranges().items():
         text = text_of(resolved, key)
         if text is not None and not _in_range(text, low, high):
-            wanted = f"an integer from {low} to {high}" if high is not None else f"an integer of at least {low}"
-            yield f"`server.{key}` must be {wanted}, not {text!r} ({_origin(resolved, key)})"
-    for key in _BOOLEANS:
+            yield f"`server.{key}` must be {_integer(low, high)}, not {text!r} ({_origin(resolved, key)})"
+    for key in _booleans():
         text = text_of(resolved, key)
         if text is not None and mlflow_vars.boolean(text.strip()) is None:
             yield f"`server.{key}` must be true or false, not {text!r} ({_origin(resolved, key)})"
@@ -58,17 +54,19 @@ def _invalid(resolved: Resolved) -> Iterator[str]:
             f"not {prefix!r} ({_origin(resolved, 'static_prefix')})"
         )
     permission = text_of(resolved, "auth.default_permission")
-    if permission is not None and permission not in PERMISSIONS:
+    known = permissions() if permission is not None else ()
+    if permission is not None and known and permission not in known:
         yield (
-            f"`server.auth.default_permission` must be one of {', '.join(PERMISSIONS)}, not {permission!r} "
+            f"`server.auth.default_permission` must be one of {', '.join(known)}, not {permission!r} "
             f"({_origin(resolved, 'auth.default_permission')})"
         )
 
 
 def refused(resolved: Resolved, apps: tuple[str, ...]) -> Iterator[str]:
     """The combinations `mlflow server` refuses to start with; ``apps`` are the installed ``--app-name``s."""
-    on = {key for key in _BOOLEANS if is_on(resolved, key)}
-    given = {key for key in keys.SERVER_KEYS if text_of(resolved, key) is not None}
+    booleans = _booleans()
+    on = {key for key in booleans if is_on(resolved, key)}
+    given = {key for key in server_options.installed() if text_of(resolved, key) is not None}
     app = text_of(resolved, "app_name")
     if app is not None and app not in apps:
         yield f"`server.app_name` is {app!r} ({_origin(resolved, 'app_name')}); installed: {', '.join(apps)}"
@@ -76,7 +74,7 @@ def refused(resolved: Resolved, apps: tuple[str, ...]) -> Iterator[str]:
     if len(opts) > 1:
         yield f"`server.{opts[0]}` and `server.{opts[1]}` are both set; `mlflow server` takes one server's options"
     flask = [key for key in ("gunicorn_opts", "waitress_opts") if key in given]
-    security = [key for key in _SECURITY if key in given and (key in on or key not in _BOOLEANS)]
+    security = [key for key in _SECURITY if key in given and (key in on or key not in booleans)]
     if flask and security:
         yield f"`server.{security[0]}` works only with uvicorn, not with `server.{flask[0]}`"
     if "dev" in on:
@@ -96,6 +94,27 @@ def _artifacts_only(resolved: Resolved, on: set[str], given: set[str]) -> Iterat
         yield "`server.artifacts_only` with `server.enable_workspaces` needs a `server.workspace_store_uri`"
     if "trace_archival_config" in given:
         yield "`server.trace_archival_config` needs a tracking store, which `server.artifacts_only` has not"
+
+
+def _ranges() -> dict[str, tuple[int | None, int | None]]:
+    """Each integer key's range: MLflow's integer options', then ours."""
+    options = server_options.installed().items()
+    return {**{key: (option.low, option.high) for key, option in options if option.kind == "integer"}, **_RANGES}
+
+
+def _booleans() -> tuple[str, ...]:
+    options = server_options.installed().items()
+    return (
+        *(key for key, option in options if option.kind in ("flag", "switch")),
+        "auth.grant_default_workspace_access",
+    )
+
+
+def permissions() -> tuple[str, ...]:
+    """The permissions of the installed MLflow's basic-auth, read by path; none where it cannot be read."""
+    folder = mlflow_vars.package()
+    source = "" if folder is None else mlflow_vars.read(folder / _PERMISSIONS_FILE)
+    return tuple(match["name"] for match in _PERMISSION.finditer(source))
 
 
 def apps() -> tuple[str, ...]:
@@ -118,9 +137,21 @@ def text_of(resolved: Resolved, key: str) -> str | None:
     return ",".join(setting.value) if isinstance(setting.value, tuple) else setting.value
 
 
-def _in_range(text: str, low: int, high: int | None) -> bool:
+def _in_range(text: str, low: int | None, high: int | None) -> bool:
     number = text.strip()
-    return number.isdigit() and int(number) >= low and (high is None or int(number) <= high)
+    digits = number[1:] if number[:1] in ("+", "-") else number
+    if not (digits.isascii() and digits.isdigit()):
+        return False
+    return (low is None or int(number) >= low) and (high is None or int(number) <= high)
+
+
+def _integer(low: int | None, high: int | None) -> str:
+    """What an integer key wants, in words."""
+    if low is not None and high is not None:
+        return f"an integer from {low} to {high}"
+    if low is not None:
+        return f"an integer of at least {low}"
+    return "an integer" if high is None else f"an integer of at most {high}"
 
 
 def _origin(resolved: Resolved, key: str) -> str:

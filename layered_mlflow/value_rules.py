@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import NamedTuple
 
 from layered_mlflow import mlflow_vars
@@ -26,8 +27,11 @@ _CHOICES: Mapping[str, tuple[str, ...]] = {
     # botocore's Config(s3={"addressing_style": …}) raises InvalidS3AddressingStyleError for others.
     "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE": ("auto", "virtual", "path"),
 }
-_BUILT_IN_AUTH_FILE = "tracking/request_auth/kubernetes_request_auth_provider.py"
-_BUILT_IN_AUTH = re.compile(r'def get_name\(self\)[^:]*:\s*return "(?P<name>[^"]+)"')
+# MLflow's own auth providers: the modules its registry imports them from, and each one's name, written
+# in `get_name` or in a constant it returns (`ASSISTANT_DELEGATION_AUTH_NAME = "assistant-delegation"`).
+_AUTH_FOLDER = "tracking/request_auth"
+_AUTH_MODULES = re.compile(r"^from mlflow\.tracking\.request_auth\.(?P<module>\w+) import", re.MULTILINE)
+_BUILT_IN_AUTH = re.compile(r'def get_name\(self\)[^:]*:\s*return (?:"(?P<name>[^"]+)"|(?P<constant>[A-Z_][A-Z0-9_]*))')
 
 
 class Refusal(NamedTuple):
@@ -58,7 +62,7 @@ def refusal(name: str, value: str, environ: Mapping[str, str], http: bool) -> Re
         return Refusal("is not a logging level", ", ".join(_LEVELS[2:7]))
     if name == "MLFLOW_RUN_CONTEXT" and not _is_json_object(value):
         return Refusal("is not a JSON object; MLflow would drop it silently")
-    if name == "MLFLOW_TRACKING_AUTH" and value not in auth_providers():
+    if name == "MLFLOW_TRACKING_AUTH" and auth_providers() and value not in auth_providers():
         return _unknown_provider(value)
     return None
 
@@ -97,14 +101,27 @@ def auth_providers() -> frozenset[str]:
     """What ``MLFLOW_TRACKING_AUTH`` may name: MLflow's own providers, and the installed plugins.
 
     A plugin is known by its entry point's name (MLflow asks the provider itself, which means
-    importing it; plugins name both alike).
+    importing it; plugins name both alike). Empty where MLflow's own cannot be read (MLflow laid
+    out otherwise): then no name is refused.
     """
     from importlib.metadata import entry_points  # only here: scanning the installed packages costs ~20 ms
 
     package = mlflow_vars.package()
-    source = "" if package is None else mlflow_vars.read(package / _BUILT_IN_AUTH_FILE)
-    built_in = {match["name"] for match in _BUILT_IN_AUTH.finditer(source)}
+    built_in = set(_built_in_auth(package / _AUTH_FOLDER)) if package is not None else set()
+    if not built_in:
+        return frozenset()
     return frozenset({*built_in, *(point.name for point in entry_points(group="mlflow.request_auth_provider"))})
+
+
+def _built_in_auth(folder: Path) -> Iterator[str]:
+    """The names of the providers MLflow's registry (its registry.py) imports and registers itself."""
+    for module in _AUTH_MODULES.finditer(mlflow_vars.read(folder / "registry.py")):
+        source = mlflow_vars.read(folder / f"{module['module']}.py")
+        for match in _BUILT_IN_AUTH.finditer(source):
+            if match["name"]:
+                yield match["name"]
+            elif constant := re.search(rf'^{match["constant"]}\s*=\s*"(?P<name>[^"]+)"', source, re.MULTILINE):
+                yield constant["name"]
 
 
 def _unknown_provider(value: str) -> Refusal:

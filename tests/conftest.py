@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,12 +26,25 @@ COMMAND = shutil.which("layered-mlflow", path=os.path.dirname(sys.executable)) o
 # does. (Not uid 65534: that user cannot reach a virtual environment or a checkout inside root's
 # private temporary folders, as CI's are.)
 DROP_FILE_PRIVILEGES = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
+# Telemetry off in every process a test starts: MLflow's (which reads DO_NOT_TRACK, only as "true") and
+# Kedro's would reach past 127.0.0.1. MLflow's own MLFLOW_DISABLE_TELEMETRY says the same, but as an MLFLOW_*
+# variable of the environment it would be one of the resolved settings every test compares.
+NO_TELEMETRY = {"DO_NOT_TRACK": "true", "KEDRO_DISABLE_TELEMETRY": "true"}
 # A child that reports the environment it was given, as JSON on stdout.
 PRINT_ENV = [sys.executable, "-c", "import json, os, sys; json.dump(dict(os.environ), sys.stdout)"]
 
 
 def _is_stray(name: str) -> bool:
     return name.startswith(_STRAY_PREFIXES) or name.endswith("_FOR_DYNACONF") or name in _STRAY_NAMES
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_telemetry() -> Iterator[None]:
+    """NO_TELEMETRY for the whole session, module-scoped fixtures' processes included: no test can forget it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in NO_TELEMETRY.items():
+            patch.setenv(name, value)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -95,16 +110,25 @@ class Project:
         argv = [COMMAND, *args]
         if unprivileged and os.geteuid() == 0:
             argv = [*DROP_FILE_PRIVILEGES, *argv]
-        completed = subprocess.run(
+        # A session of its own: on a timeout the whole group goes, not only the direct child (an
+        # `mlflow ui` left listening for an hour by one broken test).
+        process = subprocess.Popen(
             argv,
             cwd=self.root if cwd is None else cwd,
             env=environment,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
-        return Result(argv, completed.returncode, completed.stdout, completed.stderr)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:  # the timeout, or the test run interrupted
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+        return Result(argv, process.returncode, stdout, stderr)
 
     def child_env(self, *args: str, **kwargs: object) -> dict[str, str]:
         """The environment `layered-mlflow [ARGS] run` gives its command."""
@@ -120,7 +144,7 @@ def client_query(tracking_uri: str, script: str) -> object:
         "MLFLOW_TRACKING_URI": tracking_uri,
         "MLFLOW_ALLOW_FILE_STORE": "true",
         "PATH": "/usr/bin:/bin",
-        "DO_NOT_TRACK": "true",  # MLflow's telemetry would reach past 127.0.0.1
+        **NO_TELEMETRY,  # an environment of its own: the session's does not reach it
     }
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

@@ -189,3 +189,37 @@ def test_check_notes_that_no_project_was_found(project: Project) -> None:
     ), result
     project.write("settings/mlflow.yml", "mlflow_experiment_name: x\n")
     assert "no settings/mlflow.yml" not in project.cli("check").stdout
+
+
+@pytest.mark.parametrize(
+    ("tracking", "server", "refused"),
+    [
+        pytest.param(
+            "http://mlflow.example.com:5000", "allowed_hosts: [mlflow:5000]", "mlflow.example.com:5000", id="other-name"
+        ),
+        pytest.param("http://mlflow:5000", "allowed_hosts: [mlflow]", "mlflow:5000", id="port-missing"),
+        pytest.param("https://mlflow.example.com", "allowed_hosts: [mlflow.example.com]", None, id="default-port"),
+        pytest.param("http://mlflow:5000", "allowed_hosts: ['mlflow:*']", None, id="glob"),
+        pytest.param("http://[fd00::5]:5000", "allowed_hosts: [localhost]", "[fd00::5]:5000", id="ipv6"),
+        pytest.param("http://mlflow.example.com", "allowed_hosts: ['*']", None, id="star-allows-all"),
+        pytest.param(
+            "http://mlflow:5000", "allowed_hosts: [a]\n  disable_security_middleware: true", None, id="no-middleware"
+        ),
+        pytest.param("sqlite:///mlflow.db", "allowed_hosts: [a]", None, id="no-http-store"),
+    ],
+)
+def test_check_compares_the_tracking_host_with_allowed_hosts(
+    project: Project, tracking: str, server: str, refused: str | None
+) -> None:
+    """Offline, `check` warns when the server's Host check would answer the tracking URI's requests 403."""
+    project.write("settings/mlflow.yml", f"mlflow_tracking_uri: {tracking}\nserver:\n  {server}\n")
+    result = project.cli("check")
+    assert result.returncode == 0, result
+    if refused is None:
+        assert "Host header" not in result.stdout, result
+        return
+    assert (
+        f"warning: mlflow_tracking_uri (settings/mlflow.yml) sends the Host header {refused!r}, which "
+        f"server.allowed_hosts (settings/mlflow.yml) does not allow: the server answers 403 to every API call "
+        f"(hint: add {refused} to server.allowed_hosts)"
+    ) in result.stdout, result

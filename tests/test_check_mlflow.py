@@ -6,6 +6,9 @@ import pytest
 
 from tests.conftest import Project, client_query
 
+# Compares what layered-mlflow reads with what the installed MLflow defines: CI runs it on the lowest too.
+pytestmark = pytest.mark.installed_mlflow
+
 HTTP = "mlflow_tracking_uri: http://127.0.0.1:5000\n"  # reached by nothing here: check stays offline
 BAD_SERVER = "server:\n  port: '50OO'\n  workers: 0\n  serve_artifacts: maybe\n"
 SERVER_ERRORS = ("`server.port` must be", "`server.workers` must be", "`server.serve_artifacts` must be")

@@ -44,7 +44,7 @@ def notebook(project: Project, arguments: Mapping[str, object], *names: str, env
     folder.mkdir(exist_ok=True)
     script = folder / "cell.py"
     script.write_text(NOTEBOOK)
-    environment = {**os.environ, "DO_NOT_TRACK": "true", **env}
+    environment = {**os.environ, **env}
     done = subprocess.run(
         [sys.executable, str(script), json.dumps(arguments), *names],
         cwd=folder,
@@ -147,7 +147,6 @@ def state_after(project: Project, steps: list[dict[str, object]]) -> dict[str, A
     done = subprocess.run(
         [sys.executable, "-c", SEQUENCE, json.dumps(steps)],
         cwd=folder,
-        env={**os.environ, "DO_NOT_TRACK": "true"},
         capture_output=True,
         text=True,
         timeout=300,

@@ -98,3 +98,13 @@ def test_resolved_result_is_immutable(project: Project) -> None:
     with pytest.raises(TypeError):
         resolved.settings["x"] = resolved.settings["mlflow_experiment_name"]  # type: ignore[index]
     assert os.environ.get("MLFLOW_EXPERIMENT_NAME") is None
+
+
+def test_a_command_that_times_out_takes_its_process_group_along(project: Project) -> None:
+    """Project.cli kills the whole group on a timeout: what the command started in the background goes too."""
+    started = project.root / "pid"
+    with pytest.raises(subprocess.TimeoutExpired):
+        project.cli("run", "--", "sh", "-c", f"sleep 300 & echo $! > {started}; wait", timeout=3)
+    stat = Path(f"/proc/{int(started.read_text())}/stat")
+    # Gone, or a zombie that a container's init does not reap: killed either way.
+    assert not stat.exists() or stat.read_text().rpartition(") ")[2].startswith("Z"), stat.read_text()

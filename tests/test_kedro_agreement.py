@@ -26,8 +26,8 @@ from tests.conftest import COMMAND
 pytestmark = pytest.mark.mlflow
 
 KEDRO = shutil.which("kedro", path=os.path.dirname(sys.executable)) or "kedro"
-# Telemetry off: Kedro's and MLflow's would reach past 127.0.0.1. MLflow >= 3.13 wants this for file stores.
-QUIET = {"KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1", "MLFLOW_ALLOW_FILE_STORE": "true"}
+# MLflow >= 3.13 wants this for file stores.
+QUIET = {"MLFLOW_ALLOW_FILE_STORE": "true"}
 # What kedro-mlflow has set once a session's context exists (its after_context_created hook).
 SESSION = """
 import json, os, sys

@@ -13,6 +13,9 @@ import pytest
 
 from layered_mlflow import mlflow_vars, value_rules
 
+# Compares what layered-mlflow reads with what the installed MLflow defines: CI runs it on the lowest too.
+pytestmark = pytest.mark.installed_mlflow
+
 
 def _declared() -> set[str]:
     from mlflow import environment_variables as declared

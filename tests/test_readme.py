@@ -155,6 +155,7 @@ BY_CI = {
     "pytest tests/test_unit_*.py",  # a part of CI's pytest
     'pytest -m "not server and not mlflow"',  # a part of CI's pytest
     "bash .ci/run",
+    "pip install -c .ci/lowest.txt -e '.[test]' && pytest -m \"mlflow or installed_mlflow\"",  # .ci/run's second run
     # Mutation testing takes minutes; tests/MUTANTS.md records its last run and what it left.
     "pip install -e '.[test,mutation]' && mutmut run --max-children 2 && mutmut results",
 }
@@ -267,7 +268,7 @@ def test_readme_block_runs(demo: Path, block: list[tuple[str, list[str]]]) -> No
         f'{{ {run}\n}} > {outputs}/{i} 2>&1\necho "__status__ $?" >&2\n' for i, (_, run) in enumerate(plans)
     )
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update({"PATH": f"{BIN}{os.pathsep}{env['PATH']}", "HOME": str(demo.parent), "DO_NOT_TRACK": "true"})
+    env.update({"PATH": f"{BIN}{os.pathsep}{env['PATH']}", "HOME": str(demo.parent)})
     done = subprocess.run(["bash", "-c", script], cwd=demo, env=env, capture_output=True, text=True, timeout=600)
     statuses = [int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("__status__ ")]
     printed = [(outputs / str(i)).read_text() for i in range(len(plans))]

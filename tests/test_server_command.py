@@ -74,8 +74,8 @@ ARGV_CASES = [
         {},
         """
         --backend-store-uri sqlite:///{root}/db/mlflow.db --registry-store-uri sqlite:///{root}/db/registry.db
-        --default-artifact-root file://{root}/artifacts --artifacts-destination s3://bucket/prefix
-        --serve-artifacts --host 0.0.0.0 --port 5001 --workers 2 --allowed-hosts mlflow:5000,127.0.0.1:*
+        --default-artifact-root file://{root}/artifacts --serve-artifacts --artifacts-destination s3://bucket/prefix
+        --host 0.0.0.0 --port 5001 --workers 2 --allowed-hosts mlflow:5000,127.0.0.1:*
         """,
         id="every-key-from-a-file-uris-anchored",
     ),
@@ -88,8 +88,8 @@ ARGV_CASES = [
             "LAYERED_MLFLOW_SERVER__ARTIFACTS_DESTINATION": "../shared/artifacts",
         },
         """
-        --backend-store-uri file://{root}/mlruns --artifacts-destination file://{parent}/shared/artifacts
-        --no-serve-artifacts --host 127.0.0.1 --port 5002 --allowed-hosts mlflow:5000,localhost:*
+        --backend-store-uri file://{root}/mlruns --no-serve-artifacts --artifacts-destination file://{parent}/shared/artifacts
+        --host 127.0.0.1 --port 5002 --allowed-hosts mlflow:5000,localhost:*
         """,
         id="variables-override-files-lists-comma-separated",
     ),
@@ -98,7 +98,7 @@ ARGV_CASES = [
 
 @pytest.mark.parametrize(("settings", "env", "expected"), ARGV_CASES)
 def test_server_argv(project: Project, settings: str, env: dict[str, str], expected: str) -> None:
-    """Each `server` key becomes its `mlflow server` option; store URIs are anchored to the root."""
+    """Each `server` key becomes its `mlflow server` option, in MLflow's order; store URIs are anchored to the root."""
     project.write("settings/mlflow.yml", settings)
     _, _, argv = dry_run(project, "server", env=env)
     assert argv == expected.format(root=project.root, parent=project.root.parent).split()

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import shlex
 import warnings
+from pathlib import Path
 
 import click
 import pytest
 
-from layered_mlflow import keys, server_settings
+from layered_mlflow import keys, server_options, server_settings
 from tests.conftest import Project
+
+# Compares what layered-mlflow reads with what the installed MLflow defines: CI runs it on the lowest too.
+pytestmark = pytest.mark.installed_mlflow
 
 
 def _mlflow_server_options() -> dict[str, click.Option]:
@@ -21,15 +25,73 @@ def _mlflow_server_options() -> dict[str, click.Option]:
 
 
 def test_every_mlflow_server_option_is_a_key() -> None:
-    """keys.SERVER_OPTIONS names exactly the installed `mlflow server`'s options, each spelled as click spells it."""
+    """server_options reads every option of the installed `mlflow server` from its source, as click has it.
+
+    The name, the long flag, flag or switch (and a switch's `--no-…`), and an integer's range.
+    """
+    read = server_options.installed()
     options = _mlflow_server_options()
-    assert sorted(keys.SERVER_OPTIONS) == sorted(options)
-    for name, kind in keys.SERVER_OPTIONS.items():
-        option = options[name]
-        assert "--" + name.replace("_", "-") in option.opts, name  # `--host` also has `-h`
-        is_flag = kind in ("flag", "switch")
-        assert option.is_flag == is_flag, name
-        assert option.secondary_opts == ([keys.SWITCHED_OFF[name]] if kind == "switch" else []), name
+    assert sorted(read) == sorted(options)
+    for name, option in options.items():
+        assert read[name].flag in option.opts, name  # `--host` also has `-h`
+        assert (read[name].kind in ("flag", "switch")) == option.is_flag, name
+        assert read[name].off == (option.secondary_opts[0] if option.secondary_opts else None), name
+        assert (read[name].kind == "integer") == isinstance(option.type, click.types.IntParamType), name
+        assert (read[name].kind == "path") == isinstance(option.type, click.Path), name
+        assert (read[name].kind == "choice") == isinstance(option.type, click.Choice), name
+        bounds = (getattr(option.type, "min", None), getattr(option.type, "max", None))
+        assert (read[name].low, read[name].high) == bounds, name
+
+
+def test_the_click_command_says_what_the_source_says() -> None:
+    """The fallback for a MLflow laid out otherwise (its click command, imported) agrees with the reading."""
+    assert server_options.from_click() == server_options.installed()
+
+
+def test_the_special_keys_are_mlflow_server_options() -> None:
+    """What this package adds to MLflow's options (stores, folders, lists) names only options that exist."""
+    assert set(keys.SERVER_SPECIAL) <= set(server_options.installed())
+
+
+def test_an_option_no_code_here_names_reaches_mlflow_server(project: Project) -> None:
+    """MLflow 3.18's `--artifacts-presigned-only` works as a key with its kind from MLflow: a flag, on or off."""
+    if "artifacts_presigned_only" not in server_options.installed():
+        pytest.skip("the installed MLflow predates --artifacts-presigned-only (3.18)")
+    package = Path(server_options.__file__).parent
+    assert not [path for path in package.rglob("*.py") if "presigned" in path.read_text(encoding="utf-8")]
+    assert _argv(project, "artifacts_presigned_only: true").count("--artifacts-presigned-only") == 1
+    assert "--artifacts-presigned-only" not in _argv(project, "artifacts_presigned_only: false")
+    checked = project.cli("check", "--strict")
+    assert "artifacts_presigned_only" not in checked.stdout, checked
+    refused = project.cli("--set", "server.artifacts_presigned_only=maybe", "server", "--dry-run")
+    assert refused.returncode == 2, refused
+    assert "`server.artifacts_presigned_only` must be true or false, not 'maybe'" in refused.stderr, refused
+
+
+@pytest.mark.parametrize(
+    ("read_nothing", "server"),
+    [
+        pytest.param(False, "static_prefix: /ml", id="one-missed"),
+        pytest.param(True, "static_prefix: /ml", id="none-read"),
+        pytest.param(True, "", id="none-read-none-set"),
+    ],
+)
+def test_an_option_the_reading_misses_is_asked_of_mlflow(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, read_nothing: bool, server: str
+) -> None:
+    """A key MLflow knows and the source reading does not (a future layout) is passed on, never refused."""
+    from layered_mlflow.resolve import resolve
+    from layered_mlflow.server import server_command
+
+    read = {} if read_nothing else dict(server_options.installed())
+    read.pop("static_prefix", None)
+    monkeypatch.setattr(server_options, "installed", lambda: read)
+    (tmp_path / "settings").mkdir()
+    (tmp_path / "settings" / "mlflow.yml").write_text(f"server:\n  {server}\n", encoding="utf-8")
+    argv = list(server_command(resolve(project_dir=tmp_path)).argv)
+    assert argv[argv.index("--port") + 1] == "5000"
+    if server:
+        assert argv[argv.index("--static-prefix") + 1] == "/ml"
 
 
 def test_auth_keys_are_read_by_mlflows_auth_config() -> None:
@@ -43,7 +105,7 @@ def test_auth_keys_are_read_by_mlflows_auth_config() -> None:
 
     source = inspect.getsource(config.read_auth_config)
     assert all(f'"{key}"' in source for key in keys.AUTH_KEYS)
-    assert sorted(server_settings.PERMISSIONS) == sorted(ALL_PERMISSIONS)
+    assert sorted(server_settings.permissions()) == sorted(ALL_PERMISSIONS)
 
 
 def _argv(project: Project, server: str) -> list[str]:
@@ -196,3 +258,50 @@ def test_auth_without_basic_auth_does_nothing(project: Project) -> None:
     project.write("settings/mlflow.yml", "server:\n  auth:\n    default_permission: READ\n")
     result = project.cli("check")
     assert "warning: server.auth.default_permission (settings/mlflow.yml) does nothing without" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        pytest.param("sqlite:///auth/users.db", id="sqlite-relative"),
+        pytest.param("sqlite:////srv/auth/users.db", id="sqlite-absolute"),
+        pytest.param("postgresql+psycopg2://u@127.0.0.1/auth", id="postgresql-driver"),
+    ],
+)
+def test_auth_database_uris_are_databases(project: Project, uri: str) -> None:
+    """`server.auth.database_uri` is a SQLAlchemy database: `check --strict` passes, `run` warns nothing."""
+    project.write(
+        "settings/mlflow.yml",
+        f"server:\n  app_name: basic-auth\n  auth:\n    database_uri: {uri}\n    read_database_uri: {uri}\n",
+    )
+    project.write(".env", "MLFLOW_FLASK_SERVER_SECRET_KEY=k\nMLFLOW_AUTH_ADMIN_PASSWORD=p\n")
+    checked = project.cli("check", "--strict")
+    assert checked.returncode == 0, checked
+    ran = project.cli("run", "--", "true")
+    assert (ran.returncode, ran.stderr) == (0, ""), ran
+
+
+def test_an_auth_database_uri_of_no_database_is_refused(project: Project) -> None:
+    """A scheme no SQLAlchemy dialect MLflow stores in has is an error naming the dialects."""
+    project.write("settings/mlflow.yml", "server:\n  app_name: basic-auth\n  auth:\n    database_uri: redis://x/0\n")
+    checked = project.cli("check")
+    assert checked.returncode == 1, checked
+    assert (
+        "error: server.auth.database_uri (settings/mlflow.yml) has an unknown scheme 'redis' "
+        "(hint: the SQLAlchemy databases know mssql, mysql, postgresql, sqlite)"
+    ) in checked.stdout, checked
+
+
+def test_an_mlflow_laid_out_otherwise_makes_nothing_unknown(project: Project, tmp_path: Path) -> None:
+    """Where the installed MLflow's source cannot be read, no server key, auth provider or scheme is refused."""
+    fake = tmp_path / "fake" / "mlflow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    project.write(
+        "settings/mlflow.yml",
+        "mlflow_tracking_uri: newstore://cluster/mlflow\nmlflow_tracking_auth: newauth\n"
+        "server:\n  artifacts_presigned_only: true\n  workers: 2\n",
+    )
+    checked = project.cli("check", "--strict", env={"PYTHONPATH": str(fake.parent)})
+    assert checked.returncode == 0, checked
+    assert project.cli("check").returncode == 1, "the installed MLflow refuses them"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from layered_mlflow import artifact_root
-from tests.conftest import Project, client_query
+from tests.conftest import NO_TELEMETRY, Project, client_query
 from tests.servers import free_port
 
 VARIABLE = "_MLFLOW_SERVER_ARTIFACT_ROOT"
@@ -33,9 +33,7 @@ def test_sqlite_artifacts_land_under_the_root_from_a_subdirectory(project: Proje
     project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\nmlflow_experiment_name: nb\n")
     folder = project.root / "notebooks"
     script = project.write("notebooks/job.py", LOG_ARTIFACT)
-    result = project.cli(
-        "run", "--", sys.executable, str(script), cwd=folder, env={"DO_NOT_TRACK": "true"}, timeout=300
-    )
+    result = project.cli("run", "--", sys.executable, str(script), cwd=folder, timeout=300)
     assert result.returncode == 0, result
     assert sorted(p.name for p in folder.iterdir()) == ["job.py"], "nothing may be created beside the job"
     run = json.loads(result.stdout.strip().splitlines()[-1])
@@ -104,7 +102,7 @@ def test_installed_mlflow_reads_the_private_variable(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", script, f"sqlite:///{tmp_path}/x.db", wanted],
         cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "DO_NOT_TRACK": "true"},
+        env={"PATH": "/usr/bin:/bin", **NO_TELEMETRY},
         capture_output=True,
         text=True,
         check=False,

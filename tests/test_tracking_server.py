@@ -40,10 +40,9 @@ Names = Callable[[Project], list[str]]  # the experiment names in a backend stor
 
 
 def environment(**extra: str) -> dict[str, str]:
-    """The test's environment less the developer's AWS settings, with telemetry off, plus ``extra``."""
+    """The test's environment less the developer's AWS settings, plus ``extra``."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     env.update(
-        DO_NOT_TRACK="true",  # MLflow's telemetry would reach past 127.0.0.1
         # MLflow's job runner leaves consumers running ~10 s after the server stops: CPU that CI lacks.
         MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false",
         AWS_EC2_METADATA_DISABLED="true",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
+from layered_mlflow import schemes
 from tests.conftest import Project
 
+AZURE_ML = "azureml://eastus.api.azureml.ms/mlflow/v1.0/subscriptions/s"
 # (written, expected) with {root} the project root and {home} $HOME.
 URIS = [
     pytest.param("mlruns", "file://{root}/mlruns", id="bare-folder"),
@@ -32,6 +35,14 @@ URIS = [
     pytest.param("databricks", "databricks", id="databricks"),
     pytest.param("databricks-uc", "databricks-uc", id="databricks-uc"),
     pytest.param("databricks://profile", "databricks://profile", id="databricks-profile"),
+    pytest.param(
+        "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team",
+        "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team",
+        id="sagemaker",
+    ),
+    pytest.param(
+        "azureml://eastus.api.azureml.ms/mlflow/v1.0/x", "azureml://eastus.api.azureml.ms/mlflow/v1.0/x", id="azureml"
+    ),
 ]
 
 
@@ -96,3 +107,88 @@ def test_uri_with_space_is_a_valid_file_uri(tmp_path: Path) -> None:
     project.write("settings/mlflow.yml", "mlflow_tracking_uri: mlruns\n")
     assert project.child_env()["MLFLOW_TRACKING_URI"] == (project.root / "mlruns").as_uri()
     assert "%20" in (project.root / "mlruns").as_uri()
+
+
+@pytest.mark.installed_mlflow
+def test_mlflows_own_schemes_are_read_from_its_registries() -> None:
+    """The schemes read from MLflow's source are those its three registries and DATABASE_ENGINES hold."""
+    from mlflow.store.artifact.artifact_repository_registry import _artifact_repository_registry
+    from mlflow.store.db.db_types import DATABASE_ENGINES
+    from mlflow.tracking._model_registry.utils import _get_store_registry
+    from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+
+    plugins = {
+        point.name
+        for group in ("tracking_store", "model_registry_store", "artifact_repository")
+        for point in entry_points(group=f"mlflow.{group}")
+    }
+    assert schemes.mlflow_schemes(schemes.TRACKING) == set(_tracking_store_registry._registry) - plugins
+    registry = _get_store_registry()  # type: ignore[no-untyped-call]
+    assert schemes.mlflow_schemes(schemes.REGISTRY) == set(registry._registry) - plugins
+    assert schemes.mlflow_schemes(schemes.ARTIFACTS) == set(_artifact_repository_registry._registry) - plugins
+    assert schemes.mlflow_schemes(schemes.DATABASE) == set(DATABASE_ENGINES)
+
+
+MANAGED = [
+    pytest.param(
+        "mlflow_tracking_uri",
+        "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-app/app-ABC",
+        "sagemaker-mlflow",
+        id="sagemaker-app",
+    ),
+    pytest.param(
+        "mlflow_tracking_uri",
+        "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team",
+        "sagemaker-mlflow",
+        id="sagemaker-server",
+    ),
+    pytest.param(
+        "mlflow_registry_uri", "azureml://eastus.api.azureml.ms/mlflow/v1.0/x", "azureml-mlflow", id="azureml"
+    ),
+]
+
+
+@pytest.mark.installed_mlflow
+@pytest.mark.parametrize(("key", "uri", "package"), MANAGED)
+def test_a_managed_uri_is_valid_and_names_its_plugin(project: Project, key: str, uri: str, package: str) -> None:
+    """SPEC §6: without its plugin, a managed MLflow's URI is a warning naming the package (an error if strict)."""
+    project.write("settings/mlflow.yml", f"{key}: {uri}\n")
+    checked = project.cli("check")
+    assert checked.returncode == 0, checked
+    assert f"warning: {key} (settings/mlflow.yml) is a managed MLflow's URI, served by the {package} plugin" in (
+        checked.stdout
+    ), checked
+    assert f"(hint: pip install {package})" in checked.stdout, checked
+    assert "unknown scheme" not in checked.stdout, checked
+    assert project.cli("check", "--strict").returncode == 1
+
+
+def _plugin(folder: Path, entry_points_text: str) -> dict[str, str]:
+    """A distribution installed on PYTHONPATH whose only content is its entry points, as a plugin declares them."""
+    info = folder / "fake_mlflow_plugin-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-mlflow-plugin\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(entry_points_text, encoding="utf-8")
+    return {"PYTHONPATH": str(folder)}
+
+
+@pytest.mark.installed_mlflow
+def test_schemes_an_installed_plugin_registers_are_known(project: Project, tmp_path: Path) -> None:
+    """A scheme an installed plugin's entry points register is valid; SageMaker's plugin silences its warning."""
+    env = _plugin(
+        tmp_path / "site",
+        "[mlflow.tracking_store]\narn = sagemaker_mlflow.store:Store\nteamdb = teamdb_mlflow:Store\n\n"
+        "[mlflow.artifact_repository]\nteamfs = teamdb_mlflow:Repository\n",
+    )
+    project.write(
+        "settings/mlflow.yml",
+        "mlflow_tracking_uri: arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team\n"
+        "server:\n  backend_store_uri: teamdb://cluster/mlflow\n  artifacts_destination: teamfs://share/artifacts\n",
+    )
+    without = project.cli("check")
+    assert "unknown scheme 'teamdb'" in without.stdout, without
+    assert "unknown scheme 'teamfs'" in without.stdout, without
+    checked = project.cli("check", "--strict", env=env)
+    assert checked.returncode == 0, checked
+    assert "scheme" not in checked.stdout, checked
+    assert "sagemaker" not in checked.stdout, checked
