@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from layered_mlflow import tokens
 from layered_mlflow.exports import RUN_CONTEXT, variable_name
 from layered_mlflow.file_variables import SUFFIX
-from layered_mlflow.keys import SECTIONS, parse_key
+from layered_mlflow.keys import NAME_LISTS, SECTIONS, parse_key
 from layered_mlflow.references import is_reference
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def secrets_of(resolved: Resolved) -> Secrets:
 
 def _secret_values(secrets: Secrets, resolved: Resolved) -> Iterable[str]:
     for name, setting in resolved.settings.items():
-        if secrets.is_secret(name):
+        if secrets.is_secret(name) and name not in NAME_LISTS:  # `secrets: [...]` lists names, not values
             yield from setting.value if isinstance(setting.value, tuple) else (setting.value or "",)
     yield from (value for name, value in resolved.variables.items() if secrets.is_secret(name))
 

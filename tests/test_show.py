@@ -77,6 +77,19 @@ def test_show_masks_secrets_unless_asked(project: Project, fmt: str) -> None:
     assert all(f"{word}-canary" in revealed.stdout for word in ("pw", "pass", "tok"))
 
 
+def test_show_prints_the_names_of_the_secrets_list(project: Project) -> None:
+    """`secrets:` holds names, not values: show (text and JSON) prints them; the values they name stay ***."""
+    project.write("settings/mlflow.yml", "secrets: [WANDB_ENTITY, FOO]\nenv:\n  WANDB_ENTITY: acme-canary\n")
+    text = project.cli("show")
+    assert text.returncode == 0, text
+    row = next(line for line in text.stdout.splitlines() if line.startswith("secrets "))
+    assert row.split() == ["secrets", "WANDB_ENTITY,FOO", "settings/mlflow.yml"]
+    assert "acme-canary" not in text.stdout
+    settings = project.cli("show", "--format", "json").json()["settings"]
+    assert settings["secrets"]["value"] == ["WANDB_ENTITY", "FOO"]
+    assert settings["env.WANDB_ENTITY"]["value"] == "***"
+
+
 @pytest.mark.parametrize("env", ["development", "production"])
 def test_this_repositorys_settings_resolve(env: str) -> None:
     """The example settings shipped in settings/ load cleanly in each of their environments."""
