@@ -13,8 +13,9 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from layered_mlflow import mlflow_vars
+from layered_mlflow import experiments, mlflow_vars
 from layered_mlflow.errors import ConfigError
+from layered_mlflow.masking import Secrets, printable, secrets_of
 from layered_mlflow.problems import ERROR, NOTE, Problem
 from layered_mlflow.resolve import Resolved
 
@@ -29,13 +30,14 @@ class Wanted(NamedTuple):
 
 
 def wanted(resolved: Resolved) -> Wanted:
-    """The experiment of ``resolved``; an error (exit 2) without an experiment name."""
+    """The experiment of ``resolved``; an error (exit 2) without an experiment name, or one MLflow cannot use."""
     name = resolved.variables.get("MLFLOW_EXPERIMENT_NAME")
     if not name:
         raise ConfigError(
             "no experiment to set up: mlflow_experiment_name is not set",
             hint="set mlflow_experiment_name in settings/mlflow.yml (or MLFLOW_EXPERIMENT_NAME)",
         )
+    refuse_unsearchable(resolved)
     location = resolved.settings.get("experiment.artifact_location")
     restore = resolved.settings.get("experiment.restore_if_deleted")
     tags = {
@@ -49,6 +51,19 @@ def wanted(resolved: Resolved) -> Wanted:
         tags,
         restore is None or mlflow_vars.boolean(str(restore.value)) is not False,
     )
+
+
+def refuse_unsearchable(resolved: Resolved) -> None:
+    """An error (exit 2) for an experiment name MLflow's store cannot look up (experiments.unsearchable)."""
+    problem = experiments.unsearchable(resolved)
+    if problem is not None:
+        raise ConfigError(problem.message, problem.hint)
+
+
+def refusal(error: Exception, secrets: Secrets) -> str:
+    """What MLflow (or a store under it) raised, as one bounded line without a secret: its type and first line."""
+    lines = str(getattr(error, "message", None) or error).strip().splitlines()
+    return f"{type(error).__name__}: {printable(secrets.scrub(lines[0]))}" if lines else type(error).__name__
 
 
 def described(resolved: Resolved) -> bool:
@@ -107,7 +122,6 @@ def command(resolved: Resolved, environ: Mapping[str, str]) -> tuple[list[str], 
     import os
 
     from layered_mlflow.exports import child_environment
-    from layered_mlflow.masking import mask_text
 
     want = wanted(resolved)
     os.environ.clear()  # MLflow's client reads its credentials, endpoint and certificates there
@@ -116,7 +130,6 @@ def command(resolved: Resolved, environ: Mapping[str, str]) -> tuple[list[str], 
 
     try:
         problems = apply(mlflow.MlflowClient(resolved.variables["MLFLOW_TRACKING_URI"]), want)
-    except mlflow.exceptions.MlflowException as exc:
-        first = mask_text(str(exc.message).splitlines()[0] if str(exc.message) else type(exc).__name__)
-        problems = [Problem(ERROR, f"the tracking store refused: {first}")]
+    except Exception as exc:  # MLflow's, or its store's beneath (a URL's ValueError, a name's UnicodeEncodeError)
+        problems = [Problem(ERROR, f"the tracking store refused: {refusal(exc, secrets_of(resolved))}")]
     return [p.line() for p in problems], 1 if any(p.level == ERROR for p in problems) else 0

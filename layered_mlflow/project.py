@@ -142,7 +142,7 @@ def _named_root(cwd: Path, explicit: str, named_by: str) -> Path:
         raise UsageError(f"{named}: no such user's home", hint="write the path without ~, or with ~ alone") from None
     try:
         is_dir = stat.S_ISDIR(root.stat().st_mode)
-    except (FileNotFoundError, NotADirectoryError):
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL (from the Python API)
         is_dir = False
     except OSError as exc:  # a name too long, a loop of links, a folder it may not enter
         raise UsageError(f"{named}: cannot use it ({exc.strerror})") from None
