@@ -99,7 +99,8 @@ def _tell_mlflow(resolved: Resolved) -> None:
     _registry_set = "MLFLOW_REGISTRY_URI" in variables
     if "MLFLOW_EXPERIMENT_NAME" in variables and experiment_setup.described(resolved):
         # Created with its location and tags before set_experiment would create it without them.
-        for problem in experiment_setup.apply(mlflow.MlflowClient(), experiment_setup.wanted(resolved)):
+        want, secrets = experiment_setup.wanted(resolved), secrets_of(resolved)
+        for problem in experiment_setup.apply(mlflow.MlflowClient(), want, secrets):
             if problem.level == "error":
                 warnings.warn(problem.message, stacklevel=4)
     if "MLFLOW_EXPERIMENT_NAME" in variables:

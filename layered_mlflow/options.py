@@ -7,6 +7,7 @@ click parses every other; both reach the same ``Options`` and the same
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import NamedTuple, NoReturn
@@ -86,9 +87,12 @@ def fail(message: str, hint: str | None, code: int) -> NoReturn:
     """End with one line on stderr, ``layered-mlflow: error: …``, and exit ``code`` (SPEC §8)."""
     from layered_mlflow import output
     from layered_mlflow.errors import with_hint
+    from layered_mlflow.masking import Secrets, environment_secrets, scrubbed
 
-    # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard.
-    line = " ".join(with_hint(message, hint).splitlines())
+    # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard. A name or
+    # value it quotes may be made from a secret of the environment (ENV_FOR_DYNACONF=$MLFLOW_TRACKING_PASSWORD).
+    known = Secrets(values=scrubbed(environment_secrets(os.environ)))
+    line = known.scrub_values(" ".join(with_hint(message, hint).splitlines()))
     output.echo(f"{PROG}: error: {line}", err=True)
     sys.exit(code)
 
