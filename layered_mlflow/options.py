@@ -35,6 +35,7 @@ class Options(NamedTuple):
             overrides=self.assignments,
             environ=self.environ,
             env_files=self.env_files or None,
+            env_given_as="--env",
         )
 
     def ready(self) -> Resolved:

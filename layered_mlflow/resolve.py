@@ -56,18 +56,24 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     env_files: Sequence[str | os.PathLike[str]] | None = None,
+    env_given_as: str = "the env argument",
 ) -> Resolved:
     """Resolve the settings of the project around ``cwd``; no side effects.
 
     ``overrides`` is the command line's ``--set``: a mapping or ``KEY=VALUE``
     strings. ``environ`` stands for the process environment (default:
-    ``os.environ``, only read).
+    ``os.environ``, only read). ``env_given_as`` is how messages name ``env``
+    (the command line's ``--env``).
     """
     environ = dict(os.environ if environ is None else environ)
     here, layout, _ = locate(project_dir, environ, cwd)
     dotenv_paths = [here / Path(p) for p in env_files] if env_files else [layout.root / ".env"]
     dotenv_files = read_dotenv(dotenv_paths, environ, explicit=bool(env_files))
-    environment, chosen_by = select_environment(layout, env, environ, precedence.dotenv_said(dotenv_files))
+    told = {  # by the `.env` files: each name's value, and the file, as messages show it
+        name: (value, str(path.relative_to(layout.root)) if path.is_relative_to(layout.root) else str(path))
+        for name, (value, path) in precedence.dotenv_said_where(dotenv_files).items()
+    }
+    environment, chosen_by = select_environment(layout, env, environ, told, env_given_as)
     inputs = precedence.Inputs(layout, environment, dotenv_files, environ, _assignments(overrides))
     said = precedence.build(inputs)
     settings, history = _merge(said, layout.root, environ)
