@@ -99,29 +99,30 @@ class Secrets:
         return mask_text(self.scrub_values(text))
 
     def scrub_values(self, text: str) -> str:
-        """``text`` with every secret value replaced by ``***`` (secrets_of keeps those of MIN_SCRUBBED or more)."""
+        """``text`` with every secret value, in any case (a scheme is quoted lower-cased), replaced by ``***``.
+
+        secrets_of keeps the values of MIN_SCRUBBED characters or more.
+        """
         if not self.values:
             return text
         if len(self.values) <= _FEW:
-            candidates: Iterable[str] = self._longest_first
-        else:  # thousands of secrets (an `env` section of tokens): only those whose beginning is in the text
-            starts = {text[i : i + MIN_SCRUBBED] for i in range(len(text) - MIN_SCRUBBED + 1)}
-            found = {value for start in starts & self._by_start.keys() for value in self._by_start[start]}
-            candidates = sorted(found, key=len, reverse=True)
-        for value in candidates:
-            text = text.replace(value, MASK)
-        return text
+            return self._pattern.sub(MASK, text)
+        # Thousands of secrets (an `env` section of tokens): only those whose beginning is in the text.
+        lowered = text.lower()
+        starts = {lowered[i : i + MIN_SCRUBBED] for i in range(len(lowered) - MIN_SCRUBBED + 1)}
+        found = {value for start in starts & self._by_start.keys() for value in self._by_start[start]}
+        return _alternatives(sorted(found, key=len, reverse=True)).sub(MASK, text) if found else text
 
     @functools.cached_property
-    def _longest_first(self) -> tuple[str, ...]:
+    def _pattern(self) -> re.Pattern[str]:
         # Longest first: a secret that holds another is masked whole, not around the shorter one's `***`.
-        return tuple(sorted(set(self.values), key=len, reverse=True))
+        return _alternatives(sorted(set(self.values), key=len, reverse=True))
 
     @functools.cached_property
     def _by_start(self) -> dict[str, list[str]]:
         index: dict[str, list[str]] = {}
-        for value in self._longest_first:
-            index.setdefault(value[:MIN_SCRUBBED], []).append(value)
+        for value in set(self.values):
+            index.setdefault(value[:MIN_SCRUBBED].lower(), []).append(value)
         return index
 
     def _structured(self, value: str) -> str:
@@ -189,6 +190,11 @@ def _secret_values(secrets: Secrets, resolved: Resolved) -> Iterable[str]:
         if secrets.is_secret(name) and name not in NAME_LISTS:  # `secrets: [...]` lists names, not values
             yield from setting.value if isinstance(setting.value, tuple) else (setting.value or "",)
     yield from (value for name, value in resolved.variables.items() if secrets.is_secret(name))
+
+
+def _alternatives(values: Iterable[str]) -> re.Pattern[str]:
+    """Any of ``values``, ignoring case; the first that matches wins, so the longest come first."""
+    return re.compile("|".join(map(re.escape, values)), re.IGNORECASE)
 
 
 def uri_passwords(texts: Iterable[str]) -> Iterable[str]:

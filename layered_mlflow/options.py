@@ -80,8 +80,13 @@ def warn(options: Options, resolved: Resolved) -> None:
     from layered_mlflow.checks import run_warnings
     from layered_mlflow.problems import WARNING, Problem
 
-    for problem in run_warnings(resolved, options.environ):
-        say(Problem(WARNING, problem.message, problem.hint).line())  # `run` goes on: errors of `check` warn
+    problems = run_warnings(resolved, options.environ)
+    if problems:  # rare: what is secret is worked out only to scrub what a warning quotes
+        from layered_mlflow.masking import secrets_of
+
+        secrets = secrets_of(resolved)
+        for problem in problems:  # `run` goes on: errors of `check` warn
+            say(secrets.scrub_values(Problem(WARNING, problem.message, problem.hint).line()))
 
 
 def fail(message: str, hint: str | None, code: int) -> NoReturn:

@@ -326,3 +326,13 @@ def test_a_reused_yaml_anchor_quotes_no_line(project: Project) -> None:
         result = project.cli("show", env=env)
         assert result.returncode == 0, result
         assert "CANARY" not in result.stdout + result.stderr, result
+
+
+def test_run_warnings_scrub_a_value_made_from_a_secret(project: Project) -> None:
+    """`run` warns of what `check` calls errors; a scheme made from a secret is *** there as in `check`."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: '@format {env[MLFLOW_TRACKING_PASSWORD]}://x'\n")
+    env = {"MLFLOW_TRACKING_PASSWORD": PASSWORD}
+    for args in (("run", "--", "true"), ("check",)):
+        result = project.cli(*args, env=env)
+        assert "unknown scheme '***'" in result.stdout + result.stderr, result
+        assert "CANARY" not in result.stdout + result.stderr, result

@@ -171,6 +171,7 @@ VALUES = [
     pytest.param("MLFLOW_EXPERIMENT_NAME", "s3cr3t-long", "***", id="a-plain-name-holding-a-secret-value"),
     pytest.param("tags.who", "by s3cr3t-long today", "by *** today", id="inside-a-value"),
     pytest.param("MY_JSON", '{"a": "s3cr3t-long"}', '{"a": "***"}', id="inside-json"),
+    pytest.param("tags.who", "S3CR3T-Long", "***", id="in-any-case"),
     pytest.param("MY_REF", "aws-sm:s3cr3t-long", "aws-sm:s3cr3t-long", id="a-reference-says-where-not-what"),
     pytest.param("MLFLOW_EXPERIMENT_NAME", "plain", "plain", id="no-secret-value-kept"),
 ]
@@ -192,7 +193,7 @@ def test_scrubbed_keeps_what_is_worth_scrubbing() -> None:
 def test_many_secrets_scrub_as_few_do() -> None:
     """Past a few dozen secret values the index by beginning finds the same ones, longest first."""
     values = (*(f"tok{i:04d}" for i in range(500)), "tok0001-longer")
-    text = "a tok0001-longer b tok0499 c tok9999 tok0001"
+    text = "a tok0001-longer b TOK0499 c tok9999 tok0001"
     expected = "a *** b *** c tok9999 ***"
     assert masking.Secrets(values=values).scrub_values(text) == expected
     assert masking.Secrets(values=(*values[-3:], "tok0001")).scrub_values(text) == expected
