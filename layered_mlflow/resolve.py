@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from layered_mlflow import artifact_root, exports, keys, merging, precedence, uris
 from layered_mlflow.dotenv_files import read_dotenv
+from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Key
 from layered_mlflow.layers import Layer, Setting, SettingsFile, Variables
 from layered_mlflow.project import Layout, locate, select_environment
@@ -73,7 +74,10 @@ def resolve(
         name: (value, str(path.relative_to(layout.root)) if path.is_relative_to(layout.root) else str(path))
         for name, (value, path) in precedence.dotenv_said_where(dotenv_files).items()
     }
-    environment, chosen_by = select_environment(layout, env, environ, told, env_given_as)
+    try:
+        environment, chosen_by = select_environment(layout, env, environ, told, env_given_as)
+    except ConfigError as exc:  # it quotes the name, which `${MLFLOW_TRACKING_PASSWORD}` in `.env` may have made
+        raise _scrubbed(exc, environ, told) from None
     inputs = precedence.Inputs(layout, environment, dotenv_files, environ, _assignments(overrides))
     said = precedence.build(inputs)
     settings, history = _merge(said, layout.root, environ)
@@ -96,6 +100,16 @@ def resolve(
             (name, str(layer.path)) for layer, _ in said if isinstance(layer, SettingsFile) for name in layer.unknown()
         ),
     )
+
+
+def _scrubbed(error: ConfigError, environ: Mapping[str, str], dotenv: Mapping[str, tuple[str, str]]) -> ConfigError:
+    """``error`` with the secret values of the environment and of the `.env` files masked."""
+    from layered_mlflow.masking import Secrets, environment_secrets, scrubbed
+
+    said = {name: value for name, (value, _) in dotenv.items()}
+    known = Secrets(values=scrubbed([*environment_secrets(environ), *environment_secrets(said)]))
+    hint = known.scrub_values(error.hint) if error.hint else None
+    return ConfigError(known.scrub_values(error.message), hint)
 
 
 def _unset(environ: Mapping[str, str], said: Sequence[tuple[Layer, list[Setting]]]) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from layered_mlflow import LayeredMlflowError, resolve
 from layered_mlflow.masking import MASK, Secrets, is_secret_name, mask_text, printable
 from tests.conftest import Project
 
@@ -336,3 +337,15 @@ def test_run_warnings_scrub_a_value_made_from_a_secret(project: Project) -> None
         result = project.cli(*args, env=env)
         assert "unknown scheme '***'" in result.stdout + result.stderr, result
         assert "CANARY" not in result.stdout + result.stderr, result
+
+
+def test_an_environment_name_made_from_a_dotenv_secret_is_scrubbed(project: Project) -> None:
+    """The secret may live in `.env` itself: the error, from the command or from resolve(), shows *** for it."""
+    project.write(".env", f"MLFLOW_TRACKING_PASSWORD={PASSWORD}\nENV_FOR_DYNACONF=${{MLFLOW_TRACKING_PASSWORD}}\n")
+    result = project.cli("show")
+    assert result.returncode == 2, result
+    assert "unknown environment '***' (from ENV_FOR_DYNACONF in .env)" in result.stderr, result
+    assert "canary" not in result.stderr.lower(), result
+    with pytest.raises(LayeredMlflowError) as raised:
+        resolve(env=PASSWORD, environ={"DB_TOKEN": PASSWORD}, cwd=project.root)
+    assert "canary" not in f"{raised.value} {raised.value.hint}".lower()
