@@ -17,7 +17,10 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 from layered_mlflow import experiment_setup, exports
+from layered_mlflow.errors import ConfigError, LayeredMlflowError
+from layered_mlflow.masking import printable, secrets_of
 from layered_mlflow.resolve import Resolved, resolve
+from layered_mlflow.runner import holds_nul
 
 # Each variable an earlier call changed: (its value before the first change, the value left); None: unset.
 _changed: dict[str, tuple[str | None, str | None]] = {}
@@ -46,13 +49,36 @@ def configure(
     inherited = _inherited()
     resolved = refuse_missing(resolve(env, project_dir, overrides, environ=inherited), inherited)
     resolved = fetched(resolved, inherited)
-    _set_environment(exports.child_environment(inherited, resolved))
+    if "MLFLOW_EXPERIMENT_NAME" in resolved.variables:
+        experiment_setup.refuse_unsearchable(resolved)
+    environment = exports.child_environment(inherited, resolved)
+    if any("\0" in value for value in environment.values()):  # os.environ would refuse it half-way
+        raise holds_nul(environment)
+    _set_environment(environment)
     before = dict(os.environ)
     try:
         _tell_mlflow(resolved)
+    except LayeredMlflowError:
+        raise
+    except Exception as exc:
+        # MLflow's, or what its stores raise (ValueError, UnicodeEncodeError …): one line, no secret;
+        # the original stays reachable as the error's __context__, out of a notebook's traceback.
+        raise _refused(exc, resolved) from None
     finally:
         _remember(before)  # mlflow's setters export variables too (MLFLOW_EXPERIMENT_ID)
     return resolved
+
+
+def _refused(error: Exception, resolved: Resolved) -> ConfigError:
+    secrets = secrets_of(resolved)
+    uri = secrets.mask("MLFLOW_TRACKING_URI", resolved.variables["MLFLOW_TRACKING_URI"])
+    name = resolved.variables.get("MLFLOW_EXPERIMENT_NAME")
+    what = f"experiment {printable(secrets.mask('MLFLOW_EXPERIMENT_NAME', name), 100)!r} in " if name else ""
+    refused = experiment_setup.refusal(error, secrets)
+    return ConfigError(
+        f"configure(): MLflow refused the settings ({what}tracking store {uri}): {refused}",
+        hint="`layered-mlflow check` validates them, and `layered-mlflow explain KEY` shows where a key is set",
+    )
 
 
 def _tell_mlflow(resolved: Resolved) -> None:
@@ -73,7 +99,8 @@ def _tell_mlflow(resolved: Resolved) -> None:
     _registry_set = "MLFLOW_REGISTRY_URI" in variables
     if "MLFLOW_EXPERIMENT_NAME" in variables and experiment_setup.described(resolved):
         # Created with its location and tags before set_experiment would create it without them.
-        for problem in experiment_setup.apply(mlflow.MlflowClient(), experiment_setup.wanted(resolved)):
+        want, secrets = experiment_setup.wanted(resolved), secrets_of(resolved)
+        for problem in experiment_setup.apply(mlflow.MlflowClient(), want, secrets):
             if problem.level == "error":
                 warnings.warn(problem.message, stacklevel=4)
     if "MLFLOW_EXPERIMENT_NAME" in variables:

@@ -8,6 +8,7 @@ from typing import NamedTuple
 from layered_mlflow import precedence
 from layered_mlflow.checks import check
 from layered_mlflow.errors import LayeredMlflowError, with_hint
+from layered_mlflow.masking import secrets_of
 from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem
 from layered_mlflow.project import Layout, locate
 from layered_mlflow.resolve import Resolved
@@ -77,7 +78,8 @@ def run_checks(
         errors = sum(p.level == ERROR for p in problems)
         warnings = sum(p.level == WARNING for p in problems)
         lines.append(f"{resolved.environment_shown}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
-        lines.extend(f"  {p.line()}" for p in problems)
+        secrets = secrets_of(resolved)  # a message may quote a value made from a secret, under another name
+        lines.extend(f"  {secrets.scrub_values(p.line())}" for p in problems)
         codes.append(1 if errors else 0)
     return Outcome("\n".join(lines), max(codes))
 
@@ -118,7 +120,6 @@ def _online(resolved: Resolved, environ: Mapping[str, str], timeout: float) -> l
     tracking store, then (when that answered) the artifact store."""
     from layered_mlflow import online_artifacts
     from layered_mlflow.exports import child_environment
-    from layered_mlflow.masking import secrets_of
     from layered_mlflow.online import reach
     from layered_mlflow.references import BOUND, fetched
 

@@ -13,8 +13,9 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from layered_mlflow import mlflow_vars
+from layered_mlflow import experiments, mlflow_vars
 from layered_mlflow.errors import ConfigError
+from layered_mlflow.masking import Secrets, printable, secrets_of
 from layered_mlflow.problems import ERROR, NOTE, Problem
 from layered_mlflow.resolve import Resolved
 
@@ -29,13 +30,14 @@ class Wanted(NamedTuple):
 
 
 def wanted(resolved: Resolved) -> Wanted:
-    """The experiment of ``resolved``; an error (exit 2) without an experiment name."""
+    """The experiment of ``resolved``; an error (exit 2) without an experiment name, or one MLflow cannot use."""
     name = resolved.variables.get("MLFLOW_EXPERIMENT_NAME")
     if not name:
         raise ConfigError(
             "no experiment to set up: mlflow_experiment_name is not set",
             hint="set mlflow_experiment_name in settings/mlflow.yml (or MLFLOW_EXPERIMENT_NAME)",
         )
+    refuse_unsearchable(resolved)
     location = resolved.settings.get("experiment.artifact_location")
     restore = resolved.settings.get("experiment.restore_if_deleted")
     tags = {
@@ -51,44 +53,65 @@ def wanted(resolved: Resolved) -> Wanted:
     )
 
 
+def refuse_unsearchable(resolved: Resolved) -> None:
+    """An error (exit 2) for an experiment name MLflow's store cannot look up (experiments.unsearchable)."""
+    problem = experiments.unsearchable(resolved)
+    if problem is not None:
+        raise ConfigError(problem.message, problem.hint)
+
+
+def refusal(error: Exception, secrets: Secrets) -> str:
+    """What MLflow (or a store under it) raised, as one bounded line without a secret: its type and first line."""
+    lines = str(getattr(error, "message", None) or error).strip().splitlines()
+    return f"{type(error).__name__}: {printable(secrets.scrub(lines[0]))}" if lines else type(error).__name__
+
+
 def described(resolved: Resolved) -> bool:
     """Whether the settings say more about the experiment than its name (else MLflow's own creation will do)."""
     return any(name.startswith("experiment.") for name in resolved.settings)
 
 
-def apply(client: Any, want: Wanted) -> list[Problem]:
-    """Create, restore or tag ``want`` through ``client`` (an ``mlflow.MlflowClient``); what happened, as lines."""
-    return list(_apply(client, want))
+def apply(client: Any, want: Wanted, secrets: Secrets) -> list[Problem]:
+    """Create, restore or tag ``want`` through ``client`` (an ``mlflow.MlflowClient``); what happened, as lines.
+
+    The lines show the name and the locations as ``secrets`` masks them (the `secrets` list may name them).
+    """
+    return list(_apply(client, want, secrets))
 
 
-def _apply(client: Any, want: Wanted) -> Iterator[Problem]:
+def _apply(client: Any, want: Wanted, secrets: Secrets) -> Iterator[Problem]:
+    shown = repr(secrets.mask("mlflow_experiment_name", want.name))
+
+    def location(value: str) -> str:
+        return secrets.mask("experiment.artifact_location", value)
+
     found = client.get_experiment_by_name(want.name)
     if found is None:
         number = client.create_experiment(want.name, artifact_location=want.artifact_location, tags=dict(want.tags))
-        where = client.get_experiment(number).artifact_location
-        yield Problem(NOTE, f"created experiment {want.name!r} (id {number}), artifacts at {where}")
+        where = location(client.get_experiment(number).artifact_location)
+        yield Problem(NOTE, f"created experiment {shown} (id {number}), artifacts at {where}")
         return
     if found.lifecycle_stage == "deleted":
         if not want.restore_if_deleted:
             yield Problem(
                 ERROR,
-                f"experiment {want.name!r} (id {found.experiment_id}) is deleted, and restore_if_deleted is false",
+                f"experiment {shown} (id {found.experiment_id}) is deleted, and restore_if_deleted is false",
                 "restore it in the UI, or pick another mlflow_experiment_name",
             )
             return
         client.restore_experiment(found.experiment_id)
-        yield Problem(NOTE, f"restored the deleted experiment {want.name!r} (id {found.experiment_id})")
+        yield Problem(NOTE, f"restored the deleted experiment {shown} (id {found.experiment_id})")
     else:
-        yield Problem(NOTE, f"experiment {want.name!r} exists (id {found.experiment_id})")
+        yield Problem(NOTE, f"experiment {shown} exists (id {found.experiment_id})")
     for name, value in want.tags.items():
         if found.tags.get(name) != value:
             client.set_experiment_tag(found.experiment_id, name, value)
-            yield Problem(NOTE, f"set the experiment's tag {name!r}")
+            yield Problem(NOTE, f"set the experiment's tag {secrets.scrub_values(name)!r}")
     if want.artifact_location is not None and not same_location(found.artifact_location, want.artifact_location):
         yield Problem(
             ERROR,
-            f"experiment {want.name!r} keeps its artifacts at {found.artifact_location}, "
-            f"not at {want.artifact_location} (experiment.artifact_location); it was left as it is",
+            f"experiment {shown} keeps its artifacts at {location(found.artifact_location)}, "
+            f"not at {location(want.artifact_location)} (experiment.artifact_location); it was left as it is",
             "an experiment's location never changes: pick a new mlflow_experiment_name, or drop the setting",
         )
 
@@ -107,16 +130,15 @@ def command(resolved: Resolved, environ: Mapping[str, str]) -> tuple[list[str], 
     import os
 
     from layered_mlflow.exports import child_environment
-    from layered_mlflow.masking import mask_text
 
     want = wanted(resolved)
     os.environ.clear()  # MLflow's client reads its credentials, endpoint and certificates there
     os.environ.update(child_environment(environ, resolved))
     import mlflow
 
+    secrets = secrets_of(resolved)
     try:
-        problems = apply(mlflow.MlflowClient(resolved.variables["MLFLOW_TRACKING_URI"]), want)
-    except mlflow.exceptions.MlflowException as exc:
-        first = mask_text(str(exc.message).splitlines()[0] if str(exc.message) else type(exc).__name__)
-        problems = [Problem(ERROR, f"the tracking store refused: {first}")]
+        problems = apply(mlflow.MlflowClient(resolved.variables["MLFLOW_TRACKING_URI"]), want, secrets)
+    except Exception as exc:  # MLflow's, or its store's beneath (a URL's ValueError, a name's UnicodeEncodeError)
+        problems = [Problem(ERROR, f"the tracking store refused: {refusal(exc, secrets)}")]
     return [p.line() for p in problems], 1 if any(p.level == ERROR for p in problems) else 0

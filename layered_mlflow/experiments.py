@@ -19,6 +19,9 @@ _ABSENT = ""  # no experiment of that name in the store
 
 
 def problems(resolved: Resolved) -> Iterator[Problem]:
+    quoted = unsearchable(resolved)
+    if quoted is not None:
+        yield quoted
     name, number = resolved.settings.get("mlflow_experiment_name"), resolved.settings.get("mlflow_experiment_id")
     if name is None or number is None or not isinstance(name.value, str) or not isinstance(number.value, str):
         return
@@ -32,6 +35,26 @@ def problems(resolved: Resolved) -> Iterator[Problem]:
         yield Problem(
             ERROR, f"{both}: that experiment's id is {found}, so MLflow refuses to start a run", "keep one of them"
         )
+
+
+def unsearchable(resolved: Resolved) -> Problem | None:
+    """An experiment name holding ``'`` in a file store, which MLflow cannot look up, nor so create one.
+
+    MLflow's ``FileStore.get_experiment_by_name`` pastes the name into a search
+    filter (``name = 'b'hello, ''``), which then fails to parse: every run, and
+    ``mlflow.set_experiment``, fail with "Invalid clause(s) in filter string".
+    """
+    name = resolved.settings.get("mlflow_experiment_name")
+    if name is None or not isinstance(name.value, str) or "'" not in name.value:
+        return None
+    if not uris.is_file_store(resolved.variables.get("MLFLOW_TRACKING_URI", "")):
+        return None  # a database or a server looks the name up as a value
+    return Problem(
+        ERROR,
+        f"{where(resolved, name)} holds a quote ('), and MLflow's file store cannot look up or create "
+        "an experiment so named (it pastes the name into a search filter)",
+        "write the name without ', or log to a database: mlflow_tracking_uri: sqlite:///mlflow.db",
+    )
 
 
 def _experiment_id(tracking_uri: str, name: str) -> str | None:

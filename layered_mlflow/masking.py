@@ -6,15 +6,18 @@ here runs in time linear in its input: values can be megabytes.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from layered_mlflow import tokens
 from layered_mlflow.exports import RUN_CONTEXT, variable_name
 from layered_mlflow.file_variables import SUFFIX
-from layered_mlflow.keys import SECTIONS, parse_key
+from layered_mlflow.keys import NAME_LISTS, SECTIONS, parse_key
 from layered_mlflow.references import is_reference
 
 if TYPE_CHECKING:
@@ -29,12 +32,18 @@ _CONTAINS = (
 _ENDS = ("_KEY", "_HEADERS")
 _CONTAINED = re.compile("|".join(_CONTAINS))  # one scan instead of eleven: `run` asks of every key
 _TOKEN_SETTINGS = ("TOKEN.FILE", "TOKEN.TTL", "LAYERED_MLFLOW_TOKEN__FILE", "LAYERED_MLFLOW_TOKEN__TTL")
-# `Name=value` inside connection strings and query strings; the look-behind keeps the scan linear.
-_PAIR = re.compile(r"(?<![A-Za-z0-9_])(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>[^;&\s]*)")
+# `Name=value` (or `Name = value`) inside connection strings and query strings; the look-behind keeps the scan
+# linear.
+_PAIR = re.compile(r"(?<![A-Za-z0-9_])(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<equals>[ \t]*=[ \t]*)(?P<value>[^;&\s]*)")
+# Secret values shorter than this are not scrubbed from free text: `ab` would mask every word that holds it.
+# Under its own name (or the `secrets` list's) a value of any length is still `***`.
+MIN_SCRUBBED = 4
+_FEW = 32  # up to this many secret values, free text is scrubbed with one str.replace each
 # Their secret names as Azure, ODBC and SAS URLs spell them, beyond the name rules.
 _PAIR_WORDS = ("ACCOUNTKEY", "ACCESSKEY", "SIGNATURE", "PWD")
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
-_USER_END = re.compile("[/@:]")  # what ends a URI's user name
+_USER_END = re.compile(r"[/@:\s]")  # what ends a URI's user name
+_SPACE = re.compile(r"\s")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
@@ -52,11 +61,12 @@ def bare(name: str) -> str:
     return (rest if dot and section.lower() in SECTIONS else name).upper()
 
 
-class Secrets(NamedTuple):
+@dataclass(frozen=True)
+class Secrets:
     """What is secret in one resolved result, beyond the name rules."""
 
     names: frozenset[str] = frozenset()  # bare names: the `secrets` list, values read from an X_FILE
-    values: tuple[str, ...] = ()  # the secret values themselves, longest first, to scrub from free text
+    values: tuple[str, ...] = ()  # the secret values themselves, to scrub from every value and free text
 
     def is_secret(self, name: str) -> bool:
         return is_secret_name(name) or bare(name) in self.names
@@ -71,7 +81,8 @@ class Secrets(NamedTuple):
             return MASK
         if bare(name) == RUN_CONTEXT and not value.lstrip().startswith("{"):
             return MASK  # not an object: MLflow drops it, and its entries cannot be told apart
-        return self._structured(value)
+        # A value made from a secret (`@format {env[MLFLOW_TRACKING_PASSWORD]}`) is masked by value, as `op run` does.
+        return self.scrub_values(self._structured(value))
 
     def variables(self, variables: Mapping[str, str], show_secrets: bool = False) -> dict[str, str]:
         """Variables as they may be printed: each masked by its own name, unless secrets are to be shown."""
@@ -85,9 +96,34 @@ class Secrets(NamedTuple):
 
     def scrub(self, text: str) -> str:
         """Free text (an argv, a server's answer) with every secret value, URI password and key masked."""
-        for value in self.values:
-            text = text.replace(value, MASK)
-        return mask_text(text)
+        return mask_text(self.scrub_values(text))
+
+    def scrub_values(self, text: str) -> str:
+        """``text`` with every secret value, in any case (a scheme is quoted lower-cased), replaced by ``***``.
+
+        secrets_of keeps the values of MIN_SCRUBBED characters or more.
+        """
+        if not self.values:
+            return text
+        if len(self.values) <= _FEW:
+            return self._pattern.sub(MASK, text)
+        # Thousands of secrets (an `env` section of tokens): only those whose beginning is in the text.
+        lowered = text.lower()
+        starts = {lowered[i : i + MIN_SCRUBBED] for i in range(len(lowered) - MIN_SCRUBBED + 1)}
+        found = {value for start in starts & self._by_start.keys() for value in self._by_start[start]}
+        return _alternatives(sorted(found, key=len, reverse=True)).sub(MASK, text) if found else text
+
+    @functools.cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        # Longest first: a secret that holds another is masked whole, not around the shorter one's `***`.
+        return _alternatives(sorted(set(self.values), key=len, reverse=True))
+
+    @functools.cached_property
+    def _by_start(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for value in set(self.values):
+            index.setdefault(value[:MIN_SCRUBBED].lower(), []).append(value)
+        return index
 
     def _structured(self, value: str) -> str:
         if value.lstrip()[:1] not in ("{", "["):
@@ -121,17 +157,44 @@ def secrets_of(resolved: Resolved) -> Secrets:
     names.add(tokens.COMMAND)  # token.command's argv, as the command gets it, may carry a credential
     secrets = Secrets(frozenset(names))
     texts = [*resolved.variables.values(), *(s.value for s in resolved.settings.values() if isinstance(s.value, str))]
-    values = {*_secret_values(secrets, resolved), *uri_passwords(texts)}
-    # A word such as `true` is no secret to scrub from a command line, whatever its name.
-    kept = [value for value in values if len(value) >= 4 and value.lower() not in ("true", "false")]
-    return Secrets(secrets.names, tuple(sorted(kept, key=len, reverse=True)))
+    values = [*_secret_values(secrets, resolved), *uri_passwords(texts), *environment_secrets(os.environ)]
+    return Secrets(secrets.names, scrubbed(values))
+
+
+def scrubbed(values: Iterable[str]) -> tuple[str, ...]:
+    """Of secret ``values``, those to scrub from free text, longest first.
+
+    A word such as `true` is no secret to scrub from a command line, whatever its name;
+    nor is a reference, which says where the secret lives.
+    """
+    kept = {
+        value
+        for value in values
+        if len(value) >= MIN_SCRUBBED and value.lower() not in ("true", "false") and not is_reference(value)
+    }
+    return tuple(sorted(kept, key=len, reverse=True))
+
+
+def environment_secrets(environ: Mapping[str, str]) -> Iterable[str]:
+    """The values of the process environment's secret-named variables, and its URIs' passwords.
+
+    ``@format {env[DB_PASSWORD]}``, ``@jinja`` and ``${DB_PASSWORD}`` in `.env` copy
+    them into any value, under any name.
+    """
+    yield from (value for name, value in environ.items() if is_secret_name(name))
+    yield from uri_passwords(value for value in environ.values() if "://" in value)
 
 
 def _secret_values(secrets: Secrets, resolved: Resolved) -> Iterable[str]:
     for name, setting in resolved.settings.items():
-        if secrets.is_secret(name):
+        if secrets.is_secret(name) and name not in NAME_LISTS:  # `secrets: [...]` lists names, not values
             yield from setting.value if isinstance(setting.value, tuple) else (setting.value or "",)
     yield from (value for name, value in resolved.variables.items() if secrets.is_secret(name))
+
+
+def _alternatives(values: Iterable[str]) -> re.Pattern[str]:
+    """Any of ``values``, ignoring case; the first that matches wins, so the longest come first."""
+    return re.compile("|".join(map(re.escape, values)), re.IGNORECASE)
 
 
 def uri_passwords(texts: Iterable[str]) -> Iterable[str]:
@@ -162,27 +225,46 @@ def printable(text: str, limit: int = 200) -> str:
 def _password_spans(text: str) -> Iterable[tuple[int, int]]:
     """Where URI passwords are: ``scheme://user:PASSWORD@``, up to the last ``@`` of the word.
 
-    Linear: each ``://`` is looked at once, and a word's last ``@`` found once.
+    A password may hold spaces (``http://u:pw more@host``): when the word has no
+    ``@``, the password runs on to the next ``@`` of the line, unless another
+    ``://`` comes first. Linear: each stretch between two ``://`` is looked at a
+    bounded number of times.
     """
     if "://" not in text:  # most values: `run` asks of every one
         return
-    for word in re.finditer(r"\S+", text):
-        token, offset = word.group(), word.start()
-        last_at = token.rfind("@")
-        position = token.find("://", 1)
-        while position > 0:
-            found = _USER_END.search(token, position + 3)
-            user_end = found.start() if found else len(token)
-            if user_end >= last_at:
-                break  # no `:…@` after this point of the word, so none after any later `://` either
-            if token[user_end] == ":" and token[position - 1] in _SCHEME_CHARS:
-                yield offset + user_end + 1, offset + last_at
-                break  # masked up to the word's last `@`: nothing after it is user-info
-            position = token.find("://", user_end)
+    position = text.find("://", 1)
+    while position > 0:
+        found = _USER_END.search(text, position + 3)
+        user_end = found.start() if found else len(text)
+        if user_end < len(text) and text[user_end] == ":" and text[position - 1] in _SCHEME_CHARS:
+            at = _password_end(text, user_end + 1)
+            if at is not None:
+                yield user_end + 1, at
+                position = text.find("://", at)  # masked up to the last `@`: nothing before it is user-info
+                continue
+        position = text.find("://", user_end)
+
+
+def _password_end(text: str, start: int) -> int | None:
+    """The ``@`` that ends a password beginning at ``start``, if one does."""
+    word_end = _word_end(text, start)
+    at = text.rfind("@", start, word_end)
+    if at >= 0:
+        return at
+    following = text.find("://", word_end)
+    at = text.find("@", word_end, len(text) if following < 0 else following)
+    if at < 0 or text.find("\n", word_end, at) >= 0:
+        return None
+    return text.rfind("@", at, _word_end(text, at))
+
+
+def _word_end(text: str, start: int) -> int:
+    found = _SPACE.search(text, start)
+    return found.start() if found else len(text)
 
 
 def _masked_pair(found: re.Match[str]) -> str:
     name = found["name"]
     squeezed = name.upper().replace("_", "")
     secret = is_secret_name(name) or squeezed == "SIG" or any(w in squeezed for w in _PAIR_WORDS)
-    return f"{name}={MASK}" if secret and found["value"] else found.group()
+    return f"{name}{found['equals']}{MASK}" if secret and found["value"] else found.group()

@@ -7,6 +7,7 @@ click parses every other; both reach the same ``Options`` and the same
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import NamedTuple, NoReturn
@@ -34,6 +35,7 @@ class Options(NamedTuple):
             overrides=self.assignments,
             environ=self.environ,
             env_files=self.env_files or None,
+            env_given_as="--env",
         )
 
     def ready(self) -> Resolved:
@@ -78,17 +80,25 @@ def warn(options: Options, resolved: Resolved) -> None:
     from layered_mlflow.checks import run_warnings
     from layered_mlflow.problems import WARNING, Problem
 
-    for problem in run_warnings(resolved, options.environ):
-        say(Problem(WARNING, problem.message, problem.hint).line())  # `run` goes on: errors of `check` warn
+    problems = run_warnings(resolved, options.environ)
+    if problems:  # rare: what is secret is worked out only to scrub what a warning quotes
+        from layered_mlflow.masking import secrets_of
+
+        secrets = secrets_of(resolved)
+        for problem in problems:  # `run` goes on: errors of `check` warn
+            say(secrets.scrub_values(Problem(WARNING, problem.message, problem.hint).line()))
 
 
 def fail(message: str, hint: str | None, code: int) -> NoReturn:
     """End with one line on stderr, ``layered-mlflow: error: …``, and exit ``code`` (SPEC §8)."""
     from layered_mlflow import output
     from layered_mlflow.errors import with_hint
+    from layered_mlflow.masking import Secrets, environment_secrets, scrubbed
 
-    # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard.
-    line = " ".join(with_hint(message, hint).splitlines())
+    # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard. A name or
+    # value it quotes may be made from a secret of the environment (ENV_FOR_DYNACONF=$MLFLOW_TRACKING_PASSWORD).
+    known = Secrets(values=scrubbed(environment_secrets(os.environ)))
+    line = known.scrub_values(" ".join(with_hint(message, hint).splitlines()))
     output.echo(f"{PROG}: error: {line}", err=True)
     sys.exit(code)
 

@@ -69,7 +69,12 @@ def _command_line(kind: LayerKind, inputs: Inputs, named: frozenset[str]) -> lis
 
 def dotenv_said(dotenv_files: Sequence[tuple[Path, list[Binding]]]) -> dict[str, str | None]:
     """What the `.env` files say, later files winning and an empty value saying nothing."""
-    return {name: value for _, bindings in dotenv_files for name, value, _ in bindings if value}
+    return {name: value for name, (value, _) in dotenv_said_where(dotenv_files).items()}
+
+
+def dotenv_said_where(dotenv_files: Sequence[tuple[Path, list[Binding]]]) -> dict[str, tuple[str, Path]]:
+    """What the `.env` files say, as dotenv_said, with the file that said each."""
+    return {name: (value, path) for path, bindings in dotenv_files for name, value, _ in bindings if value}
 
 
 def env_names(said: Iterable[Setting]) -> frozenset[str]:

@@ -147,7 +147,7 @@ def _named_root(cwd: Path, explicit: str, named_by: str) -> Path:
         raise UsageError(f"{named}: no such user's home", hint="write the path without ~, or with ~ alone") from None
     try:
         is_dir = stat.S_ISDIR(root.stat().st_mode)
-    except (FileNotFoundError, NotADirectoryError):
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL (from the Python API)
         is_dir = False
     except OSError as exc:  # a name too long, a loop of links, a folder it may not enter
         raise UsageError(f"{named}: cannot use it ({exc.strerror})") from None
@@ -166,15 +166,21 @@ def _discover_root(cwd: Path) -> Path:
 
 
 def select_environment(
-    layout: Layout, chosen: str | None, environ: Mapping[str, str], dotenv: Mapping[str, str | None]
+    layout: Layout,
+    chosen: str | None,
+    environ: Mapping[str, str],
+    dotenv: Mapping[str, tuple[str, str]],
+    chosen_as: str = "--env",
 ) -> tuple[str, str]:
     """The active environment and what chose it: ``--env``, then each of the layout's variables, else its default.
 
-    ``dotenv`` is what the `.env` files say, the last file's word on a name winning.
+    ``dotenv`` is what the `.env` files say, the last file's word on a name winning: (value, the file as shown).
+    ``chosen_as`` is how ``chosen`` was given: ``--env``, or the Python API's ``env`` argument.
     """
-    candidates = [("--env", chosen)]
+    candidates = [(chosen_as, chosen)]
     for variable in layout.environment_variables:
-        candidates += [(variable, environ.get(variable)), (f"{variable} in .env", dotenv.get(variable))]
+        value, file = dotenv.get(variable, (None, ".env"))
+        candidates += [(variable, environ.get(variable)), (f"{variable} in {file}", value)]
     for source, name in candidates:
         if name:
             name = name.lower()

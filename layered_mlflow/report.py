@@ -152,12 +152,21 @@ def _use(setting: Setting) -> str:
         return f"a tag of every run, in {exports.RUN_CONTEXT}"
     if setting.key[0] == "server":
         return "read by `layered-mlflow server` and `ui`"
-    return "not used by layered-mlflow (see `layered-mlflow check`)"
+    return _OWN_KEYS.get(setting.key[0], "not used by layered-mlflow (see `layered-mlflow check`)")
+
+
+# layered-mlflow's own keys, which no variable spells: what each is for.
+_OWN_KEYS = {
+    "required": "names what must have a value before `run`, `server`, `ui`, `env` or configure() start",
+    "secrets": "names more keys and variables whose values are masked (the names themselves are shown)",
+    "token": "read by layered-mlflow's bearer-token provider (MLFLOW_TRACKING_AUTH=layered-mlflow)",
+    "experiment": "given to the experiment `layered-mlflow experiment` and configure() create",
+}
 
 
 def _masked(secrets: Secrets, name: str, value: Value, show_secrets: bool) -> Value:
-    """The value as it may be printed."""
-    if show_secrets or value is None:
+    """The value as it may be printed; `secrets` and `required` hold names, not values: shown."""
+    if show_secrets or value is None or name in keys.NAME_LISTS:
         return value
     if isinstance(value, tuple):
         return tuple(secrets.mask(name, item) for item in value)

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from layered_mlflow import artifact_root, exports, keys, merging, precedence, server_options, uris
 from layered_mlflow.dotenv_files import read_dotenv
+from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Key
 from layered_mlflow.layers import Layer, Setting, SettingsFile, Variables
 from layered_mlflow.project import Layout, locate, select_environment
@@ -61,18 +62,27 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     env_files: Sequence[str | os.PathLike[str]] | None = None,
+    env_given_as: str = "the env argument",
 ) -> Resolved:
     """Resolve the settings of the project around ``cwd``; no side effects.
 
     ``overrides`` is the command line's ``--set``: a mapping or ``KEY=VALUE``
     strings. ``environ`` stands for the process environment (default:
-    ``os.environ``, only read).
+    ``os.environ``, only read). ``env_given_as`` is how messages name ``env``
+    (the command line's ``--env``).
     """
     environ = dict(os.environ if environ is None else environ)
     here, layout, _ = locate(project_dir, environ, cwd)
     dotenv_paths = [here / Path(p) for p in env_files] if env_files else [layout.root / ".env"]
     dotenv_files = read_dotenv(dotenv_paths, environ, explicit=bool(env_files))
-    environment, chosen_by = select_environment(layout, env, environ, precedence.dotenv_said(dotenv_files))
+    told = {  # by the `.env` files: each name's value, and the file, as messages show it
+        name: (value, str(path.relative_to(layout.root)) if path.is_relative_to(layout.root) else str(path))
+        for name, (value, path) in precedence.dotenv_said_where(dotenv_files).items()
+    }
+    try:
+        environment, chosen_by = select_environment(layout, env, environ, told, env_given_as)
+    except ConfigError as exc:  # it quotes the name, which `${MLFLOW_TRACKING_PASSWORD}` in `.env` may have made
+        raise _scrubbed(exc, environ, told) from None
     inputs = precedence.Inputs(layout, environment, dotenv_files, environ, _assignments(overrides))
     said = precedence.build(inputs)
     settings, history = _merge(said, layout.root, environ)
@@ -97,6 +107,16 @@ def resolve(
             (name, str(layer.path)) for layer, _ in said if isinstance(layer, SettingsFile) for name in layer.unknown()
         ),
     )
+
+
+def _scrubbed(error: ConfigError, environ: Mapping[str, str], dotenv: Mapping[str, tuple[str, str]]) -> ConfigError:
+    """``error`` with the secret values of the environment and of the `.env` files masked."""
+    from layered_mlflow.masking import Secrets, environment_secrets, scrubbed
+
+    said = {name: value for name, (value, _) in dotenv.items()}
+    known = Secrets(values=scrubbed([*environment_secrets(environ), *environment_secrets(said)]))
+    hint = known.scrub_values(error.hint) if error.hint else None
+    return ConfigError(known.scrub_values(error.message), hint)
 
 
 def _unset(environ: Mapping[str, str], said: Sequence[tuple[Layer, list[Setting]]]) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ def exec_command(argv: Sequence[str], environment: Mapping[str, str], cwd: Path 
     try:
         _execvpe(list(argv), dict(environment))
     except ValueError:  # "embedded null byte", which names nothing
-        raise _holds_nul(environment) from None
+        raise holds_nul(environment) from None
     except FileNotFoundError:
         raise CommandNotFound(f"{command}: command not found", hint="check the spelling and PATH") from None
     except PermissionError:
@@ -74,7 +74,7 @@ def _execvpe(argv: list[str], environment: dict[str, str]) -> NoReturn:
     raise saved or last
 
 
-def _holds_nul(environment: Mapping[str, str]) -> ConfigError:
+def holds_nul(environment: Mapping[str, str]) -> ConfigError:
     """The variable with a NUL character, which exec cannot pass: a YAML or `.env` escape (\\0, \\x00) made it."""
     name = next((n for n, v in environment.items() if "\0" in n or "\0" in v), "a variable")
     return ConfigError(

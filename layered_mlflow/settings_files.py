@@ -211,9 +211,14 @@ def _load_error(path: Path, text: str, exc: Exception) -> ConfigError:
 def _compose(path: Path, text: str) -> Any:
     """The document's node graph (aliases shared, not expanded), every failure a ConfigError."""
     from dynaconf.vendor.ruamel import yaml
+    from dynaconf.vendor.ruamel.yaml.error import ReusedAnchorWarning
 
     try:
-        return yaml.compose(text)
+        with warnings.catch_warnings():
+            # YAML lets a later anchor of the same name win, as Dynaconf's own load does; the warning would
+            # quote both lines, which may hold a secret.
+            warnings.simplefilter("ignore", ReusedAnchorWarning)
+            return yaml.compose(text)
     except RecursionError:
         raise ConfigError(f"{path}: the YAML is nested too deeply") from None
     except Exception as exc:

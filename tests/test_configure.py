@@ -187,3 +187,99 @@ def test_configure_again_answers_as_a_fresh_process(
     )
     fresh = state_after(project, then)
     assert state_after(project, [*earlier, *then]) == fresh
+
+
+# Calls resolve() then configure() as the notebook would, and reports what each raised: [kind, message].
+CALLS = textwrap.dedent(
+    """
+    import json, sys
+    import layered_mlflow
+    found = {}
+    for call in ("resolve", "configure"):
+        try:
+            getattr(layered_mlflow, call)(**json.loads(sys.argv[1]))
+            found[call] = ["ok", ""]
+        except layered_mlflow.LayeredMlflowError as exc:
+            found[call] = ["ours", str(exc)]
+        except Exception as exc:
+            found[call] = [type(exc).__module__ + "." + type(exc).__name__, str(exc)]
+    print(json.dumps(found))
+    """
+)
+CANARY = "canary-pw-8d2f"
+# Each refused only once MLflow is told (configure), unless the table says resolve refuses too.
+BAD_SETTINGS = [
+    pytest.param("mlflow_experiment_name: \"b'hello, '\"\n", {}, {}, "holds a quote (')", id="quote-in-a-file-store"),
+    pytest.param("mlflow_experiment_name: ' '\n", {}, {}, "Invalid experiment name", id="blank-name"),
+    pytest.param(f"mlflow_experiment_name: {'x' * 600}\n", {}, {}, "maximum length", id="name-too-long"),
+    pytest.param('mlflow_experiment_name: "a\\0b"\n', {}, {}, "holds a NUL character", id="nul-in-a-name"),
+    pytest.param("", {"MLFLOW_EXPERIMENT_NAME": "caf\udce9"}, {}, "UnicodeEncodeError", id="name-not-utf-8"),
+    pytest.param('mlflow_tracking_uri: "sqlite:///a\\0b.db"\n', {}, {}, "NUL character", id="nul-in-a-uri"),
+    pytest.param("mlflow_configure_logging: maybe\n", {}, {}, "MLFLOW_CONFIGURE_LOGGING", id="value-mlflow-refuses"),
+    pytest.param(
+        "mlflow_tracking_uri: /proc/self/x\nmlflow_experiment_name: x\n", {}, {}, "FileNotFound", id="no-store"
+    ),
+    pytest.param(
+        "mlflow_experiment_name: x\n",
+        {"MLFLOW_TRACKING_URI": "nosuch://x"},
+        {},
+        "tracking store nosuch://x",
+        id="unknown-scheme",
+    ),
+    pytest.param("mlflow_experiment_name: x\n", {"MLFLOW_TRACKING_URI": "http://[::1"}, {}, "IPv6", id="bad-host"),
+    pytest.param("mlflow_experiment_name: x\n", {"MLFLOW_TRACKING_URI": "http://h:port"}, {}, "url", id="bad-port"),
+    pytest.param(
+        f"mlflow_experiment_name: x\nmlflow_tracking_uri: http://u:{CANARY}@127.0.0.1:9\n"
+        "mlflow_http_request_max_retries: '0'\n",
+        {},
+        {},
+        "tracking store http://u:***@127.0.0.1:9",
+        id="server-unreachable",
+    ),
+    pytest.param(
+        "mlflow_experiment_name: x\nmlflow_tracking_uri: http://127.0.0.1:9\nmlflow_http_request_max_retries: '-1'\n",
+        {},
+        {},
+        "max_retries",
+        id="negative-retries",
+    ),
+    pytest.param("", {}, {"overrides": {"mlflow_experiment_name": "a\0b"}}, "NUL character", id="nul-in-overrides"),
+    pytest.param("", {}, {"project_dir": "/nowhere/a\0b"}, "no such directory", id="nul-in-project-dir"),
+    pytest.param("", {}, {"env": "prod\0"}, "unknown environment", id="nul-in-env"),
+]
+
+
+@pytest.mark.parametrize(("settings", "env", "arguments", "says"), BAD_SETTINGS)
+def test_bad_settings_raise_layered_mlflows_error(
+    project: Project, settings: str, env: dict[str, str], arguments: dict[str, object], says: str
+) -> None:
+    """configure() and resolve() raise LayeredMlflowError on bad settings: one line, no secret, never MLflow's own.
+
+    resolve() has no side effects: what only MLflow refuses (configure) it returns as resolved.
+    """
+    project.write("settings/mlflow.yml", settings)
+    environment = {**os.environ, "DO_NOT_TRACK": "true", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5", **env}
+    done = subprocess.run(
+        [sys.executable, "-c", CALLS, json.dumps(arguments)],
+        cwd=project.root,
+        env={name: os.fsencode(value) for name, value in environment.items()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["resolve"][0] in ("ok", "ours"), found
+    kind, message = found["configure"]
+    assert kind == "ours", found
+    assert says in message, message
+    assert "\n" not in message
+    assert CANARY not in message
+
+
+def test_a_quote_in_a_name_works_in_a_database_store(project: Project) -> None:
+    """A database store looks the name up as a value: configure() sets the experiment `b'hello, '` (no filter)."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\n")
+    found = notebook(project, {"overrides": {"mlflow_experiment_name": "b'hello, '"}}, env={})
+    assert found["experiment"] == "b'hello, '"

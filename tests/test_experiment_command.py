@@ -132,3 +132,35 @@ def test_configure_creates_the_experiment(project: Project) -> None:
 def test_same_location(found: str, wanted: str, same: bool) -> None:
     """Locations are compared as places: a path and its file: URI are one."""
     assert same_location(found, wanted) is same
+
+
+def test_a_quote_in_a_name_is_refused_in_a_file_store(project: Project) -> None:
+    """MLflow's file store pastes the name into a search filter: `experiment` exits 2 and `check` says why."""
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: \"b'hello, '\"\n")
+    refused = project.cli("experiment")
+    assert refused.returncode == 2, refused
+    said = "layered-mlflow: error: mlflow_experiment_name (settings/mlflow.yml) holds a quote"
+    assert refused.stderr.startswith(said)
+    assert "Invalid clause" not in refused.stderr + refused.stdout
+    checked = project.cli("check")
+    assert checked.returncode == 1, checked
+    assert "error: mlflow_experiment_name (settings/mlflow.yml) holds a quote (')" in checked.stdout
+    database = project.cli("--set", "mlflow_tracking_uri=sqlite:///mlflow.db", "experiment")
+    assert database.returncode == 0, database
+    assert "created experiment \"b'hello, '\"" in database.stdout
+
+
+@pytest.mark.parametrize(
+    ("uri", "says"),
+    [
+        pytest.param("http://[::1", "ValueError: Invalid IPv6 URL", id="bad-host"),
+        pytest.param("http://h:port", "InvalidUrlException", id="bad-port"),
+    ],
+)
+def test_a_store_that_refuses_is_one_line(project: Project, uri: str, says: str) -> None:
+    """Whatever MLflow's store raises (not only MlflowException) is one `error:` line and exit 1, no traceback."""
+    project.write("settings/mlflow.yml", f"mlflow_experiment_name: x\nmlflow_tracking_uri: '{uri}'\n")
+    result = project.cli("experiment")
+    assert result.returncode == 1, result
+    assert result.stdout.startswith(f"error: the tracking store refused: {says}"), result
+    assert "Traceback" not in result.stderr

@@ -169,3 +169,36 @@ def test_explain_a_misspelt_server_key(project: Project) -> None:
     result = project.cli("explain", "server.prot")
     assert result.returncode == 2, result
     assert "did you mean server.port?" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "use"),
+    [
+        pytest.param("required", "names what must have a value before `run`", id="required"),
+        pytest.param("secrets", "names more keys and variables whose values are masked", id="secrets"),
+        pytest.param("token.ttl", "read by layered-mlflow's bearer-token provider", id="token"),
+        pytest.param("experiment.restore_if_deleted", "given to the experiment `layered-mlflow experiment`", id="exp"),
+        pytest.param("experiment.tags.team", "given to the experiment `layered-mlflow experiment`", id="exp-tag"),
+        pytest.param("nothing_known", "not used by layered-mlflow", id="unknown-stays-unused"),
+    ],
+)
+def test_explain_says_what_its_own_keys_are_for(project: Project, key: str, use: str) -> None:
+    """layered-mlflow's own keys (required, secrets, token.*, experiment.*) are said to be used, and how."""
+    project.write(
+        "settings/mlflow.yml",
+        "required: [MLFLOW_TRACKING_URI]\nsecrets: [WANDB_ENTITY]\ntoken:\n  ttl: 30\n"
+        "experiment:\n  restore_if_deleted: true\n  tags:\n    team: x\nnothing_known: 1\n",
+    )
+    result = project.cli("explain", key)
+    assert result.returncode == 0, result
+    assert result.stdout.splitlines()[1].startswith(f"  {use}"), result
+
+
+def test_explain_shows_the_names_of_the_secrets_list(project: Project) -> None:
+    """`secrets:` holds names, not values: explain prints them, while their values stay masked."""
+    project.write("settings/mlflow.yml", "secrets: [WANDB_ENTITY, env.TEAM_ID]\nenv:\n  WANDB_ENTITY: acme-canary\n")
+    listed = project.cli("explain", "secrets")
+    assert listed.returncode == 0, listed
+    assert listed.stdout.splitlines()[0] == "secrets = WANDB_ENTITY,env.TEAM_ID"
+    value = project.cli("explain", "WANDB_ENTITY")
+    assert value.stdout.splitlines()[0] == "env.WANDB_ENTITY = ***"

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from layered_mlflow import LayeredMlflowError, resolve
 from layered_mlflow.masking import MASK, Secrets, is_secret_name, mask_text, printable
 from tests.conftest import Project
 
@@ -240,3 +241,111 @@ def test_dry_run_masks_a_secret_value_in_the_command(project: Project) -> None:
     result = project.cli("run", "--dry-run", "--", "curl", "-H", "Bearer CANARY-token-value", "abc", env=env)
     assert result.returncode == 0, result
     assert result.stdout.splitlines()[-1] == "exec curl -H 'Bearer ***' abc", result
+
+
+# Leaks through values, not names: a value made from a secret, under a name that is not secret.
+PASSWORD = "CANARY-pw-71c3"  # noqa: S105 (a canary the outputs must not show)
+COMPUTED = [
+    pytest.param(
+        "settings/mlflow.yml", "mlflow_experiment_name: '@format {env[MLFLOW_TRACKING_PASSWORD]}'\n", id="format"
+    ),
+    pytest.param(
+        "settings/mlflow.yml", "mlflow_experiment_name: '@jinja {{ env.MLFLOW_TRACKING_PASSWORD }}-x'\n", id="jinja"
+    ),
+    pytest.param(".env", "MLFLOW_EXPERIMENT_NAME=${MLFLOW_TRACKING_PASSWORD}\n", id="dotenv-interpolation"),
+    pytest.param("settings/mlflow.yml", "tags:\n  who: '@format {env[DB_PASSWORD]}'\n", id="unresolved-variable"),
+]
+SHOWING = [
+    ("show",),
+    ("show", "--format", "json"),
+    ("explain", "mlflow_experiment_name"),
+    ("env",),
+    ("env", "--format", "json"),
+    ("run", "--dry-run", "--", "echo", PASSWORD),
+    ("check",),
+]
+
+
+@pytest.mark.parametrize(("path", "text"), COMPUTED)
+def test_a_value_made_from_a_secret_is_masked_everywhere(project: Project, path: str, text: str) -> None:
+    """Every known secret value is scrubbed from every output, whatever key it landed in (as `op run` does)."""
+    project.write(path, text)
+    env = {"MLFLOW_TRACKING_PASSWORD": PASSWORD, "DB_PASSWORD": PASSWORD}
+    for args in SHOWING:
+        result = project.cli(*args, env=env)
+        assert result.returncode in (0, 1), result
+        assert "CANARY" not in result.stdout + result.stderr, result
+    revealed = project.cli("env", "--show-secrets", env=env)
+    assert PASSWORD in revealed.stdout
+
+
+def test_an_error_quoting_a_value_made_from_a_secret_is_scrubbed(project: Project) -> None:
+    """An environment named by `.env` as `${MLFLOW_TRACKING_PASSWORD}`: the one-line error shows *** for it."""
+    project.write(".env", "ENV_FOR_DYNACONF=${MLFLOW_TRACKING_PASSWORD}\n")
+    result = project.cli("show", env={"MLFLOW_TRACKING_PASSWORD": PASSWORD.lower()})
+    assert result.returncode == 2, result
+    assert "unknown environment '***' (from ENV_FOR_DYNACONF in .env)" in result.stderr, result
+    assert "canary" not in result.stderr.lower(), result
+
+
+@pytest.mark.mlflow
+def test_the_experiment_command_masks_a_listed_name(project: Project) -> None:
+    """`secrets: [mlflow_experiment_name]`: `experiment` says what it did without the name, even a short one."""
+    project.write(
+        "settings/mlflow.yml",
+        "mlflow_tracking_uri: sqlite:///mlflow.db\nmlflow_experiment_name: xyz\nsecrets: [mlflow_experiment_name]\n",
+    )
+    result = project.cli("experiment")
+    assert result.returncode == 0, result
+    assert result.stdout.startswith("note: created experiment '***' (id 1)"), result
+    assert "xyz" not in result.stdout + result.stderr, result
+
+
+@pytest.mark.parametrize(
+    ("value", "secret"),
+    [
+        pytest.param("http://u:pw more-CANARY@127.0.0.1:5000", "more-CANARY", id="uri-password-with-a-space"),
+        pytest.param("Server=db;password = CANARY-x;Uid=me", "CANARY", id="pair-with-spaces-around-equals"),
+    ],
+)
+def test_secrets_written_with_spaces_are_masked(project: Project, value: str, secret: str) -> None:
+    """A URI password holding a space and `password = x` are masked in show and env."""
+    project.write("settings/mlflow.yml", f"env:\n  STORE: '{value}'\n")
+    for args in (("show",), ("env",)):
+        result = project.cli(*args)
+        assert result.returncode == 0, result
+        assert secret not in result.stdout + result.stderr, result
+
+
+def test_a_reused_yaml_anchor_quotes_no_line(project: Project) -> None:
+    """YAML lets an anchor be defined again (the later wins); nothing quotes the lines, even with warnings as errors."""
+    project.write(
+        "settings/mlflow.yml",
+        f"first: &x 1\nmlflow_tracking_password: &x {PASSWORD}\nmlflow_tracking_username: *x\n",
+    )
+    for env in ({}, {"PYTHONWARNINGS": "error"}):
+        result = project.cli("show", env=env)
+        assert result.returncode == 0, result
+        assert "CANARY" not in result.stdout + result.stderr, result
+
+
+def test_run_warnings_scrub_a_value_made_from_a_secret(project: Project) -> None:
+    """`run` warns of what `check` calls errors; a scheme made from a secret is *** there as in `check`."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: '@format {env[MLFLOW_TRACKING_PASSWORD]}://x'\n")
+    env = {"MLFLOW_TRACKING_PASSWORD": PASSWORD}
+    for args in (("run", "--", "true"), ("check",)):
+        result = project.cli(*args, env=env)
+        assert "unknown scheme '***'" in result.stdout + result.stderr, result
+        assert "CANARY" not in result.stdout + result.stderr, result
+
+
+def test_an_environment_name_made_from_a_dotenv_secret_is_scrubbed(project: Project) -> None:
+    """The secret may live in `.env` itself: the error, from the command or from resolve(), shows *** for it."""
+    project.write(".env", f"MLFLOW_TRACKING_PASSWORD={PASSWORD}\nENV_FOR_DYNACONF=${{MLFLOW_TRACKING_PASSWORD}}\n")
+    result = project.cli("show")
+    assert result.returncode == 2, result
+    assert "unknown environment '***' (from ENV_FOR_DYNACONF in .env)" in result.stderr, result
+    assert "canary" not in result.stderr.lower(), result
+    with pytest.raises(LayeredMlflowError) as raised:
+        resolve(env=PASSWORD, environ={"DB_TOKEN": PASSWORD}, cwd=project.root)
+    assert "canary" not in f"{raised.value} {raised.value.hint}".lower()

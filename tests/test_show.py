@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from layered_mlflow import LayeredMlflowError, resolve
 from tests.conftest import Project
 
 REPO = Path(__file__).parent.parent
@@ -77,6 +78,19 @@ def test_show_masks_secrets_unless_asked(project: Project, fmt: str) -> None:
     assert all(f"{word}-canary" in revealed.stdout for word in ("pw", "pass", "tok"))
 
 
+def test_show_prints_the_names_of_the_secrets_list(project: Project) -> None:
+    """`secrets:` holds names, not values: show (text and JSON) prints them; the values they name stay ***."""
+    project.write("settings/mlflow.yml", "secrets: [WANDB_ENTITY, FOO]\nenv:\n  WANDB_ENTITY: acme-canary\n")
+    text = project.cli("show")
+    assert text.returncode == 0, text
+    row = next(line for line in text.stdout.splitlines() if line.startswith("secrets "))
+    assert row.split() == ["secrets", "WANDB_ENTITY,FOO", "settings/mlflow.yml"]
+    assert "acme-canary" not in text.stdout
+    settings = project.cli("show", "--format", "json").json()["settings"]
+    assert settings["secrets"]["value"] == ["WANDB_ENTITY", "FOO"]
+    assert settings["env.WANDB_ENTITY"]["value"] == "***"
+
+
 @pytest.mark.parametrize("env", ["development", "production"])
 def test_this_repositorys_settings_resolve(env: str) -> None:
     """The example settings shipped in settings/ load cleanly in each of their environments."""
@@ -110,3 +124,64 @@ def test_show_of_a_project_has_no_note(project: Project) -> None:
     (project.root / "notebooks").mkdir()
     result = project.cli("show", cwd=project.root / "notebooks")
     assert result.stdout.splitlines()[1] == f"root         {project.root}", result
+
+
+ENVIRONMENT_SOURCES = [
+    pytest.param((), {"ENV_FOR_DYNACONF": "prodution"}, {}, "ENV_FOR_DYNACONF", id="environment-variable"),
+    pytest.param(("--env", "prodution"), {}, {}, "--env", id="option"),
+    pytest.param((), {}, {".env": "ENV_FOR_DYNACONF=prodution\n"}, "ENV_FOR_DYNACONF in .env", id="dotenv"),
+    pytest.param(
+        ("--env-file", "ci.env"),
+        {},
+        {"ci.env": "ENV_FOR_DYNACONF=prodution\n"},
+        "ENV_FOR_DYNACONF in ci.env",
+        id="named-env-file",
+    ),
+    pytest.param(
+        ("--env-file", ".env", "--env-file", "deploy/ci.env"),
+        {},
+        {".env": "ENV_FOR_DYNACONF=production\n", "deploy/ci.env": "ENV_FOR_DYNACONF=prodution\n"},
+        "ENV_FOR_DYNACONF in deploy/ci.env",
+        id="the-file-that-won",
+    ),
+    pytest.param(
+        (),
+        {"KEDRO_ENV": "prodution"},
+        {"pyproject.toml": "[tool.kedro]\npackage_name = 'x'\n", "conf/base/mlflow.yml": "{}\n"},
+        "KEDRO_ENV",
+        id="kedro-variable",
+    ),
+    pytest.param(
+        (),
+        {},
+        {
+            "pyproject.toml": "[tool.kedro]\npackage_name = 'x'\n",
+            "conf/base/mlflow.yml": "{}\n",
+            ".env": "KEDRO_ENV=prodution\n",
+        },
+        "KEDRO_ENV in .env",
+        id="kedro-dotenv",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "files", "source"), ENVIRONMENT_SOURCES)
+def test_an_unknown_environment_names_what_gave_it(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], files: dict[str, str], source: str
+) -> None:
+    """An unknown environment's error says which layer named it: --env, a variable, or which `.env` file."""
+    project = Project(tmp_path / "project")
+    if "pyproject.toml" not in files:
+        project.write("settings/mlflow.yml", "{}\n")
+    for relative, text in files.items():
+        project.write(relative, text)
+    result = project.cli(*args, "show", env=env)
+    assert result.returncode == 2, result
+    assert f"unknown environment 'prodution' (from {source});" in result.stderr, result
+
+
+def test_the_python_api_names_its_env_argument(project: Project) -> None:
+    """resolve(env=...) is no --env: its unknown environment is said to come from the env argument."""
+    project.write("settings/mlflow.yml", "{}\n")
+    with pytest.raises(LayeredMlflowError, match=r"unknown environment 'nope' \(from the env argument\);"):
+        resolve(env="nope", environ={}, cwd=project.root)

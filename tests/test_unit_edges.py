@@ -43,9 +43,11 @@ def test_no_settings_folder(tmp_path: Path) -> None:
 
 
 def test_environment_chosen_by_the_option(tmp_path: Path) -> None:
-    """`--env` is named as the source of the environment it chose."""
-    result = at(project(tmp_path, **{"settings__mlflow.prod.yml": ""}), env="prod")
+    """`--env` (the command line's name for the argument) is named as the source of the environment it chose."""
+    result = at(project(tmp_path, **{"settings__mlflow.prod.yml": ""}), env="prod", env_given_as="--env")
     assert (result.environment, result.environment_source) == ("prod", "--env")
+    from_python = at(project(tmp_path, **{"settings__mlflow.prod.yml": ""}), env="prod")
+    assert from_python.environment_source == "the env argument"
 
 
 def test_lists_from_variables_and_set_are_comma_separated(tmp_path: Path) -> None:

@@ -144,6 +144,14 @@ TEXTS = [
     pytest.param("P_W_D=hunter2", "P_W_D=***", id="pair-words-ignore-underscores"),
     pytest.param("Sig=abc;sig=x", "Sig=***;sig=***", id="sas-sig-ignores-case"),
     pytest.param("token=", "token=", id="empty-pair-value-stays"),
+    pytest.param("http://u:pw more@h/x", "http://u:***@h/x", id="password-holding-a-space"),
+    pytest.param("http://u:a b c@h", "http://u:***@h", id="password-holding-spaces"),
+    pytest.param("http://u:pw x\ny@h", "http://u:pw x\ny@h", id="no-password-across-lines"),
+    pytest.param("http://h:5000 and http://v:q@k", "http://h:5000 and http://v:***@k", id="not-past-the-next-uri"),
+    pytest.param("http://h:5000/x", "http://h:5000/x", id="a-port-is-no-password"),
+    pytest.param("password = hunter2;x=1", "password = ***;x=1", id="pair-with-spaces-around-equals"),
+    pytest.param("Pwd\t=\thunter2", "Pwd\t=\t***", id="pair-with-tabs"),
+    pytest.param("team = vision", "team = vision", id="plain-pair-with-spaces-kept"),
 ]
 
 
@@ -157,6 +165,38 @@ def test_scrub() -> None:
     """Free text loses every secret value, longest first, and every URI password."""
     secrets = masking.Secrets(values=("s3cr3t-long", "s3cr3t"))
     assert secrets.scrub("--pw s3cr3t-long s3cr3t https://u:pw@h") == "--pw *** *** https://u:***@h"
+
+
+VALUES = [
+    pytest.param("MLFLOW_EXPERIMENT_NAME", "s3cr3t-long", "***", id="a-plain-name-holding-a-secret-value"),
+    pytest.param("tags.who", "by s3cr3t-long today", "by *** today", id="inside-a-value"),
+    pytest.param("MY_JSON", '{"a": "s3cr3t-long"}', '{"a": "***"}', id="inside-json"),
+    pytest.param("tags.who", "S3CR3T-Long", "***", id="in-any-case"),
+    pytest.param("MY_REF", "aws-sm:s3cr3t-long", "aws-sm:s3cr3t-long", id="a-reference-says-where-not-what"),
+    pytest.param("MLFLOW_EXPERIMENT_NAME", "plain", "plain", id="no-secret-value-kept"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "shown"), VALUES)
+def test_mask_scrubs_secret_values_under_any_name(name: str, value: str, shown: str) -> None:
+    """A value made from a secret is masked by value, whatever the name it is stored under."""
+    assert masking.Secrets(values=("s3cr3t-long",)).mask(name, value) == shown
+
+
+def test_scrubbed_keeps_what_is_worth_scrubbing() -> None:
+    """Values of MIN_SCRUBBED characters or more, longest first, once each; no `true`, no reference."""
+    kept = masking.scrubbed(["abc", "abcd", "abcdef", "True", "aws-sm:prod#pw", "abcdef"])
+    assert kept == ("abcdef", "abcd")
+    assert masking.MIN_SCRUBBED == 4
+
+
+def test_many_secrets_scrub_as_few_do() -> None:
+    """Past a few dozen secret values the index by beginning finds the same ones, longest first."""
+    values = (*(f"tok{i:04d}" for i in range(500)), "tok0001-longer")
+    text = "a tok0001-longer b TOK0499 c tok9999 tok0001"
+    expected = "a *** b *** c tok9999 ***"
+    assert masking.Secrets(values=values).scrub_values(text) == expected
+    assert masking.Secrets(values=(*values[-3:], "tok0001")).scrub_values(text) == expected
 
 
 PRINTABLE = [
