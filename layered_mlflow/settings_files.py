@@ -93,7 +93,14 @@ def read_settings_file(path: Path, environ: Mapping[str, str], outside: list[str
     was given, never ``os.environ`` behind its back. ``outside`` gets the converter of
     each value so evaluated (it may read the environment, or another file).
     """
-    text = _read_text(path)
+    return parse_settings_file(path, reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT), environ, outside)
+
+
+def parse_settings_file(
+    path: Path, raw: bytes, environ: Mapping[str, str], outside: list[str] | None = None
+) -> dict[str, Any]:
+    """``read_settings_file`` of ``raw``, the bytes of ``path`` as read once (the cache keys an entry by them)."""
+    text = _decoded(path, raw)
     yaml_limits.refuse_deep_nesting(path, text)  # first: refused, it needs no Dynaconf (some 45 ms to import)
     _import_dynaconf(path.parent)
     if "*" in text:  # only aliases (`*name`) can make a document grow
@@ -182,8 +189,8 @@ def _text(path: Path, value: str) -> str:
     return value
 
 
-def _read_text(path: Path) -> str:
-    text = reading.read_text(path, str(path), reading.SETTINGS_LIMIT)
+def _decoded(path: Path, raw: bytes) -> str:
+    text = reading.decode(raw, str(path))
     if "\x00" in text:
         raise ConfigError(f"{path}: a binary file, not YAML text")
     return text
