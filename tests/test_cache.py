@@ -163,10 +163,7 @@ def forged(entry: Path) -> bytes:
     size = int.from_bytes(raw[header : header + 8], "big")
     payload = marshal.dumps(PLANTED)
     return (
-        raw[: header + 8]
-        + zlib.crc32(payload).to_bytes(4, "big")
-        + raw[cache._HEADER : cache._HEADER + size]
-        + payload
+        raw[: header + 8] + zlib.crc32(payload).to_bytes(4, "big") + raw[cache._HEADER : cache._HEADER + size] + payload
     )
 
 
