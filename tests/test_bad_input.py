@@ -115,6 +115,14 @@ CASES = [
     ),
     pytest.param({}, ("frobnicate",), {}, 2, "No such command 'frobnicate'", id="unknown-command"),
     pytest.param(
+        {BASE: "".join(f"key_{i}: v\n" for i in range(1001))},
+        (),
+        {},
+        2,
+        "mlflow.yml: more than 1,000 top-level keys (1,001)",
+        id="too-many-top-level-keys",
+    ),
+    pytest.param(
         {}, (), {"MLFLOW_RUN_CONTEXT": DEEP_JSON}, 2, "(from the environment): its JSON nests too deeply", id="deep-ctx"
     ),
     pytest.param(
