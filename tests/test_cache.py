@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -224,6 +225,29 @@ def test_a_planted_entry_is_used_only_if_the_user_alone_owns_and_can_write_it(
     assert (child["MLFLOW_TRACKING_URI"], child.get("PYTHONSTARTUP")) == (
         (PLANTED["mlflow_tracking_uri"], EVIL) if used else ("http://127.0.0.1:5000", None)
     )
+
+
+def test_an_entry_another_user_plants_in_a_shared_cache_folder_is_not_used(project: Project, tmp_path: Path) -> None:
+    """A shared `XDG_CACHE_HOME` (sticky, world-writable, as /tmp): another user, acting as themself
+    (setpriv), makes the `layered-mlflow` folder there first and plants a valid entry for the victim's file.
+    The victim's `run` gets the file's values, silently, and stores nothing in the attacker's folder."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: http://127.0.0.1:5000\n")
+    project.child_env()  # in the test's own cache: a real entry, to forge
+    (entry,) = cache_folder().iterdir()
+    shared = Path(tempfile.mkdtemp(dir="/tmp"))  # reachable by another user, unlike tmp_path
+    try:
+        shared.chmod(0o1777)
+        attacker = ["setpriv", f"--reuid={OTHER_USER}", f"--regid={OTHER_USER}", "--clear-groups"]
+        script = f"umask 0 && mkdir {shared}/layered-mlflow && cat > {shared}/layered-mlflow/{entry.name}"
+        subprocess.run([*attacker, "sh", "-c", script], input=forged(entry), check=True, timeout=30)
+        assert (shared / "layered-mlflow" / entry.name).stat().st_uid == OTHER_USER
+        result = project.cli("run", "--", *PRINT_ENV, env={"XDG_CACHE_HOME": str(shared)})
+        assert (result.returncode, result.stderr) == (0, ""), result
+        child = json.loads(result.stdout)
+        assert (child["MLFLOW_TRACKING_URI"], child.get("PYTHONSTARTUP")) == ("http://127.0.0.1:5000", None)
+        assert [path.name for path in (shared / "layered-mlflow").iterdir()] == [entry.name]
+    finally:
+        shutil.rmtree(shared)
 
 
 def _special_entry(entry: Path, kind: str) -> None:
