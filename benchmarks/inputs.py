@@ -105,6 +105,11 @@ def env_entries(count: int, width: int = 0) -> Iterator[str]:
     yield from (f"  VARIABLE_{i}: value-{i}{'x' * width}\n" for i in range(count))
 
 
+def top_level_keys(count: int) -> Iterator[str]:
+    """The lines of a settings file of ``count`` top-level keys (past 1,000 it is refused, after it is composed)."""
+    yield from (f"key_{i}: value-{i}\n" for i in range(count))
+
+
 def nested_brackets(depth: int) -> list[str]:
     """``depth`` nested flow lists: refused before it is parsed (lists nest at most 100 deep)."""
     return [f"tags:\n  deep: {'[' * depth}{']' * depth}\n"]

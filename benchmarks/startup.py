@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import inputs  # beside this script, which is no package
 
 MB = 1_000_000
+COLD_KEYS = "top-level keys, cold"  # the one curve measured with its cache removed: Dynaconf's loading
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def commands(root: Path, scale: float) -> tuple[list[Command], dict[str, list[tu
         return [Command(label, argv, env, here), Command("  ... cold cache", argv, env, here, cold=True)]
 
     size = round(MB * scale)
+    many = max(round(60000 * scale), 1001)  # past the limit of 1,000 even when quick
     table = [
         Command("/bin/true", [true], env, here),
         Command("python -S -c pass", [sys.executable, "-S", "-c", "pass"], env, here),
@@ -102,11 +104,14 @@ def commands(root: Path, scale: float) -> tuple[list[Command], dict[str, list[tu
             f"run, {size / MB:g} MB, {round(20000 * scale)} env entries", inputs.env_entries(round(20000 * scale), 20)
         ),
         *wrapped("run, 5000 nested brackets", inputs.nested_brackets(5000), status=2),
+        *wrapped(f"run, {many:,} top-level keys", inputs.top_level_keys(many), status=2),
         *wrapped("run, 10 MB, over the limit", inputs.long_list(10 * MB), status=2),
     ]
     growth: dict[str, list[tuple[int, Command]]] = {}
     curves: dict[str, tuple[list[int], list[int], Callable[[Path, int], dict[str, str]]]] = {  # sizes, quick ones
         "keys in env": ([1, 100, 10000], [1, 10, 100], lambda f, n: inputs.plain(f, inputs.env_entries(n))),
+        "top-level keys": ([1, 100, 1000], [1, 10, 100], lambda f, n: inputs.plain(f, inputs.top_level_keys(n))),
+        COLD_KEYS: ([1, 100, 1000], [1, 10, 100], lambda f, n: inputs.plain(f, inputs.top_level_keys(n))),
         "environment files": ([1, 10, 100], [1, 3, 10], inputs.environment_files),
         "process variables": ([10, 10000], [10, 100], inputs.process_variables),
         "file size, bytes": (
@@ -120,7 +125,7 @@ def commands(root: Path, scale: float) -> tuple[list[Command], dict[str, list[tu
         for n in [0, *(quick if scale < 1 else sizes)]:  # 0: the base the exponent's cost is measured above
             folder = root / re.sub(r"\W+", "-", f"{curve} {n}")
             folder.mkdir()
-            growth[curve].append((n, Command(curve, run, make(folder, n), folder)))
+            growth[curve].append((n, Command(curve, run, make(folder, n), folder, cold=curve == COLD_KEYS)))
     return table, growth
 
 
@@ -179,7 +184,7 @@ def main() -> None:
         print(f"{c.label:<34} {seconds * 1000:7.1f} ms {seconds / baseline:13.2f}x {max(rss[id(c)]) / 1024:7.1f} MiB")
     print(f"{'resolve() in-process, warm':<34} {resolve_seconds * 1000:7.1f} ms")
     print()
-    print("growth of `run -- true`, cache warm: median ms at each size; exponent of the cost above size 0")
+    print("growth of `run -- true`, cache warm unless cold: median ms at each size; exponent of the cost above size 0")
     print(f"{'input':<20} {'sizes':<28} {'ms':<24} {'exponent':>8}")
     for curve, points in growth.items():
         timed = [(n, median[id(c)]) for n, c in points]

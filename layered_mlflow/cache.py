@@ -10,16 +10,28 @@ version and the modules that read the file, and Python's (the entry is
 ``marshal``'s format). A file whose values Dynaconf evaluates from
 outside it (``@format``, ``@jinja``, ``@get``, ``@read_file``: the environment,
 other files) is never stored, nor is anything from ``.env``, the environment or
-a secret reference: those never pass through here. Entries are one per settings
-file path, 0600 in a 0700 folder, written atomically, checked by a CRC of their
-own before use; any failure to read or write one is silent. (Comparing bytes
-instead of digests keeps hashlib, a twentieth of a warm start, out.)
+a secret reference: those never pass through here. The file is read once: an
+entry's key and its parse are of the same bytes, so a file rewritten while it is
+read cannot file one text's values under another's (issue 26). Entries are one
+per settings file path, 0600 in a 0700 folder, written atomically, checked by a
+CRC of their own before use; any failure to read or write one is silent.
+(Comparing bytes instead of digests keeps hashlib, a twentieth of a warm start, out.)
+
+Whose entries are trusted (SPEC §2): a cache folder may be shared (an
+``XDG_CACHE_HOME`` under /tmp), and a planted entry would choose a victim's
+tracking URI or ``PYTHONSTARTUP``. The folder and each entry are used only if
+the running user owns them and no one else may write them, as checked on the
+open descriptor (``fstat``), never through a symbolic link (``O_NOFOLLOW``);
+entries are read by the bounded, regular-files-only reader, so a FIFO, a device
+or a huge file is no entry. Anything else is ignored, as silently as an
+unwritable cache.
 """
 
 from __future__ import annotations
 
 import marshal
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Mapping
@@ -27,28 +39,41 @@ from pathlib import Path
 from typing import Any
 
 from layered_mlflow import reading
+from layered_mlflow.errors import ConfigError
 
 OFF_VARIABLE = "LAYERED_MLFLOW_NO_CACHE"
 _MAGIC = b"layered-mlflow cache 2\n"
 _HEADER = len(_MAGIC) + 8 + 4  # then the length of the key, the payload's CRC-32, the key, the payload
+# The key holds a whole settings file, and the payload its values (aliases expanded within yaml_limits' bounds).
+_ENTRY_LIMIT = 4 * reading.SETTINGS_LIMIT
 # What read_settings_file's result depends on besides the file: an editable install changes them in place.
 _READERS = ("settings_files.py", "yaml_limits.py", "kedro.py", "reading.py")
 
 
 def read_settings_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
     """``settings_files.read_settings_file(path, environ)``, from the cache when it holds this file's bytes."""
-    folder = folder_of(environ)
-    if folder is None:
-        return _parse(path, environ, None)
-    data = _read(path)
+    data = reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT)  # once: the key and the parse are of it
+    where = folder_of(environ)
+    if where is None:
+        return _parse(path, data, environ)[0]
     key = _versions() + b"\0" + data
-    where = os.fsencode(os.path.abspath(path))
+    path_bytes = os.fsencode(os.path.abspath(path))
     # Two paths may share a name: each then only overwrites the other's entry, never serves it.
-    entry = folder / f"{zlib.crc32(where):08x}{zlib.adler32(where):08x}"
-    found = _load(entry, key)
-    if found is not None:
-        return found
-    return _parse(path, environ, (entry, key, data))
+    name = f"{zlib.crc32(path_bytes):08x}{zlib.adler32(path_bytes):08x}"
+    folder = _open_folder(where, create=False)
+    try:
+        found = None if folder is None else _load(folder, name, key)
+        if found is not None:
+            return found
+        parsed, evaluated_outside = _parse(path, data, environ)
+        if not evaluated_outside:
+            folder = _open_folder(where, create=True) if folder is None else folder
+            if folder is not None:
+                _store(folder, name, key, parsed)
+        return parsed
+    finally:
+        if folder is not None:
+            os.close(folder)
 
 
 def folder_of(environ: Mapping[str, str]) -> Path | None:
@@ -64,21 +89,31 @@ def folder_of(environ: Mapping[str, str]) -> Path | None:
     return Path(base, "layered-mlflow")
 
 
-def _parse(path: Path, environ: Mapping[str, str], store: tuple[Path, bytes, bytes] | None) -> dict[str, Any]:
+def _parse(path: Path, data: bytes, environ: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
+    """The parse of ``data``, and whether a value was evaluated from outside the file (never stored)."""
     from layered_mlflow import settings_files
 
     outside: list[str] = []
-    parsed = settings_files.read_settings_file(path, environ, outside)
-    if store is None or outside:
-        return parsed
-    entry, key, data = store
-    if _read(path) == data:  # unchanged since the key was read, or one text's values would be filed under another's
-        _store(entry, key, parsed)
-    return parsed
+    return settings_files.parse_settings_file(path, data, environ, outside), bool(outside)
 
 
-def _read(path: Path) -> bytes:
-    return reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT)
+def _open_folder(where: Path, create: bool) -> int | None:
+    """The cache folder, open, if it is the running user's alone; else None (no cache, silently)."""
+    try:
+        if create:
+            where.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = os.open(where, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:  # missing, a link, a read-only file system, a folder it may not enter
+        return None
+    if _is_private(os.fstat(folder)):
+        return folder
+    os.close(folder)
+    return None
+
+
+def _is_private(status: os.stat_result) -> bool:
+    """Owned by the running user, and neither its group nor anyone else may write it."""
+    return status.st_uid == os.geteuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _versions() -> bytes:
@@ -108,12 +143,19 @@ def _dynaconf_version() -> str:
         return f"{origin} {status.st_mtime_ns} {status.st_size}"
 
 
-def _load(entry: Path, key: bytes) -> dict[str, Any] | None:
+def _load(folder: int, name: str, key: bytes) -> dict[str, Any] | None:
     try:
-        with open(entry, "rb") as stream:
-            raw = stream.read()
-    except OSError:
+        descriptor = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    except OSError:  # none yet, or a symbolic link
         return None
+    try:
+        if not _is_private(os.fstat(descriptor)):
+            return None
+        raw = reading.read_descriptor(descriptor, name, _ENTRY_LIMIT)  # a FIFO, a device, a huge file: refused
+    except (OSError, ConfigError):
+        return None
+    finally:
+        os.close(descriptor)
     if len(raw) < _HEADER or not raw.startswith(_MAGIC):
         return None
     size, crc = int.from_bytes(raw[len(_MAGIC) : _HEADER - 4], "big"), raw[_HEADER - 4 : _HEADER]
@@ -121,26 +163,30 @@ def _load(entry: Path, key: bytes) -> dict[str, Any] | None:
     if raw[_HEADER : _HEADER + size] != key or crc != zlib.crc32(payload).to_bytes(4, "big"):
         return None  # another file's bytes or versions; or torn, altered: parse the file instead
     try:
-        found = marshal.loads(payload)  # noqa: S302 (our own bytes, in a 0700 folder, checked by CRC)
+        found = marshal.loads(payload)  # noqa: S302 (our own bytes, in our own 0700 folder, checked by CRC)
     except (EOFError, ValueError, TypeError):
         return None
     return found if isinstance(found, dict) else None
 
 
-def _store(entry: Path, key: bytes, parsed: dict[str, Any]) -> None:
+def _store(folder: int, name: str, key: bytes, parsed: dict[str, Any]) -> None:
     try:
         payload = marshal.dumps(parsed)
     except ValueError:  # a value marshal cannot hold (a YAML date): not cached, read each time
         return
-    temporary = entry.with_name(f".{entry.name}.{os.getpid()}")
+    entry = _MAGIC + len(key).to_bytes(8, "big") + zlib.crc32(payload).to_bytes(4, "big") + key + payload
+    if len(entry) > _ENTRY_LIMIT:  # it would never be read back
+        return
+    temporary = f".{name}.{os.getpid()}"
     try:
-        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        descriptor = os.open(
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder
+        )
         with os.fdopen(descriptor, "wb") as stream:
-            stream.write(_MAGIC + len(key).to_bytes(8, "big") + zlib.crc32(payload).to_bytes(4, "big") + key + payload)
-        os.replace(temporary, entry)
-    except OSError:  # a read-only file system, a full disk, a folder of someone else's: no cache
+            stream.write(entry)
+        os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except OSError:  # a full disk, a name taken: no cache
         from contextlib import suppress
 
         with suppress(OSError):
-            os.unlink(temporary)
+            os.unlink(temporary, dir_fd=folder)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from layered_mlflow import keys, tokens
+from layered_mlflow.errors import ConfigError, shown
 
 if TYPE_CHECKING:
     from layered_mlflow.layers import Setting
@@ -59,19 +60,25 @@ def child_variables(settings: Mapping[str, Setting], named: Mapping[str, str]) -
     for name, value in tokens.variables(settings).items():
         variables.setdefault(name, value)  # an explicit MLFLOW_TRACKING_AUTH stands; `check` calls it an error
     if tags or RUN_CONTEXT in variables:  # no tag at all (no environment named): no empty context
-        variables[RUN_CONTEXT] = _run_context(tags, variables.get(RUN_CONTEXT))
+        variables[RUN_CONTEXT] = _run_context(tags, variables.get(RUN_CONTEXT), settings.get("mlflow_run_context"))
     variables.update(named)
     return variables
 
 
-def _run_context(tags: dict[str, str], explicit: str | None) -> str:
-    """The tags as MLflow's run context; entries of an explicit ``mlflow_run_context`` win."""
+def _run_context(tags: dict[str, str], explicit: str | None, setting: Setting | None) -> str:
+    """The tags as MLflow's run context; entries of an explicit ``mlflow_run_context`` (``setting``) win."""
     if explicit is None:
         return json.dumps(tags, ensure_ascii=False)
     try:
         given = json.loads(explicit)
     except ValueError:
         given = None
+    except RecursionError:  # MLflow's own json.loads would fail the same way in the job
+        origin = "the environment" if setting is None or setting.source == RUN_CONTEXT else setting.source
+        raise ConfigError(
+            f"{RUN_CONTEXT} (from {shown(origin)}): its JSON nests too deeply to be read",
+            hint='a run context is a flat JSON object of tags: {"team": "vision"}',
+        ) from None
     if not isinstance(given, dict):
         return explicit  # MLflow drops a malformed one; `check` says so
     return json.dumps({**tags, **given}, ensure_ascii=False)

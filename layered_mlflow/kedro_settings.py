@@ -6,13 +6,15 @@ assumed, and `check` says what was assumed.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from layered_mlflow import kedro_conf
+from layered_mlflow import kedro_conf, reading
+from layered_mlflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from layered_mlflow import kedro_literals
@@ -33,10 +35,19 @@ class KedroSettings(NamedTuple):
 
 
 def _tool_kedro(folder: Path) -> dict[str, Any] | None:
-    try:
-        text = (folder / "pyproject.toml").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+    """``[tool.kedro]`` of ``folder``'s ``pyproject.toml``; one that is no regular file (a FIFO, a device,
+    too large to be one) is an error naming it, never a hang nor a guess at which folder is the project."""
+    path = folder / "pyproject.toml"
+    if not os.path.exists(path):
         return None
+    try:
+        text = reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    except ConfigError as exc:
+        raise ConfigError(
+            exc.message, hint="make it a regular file, or name the project folder with --project-dir"
+        ) from None
     if "tool.kedro" not in text and "[tool]" not in text:  # most pyproject.toml files: no parse
         return None
     if sys.version_info >= (3, 11):

@@ -41,8 +41,20 @@ def read_bytes(path: Path, label: str, limit: int, missing_hint: str | None = No
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read it ({exc.strerror})") from None
     try:
+        return read_descriptor(descriptor, label, limit)
+    finally:
+        os.close(descriptor)
+
+
+def read_descriptor(descriptor: int, label: str, limit: int) -> bytes:
+    """The content of the open file ``descriptor``, if it is a regular file of at most ``limit`` bytes.
+
+    Open it with ``O_NONBLOCK``: opening a FIFO otherwise blocks before this can refuse it.
+    """
+    where = shown(label)
+    try:
         status = os.fstat(descriptor)
-        _refuse_special(status.st_mode, where)  # it may have been replaced since the stat above
+        _refuse_special(status.st_mode, where)  # it may have been replaced since a stat of its path
         _refuse_size(status.st_size, limit, where)
         chunks: list[bytes] = []
         size = 0
@@ -52,14 +64,16 @@ def read_bytes(path: Path, label: str, limit: int, missing_hint: str | None = No
             _refuse_size(size, limit, where)  # the file grows while it is read
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read it ({exc.strerror})") from None
-    finally:
-        os.close(descriptor)
     return b"".join(chunks)
 
 
 def read_text(path: Path, label: str, limit: int, missing_hint: str | None = None) -> str:
     """``read_bytes`` decoded as UTF-8 (a leading BOM dropped); bytes that are not name their line."""
-    raw = read_bytes(path, label, limit, missing_hint)
+    return decode(read_bytes(path, label, limit, missing_hint), label)
+
+
+def decode(raw: bytes, label: str) -> str:
+    """``raw`` as UTF-8 (a leading BOM dropped); bytes that are not name their line of ``label``."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

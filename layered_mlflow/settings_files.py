@@ -42,6 +42,11 @@ _SEALED: Mapping[str, Any] = {
     "REDIS_ENABLED_FOR_DYNACONF": False,
     "VAULT_ENABLED_FOR_DYNACONF": False,
     "COMMENTJSON_ENABLED_FOR_DYNACONF": False,
+    # Dynaconf's defaults, given too: looked up on every key set, a missing one is a search of every key
+    # so far (case-insensitively), and a file of N top-level keys cost N² (2,000 keys took 20 s).
+    "NESTED_SEPARATOR_FOR_DYNACONF": "__",
+    "INDEX_SEPARATOR_FOR_DYNACONF": None,
+    "DYNABOXIFY": True,
     "dynaconf_skip_loaders": True,
     "dynaconf_skip_validators": True,
 }
@@ -93,11 +98,21 @@ def read_settings_file(path: Path, environ: Mapping[str, str], outside: list[str
     was given, never ``os.environ`` behind its back. ``outside`` gets the converter of
     each value so evaluated (it may read the environment, or another file).
     """
-    text = _read_text(path)
+    return parse_settings_file(path, reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT), environ, outside)
+
+
+def parse_settings_file(
+    path: Path, raw: bytes, environ: Mapping[str, str], outside: list[str] | None = None
+) -> dict[str, Any]:
+    """``read_settings_file`` of ``raw``, the bytes of ``path`` as read once (the cache keys an entry by them)."""
+    text = _decoded(path, raw)
     yaml_limits.refuse_deep_nesting(path, text)  # first: refused, it needs no Dynaconf (some 45 ms to import)
     _import_dynaconf(path.parent)
-    if "*" in text:  # only aliases (`*name`) can make a document grow
-        yaml_limits.refuse_alias_bombs(path, _compose(path, text))
+    # Only aliases (`*name`) can make a document grow; a document that may have many keys is counted.
+    if "*" in text or yaml_limits.may_have_many_keys(text):
+        root = _compose(path, text)
+        yaml_limits.refuse_many_keys(path, root)  # first: past the limit, it is all the message needs to say
+        yaml_limits.refuse_alias_bombs(path, root)
     from dynaconf.base import Settings
     from dynaconf.loaders import yaml_loader
     from dynaconf.utils.parse_conf import Lazy, MetaValue
@@ -182,8 +197,8 @@ def _text(path: Path, value: str) -> str:
     return value
 
 
-def _read_text(path: Path) -> str:
-    text = reading.read_text(path, str(path), reading.SETTINGS_LIMIT)
+def _decoded(path: Path, raw: bytes) -> str:
+    text = reading.decode(raw, str(path))
     if "\x00" in text:
         raise ConfigError(f"{path}: a binary file, not YAML text")
     return text

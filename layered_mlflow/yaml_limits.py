@@ -1,8 +1,10 @@
 """Bounds on the shape of a YAML document, checked before its values are built.
 
 The YAML parser's cost grows with the square of the depth of flow collections
-(5,000 nested brackets, 10 kB, take seconds to refuse), and aliases can make a
-small document expand without end. Both are measured cheaply up front.
+(5,000 nested brackets, 10 kB, take seconds to refuse), aliases can make a
+small document expand without end, and Dynaconf's loading costs the square of
+the number of top-level keys (it searches the keys so far for each one it sets).
+Each is measured cheaply up front.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ MAX_DEPTH = 100
 MAX_NODES = 100_000
 # ... or to more text than a settings file may hold.
 MAX_TEXT = SETTINGS_LIMIT
+# Top-level keys: MLflow's variables and a few sections are some 200; 1,000 load in a quarter of a second.
+MAX_KEYS = 1_000
+
+_COLUMN_ZERO = re.compile(r"^[^\s#]", re.MULTILINE)
+_FLOW_TOP = re.compile(r"(?:[ \t]*(?:---)?[ \t]*(?:#[^\n]*)?\n)*[ \t]*(?:---[ \t]*)?\{")  # after comments, `---`
+_MERGE = "tag:yaml.org,2002:merge"
 
 _SIGNIFICANT = re.compile(r"""[\[\]{}'"#]""")
 
@@ -114,3 +122,34 @@ def refuse_alias_bombs(path: Path, root: Any) -> None:
 
     if root is not None:
         size(root)
+
+
+def may_have_many_keys(text: str) -> bool:
+    """Whether ``text`` may hold more than MAX_KEYS top-level keys, by a scan far cheaper than parsing.
+
+    Each key of a block mapping at the top starts a line at column 0; a mapping
+    written in flow style (``{a: 1, …}``) is not counted here, so it is let through
+    to be counted when composed.
+    """
+    return _FLOW_TOP.match(text) is not None or sum(1 for _ in _COLUMN_ZERO.finditer(text)) > MAX_KEYS
+
+
+def refuse_many_keys(path: Path, root: Any) -> None:
+    """Refuse a composed document (``root``) whose top-level mapping has more than MAX_KEYS keys.
+
+    Keys a merge (``<<: *defaults``) brings in count too: Dynaconf sets each.
+    """
+    if root is None or getattr(root, "id", None) != "mapping":
+        return
+    count = 0
+    for key, value in root.value:
+        if key.tag != _MERGE:
+            count += 1
+        else:
+            merged = value.value if value.id == "sequence" else [value]
+            count += sum(len(node.value) for node in merged if node.id == "mapping")
+    if count > MAX_KEYS:
+        raise ConfigError(
+            f"{path}: more than {MAX_KEYS:,} top-level keys ({count:,}), the most layered-mlflow reads",
+            hint="variables for the command go under `env:`, which takes any number",
+        )

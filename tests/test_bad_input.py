@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import COMMAND, Project
 
 BASE = "settings/mlflow.yml"
+DEEP_JSON = '{"a": ' * 5000 + "1" + "}" * 5000  # past what any JSON reader in Python (MLflow's too) can nest
 
 # (files to write, extra arguments, process environment, exit code, text the one line must contain)
 CASES = [
@@ -113,6 +114,28 @@ CASES = [
         {BASE: "mlflow_tracking_password: !!timestamp CANARY\n"}, (), {}, 2, 'from "…"', id="yaml-quotes-no-value"
     ),
     pytest.param({}, ("frobnicate",), {}, 2, "No such command 'frobnicate'", id="unknown-command"),
+    pytest.param(
+        {BASE: "".join(f"key_{i}: v\n" for i in range(1001))},
+        (),
+        {},
+        2,
+        "mlflow.yml: more than 1,000 top-level keys (1,001)",
+        id="too-many-top-level-keys",
+    ),
+    pytest.param(
+        {}, (), {"MLFLOW_RUN_CONTEXT": DEEP_JSON}, 2, "(from the environment): its JSON nests too deeply", id="deep-ctx"
+    ),
+    pytest.param(
+        {".env": f"MLFLOW_RUN_CONTEXT='{DEEP_JSON}'\n"},
+        (),
+        {},
+        2,
+        "MLFLOW_RUN_CONTEXT (from /",
+        id="deep-run-context-dotenv",
+    ),
+    pytest.param(
+        {}, ("--set", f"mlflow_run_context={DEEP_JSON}"), {}, 2, "(from --set): its JSON nests", id="deep-ctx-set"
+    ),
 ]
 
 

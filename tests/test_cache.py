@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -14,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layered_mlflow import cache, settings_files
-from tests.conftest import Project
+from tests.conftest import COMMAND, PRINT_ENV, Project
 
 WORDS = st.text("abcxyz019 -_:@#'\"{}[],.*&!%\\\n", max_size=12)
 LINES = st.lists(
@@ -147,6 +152,133 @@ def test_no_cache_where_it_is_off_or_cannot_be_written(project: Project, env: di
     assert not (project.root / "relative").exists()
 
 
+EVIL = "/srv/shared/evil.py"  # code the attacker wants run at every Python start
+OTHER_USER = 4242  # the attacker's uid: no account needs to exist for a file to be theirs
+PLANTED = {"mlflow_tracking_uri": "http://127.0.0.1:9/attacker", "env": {"PYTHONSTARTUP": EVIL}}
+
+
+def forged(entry: Path) -> bytes:
+    """``entry`` (a real one) with its payload replaced by PLANTED: what someone who can write the folder plants."""
+    raw = entry.read_bytes()
+    header = len(cache._MAGIC)
+    size = int.from_bytes(raw[header : header + 8], "big")
+    payload = marshal.dumps(PLANTED)
+    return (
+        raw[: header + 8] + zlib.crc32(payload).to_bytes(4, "big") + raw[cache._HEADER : cache._HEADER + size] + payload
+    )
+
+
+def _plant_in_folder(folder: Path, entry: Path, elsewhere: Path, how: str) -> None:
+    """Make the cache folder (``folder``, holding a forged ``entry``) one another user controls, as ``how`` says."""
+    if how == "own-entry":
+        return
+    if how == "entry-of-another-user":
+        os.chown(entry, OTHER_USER, OTHER_USER)
+    elif how == "entry-world-writable":
+        entry.chmod(0o666)
+    elif how == "entry-group-writable":
+        entry.chmod(0o620)
+    elif how == "folder-of-another-user":
+        os.chown(folder, OTHER_USER, OTHER_USER)
+    elif how == "folder-world-writable":
+        folder.chmod(0o1777)  # a shared folder, as /tmp
+    elif how == "entry-is-a-link":
+        elsewhere.mkdir(mode=0o700)
+        entry.rename(elsewhere / "entry")
+        entry.symlink_to(elsewhere / "entry")
+    elif how == "folder-is-a-link":
+        folder.rename(elsewhere)
+        folder.symlink_to(elsewhere)
+
+
+@pytest.mark.parametrize(
+    ("how", "used"),
+    [
+        pytest.param("own-entry", True, id="own-entry-is-used"),
+        pytest.param("entry-of-another-user", False, id="entry-of-another-user"),
+        pytest.param("entry-world-writable", False, id="entry-world-writable"),
+        pytest.param("entry-group-writable", False, id="entry-group-writable"),
+        pytest.param("folder-of-another-user", False, id="folder-of-another-user"),
+        pytest.param("folder-world-writable", False, id="folder-world-writable"),
+        pytest.param("entry-is-a-link", False, id="entry-is-a-link"),
+        pytest.param("folder-is-a-link", False, id="folder-is-a-link"),
+    ],
+)
+def test_a_planted_entry_is_used_only_if_the_user_alone_owns_and_can_write_it(
+    project: Project, tmp_path: Path, how: str, used: bool
+) -> None:
+    """SPEC §2: an entry someone else owns or can write, or reached through a link, is ignored silently.
+
+    The entry is a valid one for the file's very bytes, its values replaced (a tracking URI,
+    PYTHONSTARTUP). Only the user's own entry in the user's own folder is trusted; the
+    first row shows the forgery itself would be used, so each other row fails for its cause.
+    """
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: http://127.0.0.1:5000\n")
+    assert project.child_env()["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000"
+    folder = cache_folder()
+    (entry,) = folder.iterdir()
+    entry.write_bytes(forged(entry))
+    _plant_in_folder(folder, entry, tmp_path / "elsewhere", how)
+    result = project.cli("run", "--", *PRINT_ENV)
+    assert (result.returncode, result.stderr) == (0, ""), result
+    child = json.loads(result.stdout)
+    assert (child["MLFLOW_TRACKING_URI"], child.get("PYTHONSTARTUP")) == (
+        (PLANTED["mlflow_tracking_uri"], EVIL) if used else ("http://127.0.0.1:5000", None)
+    )
+
+
+def test_an_entry_another_user_plants_in_a_shared_cache_folder_is_not_used(project: Project, tmp_path: Path) -> None:
+    """A shared `XDG_CACHE_HOME` (sticky, world-writable, as /tmp): another user, acting as themself
+    (setpriv), makes the `layered-mlflow` folder there first and plants a valid entry for the victim's file.
+    The victim's `run` gets the file's values, silently, and stores nothing in the attacker's folder."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: http://127.0.0.1:5000\n")
+    project.child_env()  # in the test's own cache: a real entry, to forge
+    (entry,) = cache_folder().iterdir()
+    shared = Path(tempfile.mkdtemp(dir="/tmp"))  # reachable by another user, unlike tmp_path
+    try:
+        shared.chmod(0o1777)
+        attacker = ["setpriv", f"--reuid={OTHER_USER}", f"--regid={OTHER_USER}", "--clear-groups"]
+        script = f"umask 0 && mkdir {shared}/layered-mlflow && cat > {shared}/layered-mlflow/{entry.name}"
+        subprocess.run([*attacker, "sh", "-c", script], input=forged(entry), check=True, timeout=30)
+        assert (shared / "layered-mlflow" / entry.name).stat().st_uid == OTHER_USER
+        result = project.cli("run", "--", *PRINT_ENV, env={"XDG_CACHE_HOME": str(shared)})
+        assert (result.returncode, result.stderr) == (0, ""), result
+        child = json.loads(result.stdout)
+        assert (child["MLFLOW_TRACKING_URI"], child.get("PYTHONSTARTUP")) == ("http://127.0.0.1:5000", None)
+        assert [path.name for path in (shared / "layered-mlflow").iterdir()] == [entry.name]
+    finally:
+        shutil.rmtree(shared)
+
+
+def _special_entry(entry: Path, kind: str) -> None:
+    entry.unlink()
+    if kind == "fifo":
+        os.mkfifo(entry, 0o600)
+    elif kind == "dev-zero":
+        os.mknod(entry, 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # the device itself, not a link to it
+    else:
+        with entry.open("wb") as stream:
+            stream.truncate(2 * 1024**3)  # holes: 2 GiB, no disk used
+        entry.chmod(0o600)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "sparse-2-GiB"])
+def test_an_entry_that_is_no_regular_file_of_a_sane_size_is_ignored(project: Project, kind: str) -> None:
+    """A FIFO (a hang), the /dev/zero device or a 2 GiB sparse file (MemoryError) in the user's own folder: ignored."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: http://127.0.0.1:5000\n")
+    project.child_env()
+    (entry,) = cache_folder().iterdir()
+    try:
+        _special_entry(entry, kind)
+    except PermissionError:  # pragma: no cover (a container without CAP_MKNOD)
+        pytest.skip("cannot make a device node here")
+    # With 1 GiB of address space, reading the 2 GiB file whole would be a MemoryError on any machine.
+    limited = [shutil.which("prlimit") or "prlimit", f"--as={1024**3}", COMMAND, "run", "--", *PRINT_ENV]
+    result = subprocess.run(limited, cwd=project.root, capture_output=True, text=True, timeout=60, check=False)
+    assert (result.returncode, result.stderr) == (0, ""), result
+    assert json.loads(result.stdout)["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000"
+
+
 # Runs `show` in-process and reports whether it imported Dynaconf.
 PROBE = """
 import sys
@@ -169,3 +301,77 @@ def test_a_warm_start_does_not_import_dynaconf(project: Project) -> None:
     ]
     assert [run.stderr.split()[-1] for run in runs] == ["True", "False"]
     assert runs[0].stdout == runs[1].stdout
+
+
+# Reads every file named on its command line through the cache, a fixed number of rounds. Each entry
+# stored is checked as it is stored: its parse must be the parse of the bytes it is keyed by (the key
+# is the versions, a NUL, then the bytes; see cache.read_settings_file). A stale one is reported on stderr.
+READER = """
+import os, sys, tempfile
+from pathlib import Path
+from layered_mlflow import cache, settings_files
+
+store, scratch = cache._store, Path(tempfile.mkdtemp(), "mlflow.yml")
+
+def checked(folder, name, key, parsed):
+    scratch.write_bytes(key.split(bytes(1), 1)[1])
+    if settings_files.read_settings_file(scratch, {}) != parsed:
+        print("stale:", key.split(bytes(1), 1)[1], parsed, file=sys.stderr)
+    store(folder, name, key, parsed)
+
+cache._store = checked
+for _ in range(int(sys.argv[1])):
+    for name in sys.argv[2:]:
+        try:
+            cache.read_settings_file(Path(name), os.environ)
+        except Exception:  # a file caught half-written may be invalid YAML: only what is stored matters
+            pass
+"""
+TOGGLED = (
+    "mlflow_tracking_uri: http://127.0.0.1:5000\nmlflow_experiment_name: alpha\n",
+    "mlflow_tracking_uri: file:///srv/mlruns\nmlflow_experiment_name: beta\ntags:\n  team: vision\n",
+)
+
+
+def test_a_file_rewritten_in_place_while_processes_read_it_never_leaves_a_stale_entry(tmp_path: Path) -> None:
+    """Files rewritten in place (`cat new > file`) while six processes read them: no entry is left stale.
+
+    Each reader keeps its own cache, so that many entries are left to check. Whichever
+    text each file has afterwards (either one, or empty as it was for a moment), a read
+    through any reader's cache gives what a read without the cache gives.
+    """
+    paths = [tmp_path / f"p{index}" / "mlflow.yml" for index in range(4)]
+    for path in paths:
+        path.parent.mkdir()
+        path.write_text(TOGGLED[0])
+    caches = [tmp_path / f"cache{index}" for index in range(6)]
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, "150", *map(str, paths)],
+            env={**os.environ, "XDG_CACHE_HOME": str(folder)},
+            stderr=subprocess.PIPE,
+        )
+        for folder in caches
+    ]
+    texts = [text.encode() for text in TOGGLED]
+    descriptors = [os.open(path, os.O_WRONLY) for path in paths]
+    for rewrite in range(10_000_000):  # bounded: stops when the readers are done
+        if rewrite % 20 == 0 and all(reader.poll() is not None for reader in readers):
+            break
+        for descriptor in descriptors:  # as `cat new > file` does: emptied, and written a moment later
+            os.ftruncate(descriptor, 0)
+        time.sleep(0.001)
+        for descriptor in descriptors:  # the same text four times, then the other
+            os.pwrite(descriptor, texts[rewrite // 4 % 2], 0)
+        time.sleep(0.001)
+    for descriptor in descriptors:
+        os.close(descriptor)
+    assert [(reader.communicate(timeout=300)[1], reader.returncode) for reader in readers] == [(b"", 0)] * 6
+    for text in ("", *TOGGLED):
+        for path in paths:
+            path.write_text(text)
+        expected = settings_files.read_settings_file(paths[0], {})
+        for index, folder in enumerate(caches):
+            copy = tmp_path / f"copy-{len(text)}-{index}"  # each text against the entries as the race left them
+            shutil.copytree(folder, copy)
+            assert [cache.read_settings_file(path, {"XDG_CACHE_HOME": str(copy)}) for path in paths] == [expected] * 4

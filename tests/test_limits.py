@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from layered_mlflow import keys
+from layered_mlflow import keys, settings_files
 from layered_mlflow.errors import ConfigError
-from layered_mlflow.yaml_limits import MAX_DEPTH, refuse_deep_nesting
+from layered_mlflow.yaml_limits import MAX_DEPTH, MAX_KEYS, refuse_deep_nesting
 
 DEEP = "[" * (MAX_DEPTH + 1)
 
@@ -70,3 +70,41 @@ def test_nested_lists_render_in_linear_size() -> None:
         value = [value]
     rendered = keys.render([value])
     assert rendered == ("[" * 40 + "]" * 40,)
+
+
+def _keys(count: int, prefix: str = "") -> str:
+    return prefix + "".join(f"key_{i}: v{i}\n" for i in range(count))
+
+
+MANY = MAX_KEYS + 1
+
+
+@pytest.mark.parametrize(
+    ("text", "keys_read"),
+    [
+        pytest.param(_keys(MAX_KEYS), MAX_KEYS, id="at-the-limit"),
+        pytest.param("env:\n" + "".join(f"  K{i}: v\n" for i in range(3 * MAX_KEYS)), 1, id="env-entries-any-number"),
+        pytest.param("a: 'x\n" + _keys(MANY) + "'\nb: 1\n", 2, id="column-0-lines-of-a-quoted-string"),
+    ],
+)
+def test_top_level_keys_up_to_the_limit_are_read(tmp_path: Path, text: str, keys_read: int) -> None:
+    """The limit counts top-level keys, not lines: `env` entries and a string's lines at column 0 are no keys."""
+    path = tmp_path / "mlflow.yml"
+    path.write_text(text)
+    assert len(settings_files.read_settings_file(path, {})) == keys_read
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        pytest.param(_keys(MANY), MANY, id="block"),
+        pytest.param("# a comment\n---\n{" + ", ".join(f"k{i}: v" for i in range(MANY)) + "}\n", MANY, id="flow"),
+        pytest.param("d: &d\n" + _keys(MAX_KEYS, "").replace("key", "  key") + "<<: *d\n", MAX_KEYS + 1, id="merged"),
+    ],
+)
+def test_more_top_level_keys_than_the_limit_are_refused(tmp_path: Path, text: str, count: int) -> None:
+    """Dynaconf's loading costs the square of the top-level keys (2,000 took 20 s): past the limit, one error."""
+    path = tmp_path / "mlflow.yml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"^{path}: more than 1,000 top-level keys \({count:,}\)"):
+        settings_files.read_settings_file(path, {})

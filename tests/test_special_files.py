@@ -88,3 +88,36 @@ def test_files_up_to_the_limit_are_read(project: Project) -> None:
     assert result.returncode == 0, result
     variables = result.json()
     assert (len(variables["BIG"]), len(variables["MLFLOW_TRACKING_PASSWORD"])) == (1000, 1024 * 1024)
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        *KINDS,
+        pytest.param("kmsg", "cannot read it", id="proc-kmsg"),
+        pytest.param("sparse-10-GiB", "larger than 4 MiB", id="10-GiB"),
+    ],
+)
+@pytest.mark.parametrize("where", ["working-directory", "ancestor"])
+def test_a_pyproject_toml_that_is_no_regular_file_is_refused_by_name(
+    project: Project, tmp_path: Path, kind: str, message: str, where: str
+) -> None:
+    """Finding the project reads each `pyproject.toml` on the way up (a Kedro marker): a FIFO, a device,
+    `/proc/kmsg` or a huge file there is exit 2 naming it, never a hang or a MemoryError, nor skipped (which
+    would silently choose another project root)."""
+    below = project.root / "notebooks" / "eda"
+    below.mkdir(parents=True)
+    path = (below if where == "working-directory" else project.root) / "pyproject.toml"
+    if kind == "kmsg":
+        path.symlink_to("/proc/kmsg")
+    elif kind == "sparse-10-GiB":
+        with path.open("wb") as stream:
+            stream.truncate(10 * 1024**3)
+    else:
+        _point(path, kind, tmp_path)
+    result = project.cli("run", "--", "true", cwd=below, timeout=HANG)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: {path}: "), result
+    assert len(result.stderr.splitlines()) == 1, result
+    assert message in result.stderr, result
+    assert "--project-dir" in result.stderr, result
