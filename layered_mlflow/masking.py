@@ -181,14 +181,18 @@ def environment_secrets(environ: Mapping[str, str]) -> Iterable[str]:
     ``@format {env[DB_PASSWORD]}``, ``@jinja`` and ``${DB_PASSWORD}`` in `.env` copy
     them into any value, under any name.
     """
-    yield from (value for name, value in environ.items() if is_secret_name(name))
+    # An X_FILE variable (`MLFLOW_TRACKING_PASSWORD_FILE`) holds a path; the secret is what the file holds.
+    yield from (value for name, value in environ.items() if is_secret_name(name) and not name.endswith(SUFFIX))
     yield from uri_passwords(value for value in environ.values() if "://" in value)
 
 
 def _secret_values(secrets: Secrets, resolved: Resolved) -> Iterable[str]:
     for name, setting in resolved.settings.items():
         if secrets.is_secret(name) and name not in NAME_LISTS:  # `secrets: [...]` lists names, not values
-            yield from setting.value if isinstance(setting.value, tuple) else (setting.value or "",)
+            if name == "token.command" and isinstance(setting.value, tuple):
+                yield from setting.value[1:]  # its arguments may carry a credential; the program is no secret
+            else:
+                yield from setting.value if isinstance(setting.value, tuple) else (setting.value or "",)
     yield from (value for name, value in resolved.variables.items() if secrets.is_secret(name))
 
 

@@ -175,7 +175,7 @@ _ANY_KEYS = {"aws_access_key_id": "moto", "aws_secret_access_key": "moto"}  # be
     [
         pytest.param("{key_id}", "{secret}", "the bucket answered", id="good"),
         pytest.param("AKIAWRONG0000000000", "{secret}", "the store does not know AWS_ACCESS_KEY_ID", id="wrong-key"),
-        pytest.param("{key_id}", "wrong", "AWS_SECRET_ACCESS_KEY is wrong", id="wrong-secret"),
+        pytest.param("{key_id}", "not-the-secret-key", "AWS_SECRET_ACCESS_KEY is wrong", id="wrong-secret"),
     ],
 )
 def test_keys_checked_by_the_store(
