@@ -148,6 +148,28 @@ CASES = {
         _kedro(VICTIM, ATTACKER), "proj/work", VICTIM, "/proj/conf/base/mlflow.yml is owned by another user"
     ),
     "settings-planted-named-by-option": Case(PLANTED_SETTINGS + WORK, "work/deeper", VICTIM, None, NAMED_BY_OPTION),
+    "settings-and-dotenv-planted-named-by-option": Case(
+        [
+            File("settings/", ATTACKER, 0o755),
+            File("settings/mlflow.yml", ATTACKER, 0o644, "mlflow_tracking_uri: http://127.0.0.1:5000\n"),
+            File(".env", ATTACKER, 0o644, f"MLFLOW_TRACKING_URI={PLANTED_URI}\n"),
+            *WORK,
+        ],
+        "work/deeper",
+        VICTIM,
+        None,
+        NAMED_BY_OPTION,
+    ),
+    "env-file-of-another-user-named-and-planted-dotenv-unread": Case(
+        [
+            File(".env", ATTACKER, 0o644, DOTENV),
+            File("theirs.env", ATTACKER, 0o644, f"MLFLOW_TRACKING_URI={PLANTED_URI}\n"),
+        ],
+        ".",
+        VICTIM,
+        None,
+        ("--env-file", "{shared}/theirs.env"),
+    ),
     "kedro-planted-named-by-variable": Case(
         PLANTED_KEDRO + WORK, "work/deeper", VICTIM, None, variable=NAMED_BY_VARIABLE
     ),
