@@ -9,9 +9,10 @@ owns them and not every user can write them (a group-writable team folder is
 fine). A project named by ``--project-dir`` or its variable is trusted whole.
 
 Checked on the paths, following links (what is read is the link's target), at
-discovery: before a byte of the folder is parsed, in one place, at one ``stat``
+discovery: before any settings file or `.env` is read (only the Kedro marker,
+``pyproject.toml``, is parsed to find the root), in one place, at one ``stat``
 per file. A file swapped after the check needs write access to a checked
-folder, which only the trusted have.
+folder, which only the trusted have (a link's target outside the project aside).
 """
 
 from __future__ import annotations
