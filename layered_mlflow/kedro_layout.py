@@ -119,6 +119,14 @@ class KedroLayout:
         found += [KedroFile(layer, path, environ, conf, True) for path in conf.paths(folder, "credentials")]
         return found
 
+    def all_files(self) -> list[Path]:
+        """``pyproject.toml``, then every file of ``conf/`` any environment reads (mlflow, credentials, globals)."""
+        folders = [self.conf / self.settings.base_env, *(self.conf / name for name in self.environments)]
+        patterns = self.settings.patterns
+        return [self.root / "pyproject.toml"] + [
+            path for folder in folders for kind in patterns for path in kedro_conf.files(folder, patterns[kind])
+        ]
+
     def secret_names(self, environment: str) -> frozenset[str]:
         """The variables the credentials entry exports: secret whatever their names (SPEC §11)."""
         confs = [conf for conf in self._confs.values() if conf.environment == environment]

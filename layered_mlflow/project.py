@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from layered_mlflow import trust
 from layered_mlflow.errors import ConfigError, UsageError, shown
 from layered_mlflow.layers import Layer
 from layered_mlflow.problems import Problem
@@ -68,6 +69,10 @@ class Layout(Protocol):
         """Variables the layout's files supply as secrets, whatever their names (Kedro credentials)."""
         ...
 
+    def all_files(self) -> list[Path]:
+        """Every file the layout may read, in any environment, its marker first: whose they are is checked."""
+        ...
+
     def problems(self, environment: str) -> list[Problem]:
         """What `check` reports about the layout in ``environment``: files it ignores, values it assumed."""
         ...
@@ -118,10 +123,29 @@ def locate(
 
 
 def find_project(cwd: Path, explicit: str | None, named_by: str) -> Layout:
-    """The project of ``cwd``, or of ``explicit`` (named by ``named_by``) when given."""
+    """The project of ``cwd``, or of ``explicit`` (named by ``named_by``) when given.
+
+    A project not named is used only if no other user may have chosen its files (SPEC §2).
+    """
     root = _named_root(cwd, explicit, named_by) if explicit is not None else _discover_root(cwd)
     kind = next((kind for kind in LAYOUTS if kind.marks(root)), DEFAULT_LAYOUT)
-    return kind.at(root)
+    layout = kind.at(root)
+    if explicit is None:
+        refuse_untrusted(root, layout.all_files(), layout.found)
+    return layout
+
+
+def refuse_untrusted(root: Path, files: Sequence[Path], root_found: bool) -> None:
+    """Exit 2 naming the first of a project's ``files`` (or its folders, or its ``root`` when a layout marked it)
+    that another user owns or every user can write: git's rule since CVE-2022-24765; root's own are trusted."""
+    found = trust.untrusted(root, files, root_found)
+    if found is not None:
+        path, why = found
+        raise ConfigError(
+            f"{shown(str(path))} {why}: a project found from the working directory is used only if "
+            "you or root own its files and not every user can write them",
+            hint=f"if you trust it, name it: --project-dir {shown(str(root))} (or {PROJECT_DIR_VARIABLE})",
+        )
 
 
 def working_directory(cwd: str | os.PathLike[str] | None, project_dir: str | os.PathLike[str] | None) -> Path:

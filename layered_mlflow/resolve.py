@@ -14,7 +14,7 @@ from layered_mlflow.dotenv_files import read_dotenv
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import Key
 from layered_mlflow.layers import Layer, Setting, SettingsFile, Variables
-from layered_mlflow.project import Layout, locate, select_environment
+from layered_mlflow.project import Layout, locate, refuse_untrusted, select_environment
 
 
 class Resolved(NamedTuple):
@@ -72,8 +72,10 @@ def resolve(
     (the command line's ``--env``).
     """
     environ = dict(os.environ if environ is None else environ)
-    here, layout, _ = locate(project_dir, environ, cwd)
+    here, layout, named = locate(project_dir, environ, cwd)
     dotenv_paths = [here / Path(p) for p in env_files] if env_files else [layout.root / ".env"]
+    if not env_files and not named:  # the project's own `.env`, found as it was (SPEC §2)
+        refuse_untrusted(layout.root, dotenv_paths, layout.found)
     dotenv_files = read_dotenv(dotenv_paths, environ, explicit=bool(env_files))
     told = {  # by the `.env` files: each name's value, and the file, as messages show it
         name: (value, str(path.relative_to(layout.root)) if path.is_relative_to(layout.root) else str(path))

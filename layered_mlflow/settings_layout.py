@@ -77,6 +77,11 @@ class SettingsLayout(_Files):
         }[layer]
         return [] if path is None else [SettingsFile(layer, path, environ)]
 
+    def all_files(self) -> list[Path]:
+        """Its settings files, the base file first."""
+        found = [self.base_file, self.local_file, *self.env_files.values()]
+        return [path for path in found if path is not None]
+
     def secret_names(self, environment: str) -> frozenset[str]:
         return frozenset()  # its secrets are named in the `secrets` list
 
