@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from layered_mlflow import reading
+from layered_mlflow import reading, yaml_limits
 from layered_mlflow.errors import ConfigError
 
 EXTENSIONS = (".yml", ".yaml", ".json")
@@ -45,7 +45,10 @@ def files(folder: Path, patterns: Sequence[str]) -> list[Path]:
 
 
 def text_of(path: Path) -> str:
-    return reading.read_text(path, str(path), reading.SETTINGS_LIMIT)
+    """A file of ``conf/`` read as a ``settings/`` file is: bounded, regular, UTF-8 text."""
+    from layered_mlflow import settings_files
+
+    return settings_files.decoded(path, reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT))
 
 
 def read_folder(paths: Sequence[Path]) -> Folder:
@@ -65,25 +68,52 @@ def read_folder(paths: Sequence[Path]) -> Folder:
 
 
 def _load(path: Path) -> dict[str, Any]:
+    """One file's top-level mapping, within the bounds a ``settings/`` file has (``yaml_limits.py``)."""
     text = text_of(path)
+    yaml_limits.refuse_deep_nesting(path, text)  # first: the parsers' cost grows with the square of it
     try:
-        if path.suffix == ".json":
-            loaded = json.loads(text) if text.strip() else None
-        else:
-            import yaml
-
-            loaded = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (a safe loader)
-    except ValueError as exc:  # JSONDecodeError
-        raise ConfigError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None  # type: ignore[attr-defined]
-    except Exception as exc:  # yaml.YAMLError: its mark names the place, never the text
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: invalid YAML", hint="fix the YAML syntax at that line") from None
+        loaded = _json(path, text) if path.suffix == ".json" else _yaml(path, text)
+    except RecursionError:
+        raise ConfigError(f"{path}: the YAML is nested too deeply", hint="flatten the structure") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
-    return {str(key): value for key, value in loaded.items()}
+    keyed: dict[str, Any] = _keyed(loaded)
+    return keyed
+
+
+def _json(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError as exc:  # JSONDecodeError
+        raise ConfigError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None  # type: ignore[attr-defined]
+
+
+def _yaml(path: Path, text: str) -> Any:
+    """The document, composed first so that its size and depth are bounded before a value is built."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        root = loader.get_single_node()
+        yaml_limits.refuse_expansion(path, root)
+        return None if root is None else loader.construct_document(root)
+    except yaml.YAMLError as exc:
+        from layered_mlflow import settings_files
+
+        raise settings_files.yaml_error(path, text, exc) from None
+    finally:
+        loader.dispose()
+
+
+def _keyed(value: Any) -> Any:
+    """Every key as text, as a ``settings/`` file's are (``1: x`` names the key "1"); depth is bounded already."""
+    if isinstance(value, dict):
+        return {str(key): _keyed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_keyed(item) for item in value]
+    return value
 
 
 def merged(base: Mapping[str, Any], env: Mapping[str, Any], soft: bool) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from layered_mlflow import yaml_limits
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.kedro_conf import Folder, text_of
+from layered_mlflow.reading import MIB
 
 _NO_DEFAULT = object()
 # km.random_name's value: kedro-mlflow draws a random name; here MLflow draws its own, so the key says nothing.
@@ -39,6 +41,7 @@ def evaluate(folder: Folder, environ: Mapping[str, str], globals_data: Mapping[s
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    _refuse_expansion(folder, environ, globals_data)
     unset: list[str] = []  # the variable an ${oc.env:…} lacked, when that is why evaluation stopped
     with _resolvers(_resolver_table(environ, globals_data, unset)):
         try:
@@ -47,6 +50,109 @@ def evaluate(folder: Folder, environ: Mapping[str, str], globals_data: Mapping[s
             raise _error(folder, exc, unset) from None
     assert isinstance(data, dict)  # noqa: S101 (OmegaConf gives back the mapping it was given)
     return {str(k): _random_names(v, folder, str(k)) for k, v in data.items()}
+
+
+def _refuse_expansion(folder: Folder, environ: Mapping[str, str], globals_data: Mapping[str, Any]) -> None:
+    """Refuse ``${…}`` that would expand as an alias bomb does, or nest past what OmegaConf's parser can.
+
+    OmegaConf evaluates a reference anew each time it is used, so ``b: ${a}${a}``,
+    ``c: ${b}${b}`` … grows with the power of the number of keys. Each value's size
+    once evaluated is estimated from above (each reference, wherever it stands,
+    as large as its target), in one walk that visits each value once.
+    """
+    # a value's path -> (values, characters, levels of nesting, references in a row) once evaluated
+    sizes: dict[tuple[str, ...], tuple[int, int, int, int]] = {}
+    deep = f"lists, mappings and references nest more than {yaml_limits.MAX_DEPTH} levels deep"
+    chained = f"more than {MAX_NESTING} references in a row (`a: ${{b}}`, `b: ${{c}}` …)"
+
+    def size(path: tuple[str, ...], value: Any, depth: int) -> tuple[int, int, int, int]:
+        if path in sizes:  # a cycle, while pending: OmegaConf names it
+            if depth + sizes[path][2] > yaml_limits.MAX_DEPTH:
+                raise _expansion_error(folder, path, deep)
+            return sizes[path]
+        if depth > yaml_limits.MAX_DEPTH:
+            raise _expansion_error(folder, path, deep)
+        sizes[path] = (0, 0, 0, 0)
+        values, characters, levels, hops = 1, len(value) if isinstance(value, str) else 1, 0, 0
+        for target, held in _parts(folder, path, value):
+            more = size(target, held, depth + 1)
+            values, characters, levels = values + more[0], characters + more[1], max(levels, more[2] + 1)
+            hops = max(hops, more[3] + isinstance(value, str))
+            if hops > MAX_NESTING:
+                raise _expansion_error(folder, path, chained)
+        if isinstance(value, str) and "${" in value:
+            if _nesting(value) > MAX_NESTING:
+                raise _expansion_error(folder, path, f"${{…}} nested in one another more than {MAX_NESTING} deep")
+            characters += sum(len(environ.get(name, "")) for name in _ENV.findall(value))
+            characters += sum(len(str(_at(globals_data, tuple(name.split("."))))) for name in _GLOBALS.findall(value))
+        if values > yaml_limits.MAX_NODES or characters > yaml_limits.MAX_TEXT:
+            limits = f"{yaml_limits.MAX_NODES:,} values or {yaml_limits.MAX_TEXT // MIB} MiB of text"
+            raise _expansion_error(folder, path, f"its ${{…}} expand to more than {limits}")
+        sizes[path] = (values, characters, levels, hops)
+        return sizes[path]
+
+    for key, value in folder.data.items():
+        size((key,), value, 0)
+
+
+# OmegaConf takes some ten stack frames per level of ``${…}`` in ``${…}``, and per reference it follows:
+# 200 levels, or 90 references in a row, exhaust Python's stack. Real files use two or three.
+MAX_NESTING = 32
+_REFERENCE = re.compile(r"\$\{\s*(\.*[\w\-]+(?:\.[\w\-]+|\[\s*\w+\s*\])*)\s*\}")  # ${a.b[0]}, ${..sibling}
+_ENV = re.compile(r"\$\{\s*oc\.env\s*:\s*([\w.\-]+)")
+_GLOBALS = re.compile(r"\$\{\s*globals\s*:\s*([\w.\-]+)")
+
+
+def _parts(folder: Folder, path: tuple[str, ...], value: Any) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """What ``value`` holds (its items), and what its ``${…}`` refer to: each with its path."""
+    if isinstance(value, dict):
+        yield from (((*path, str(key)), child) for key, child in value.items())
+    elif isinstance(value, list):
+        yield from (((*path, str(index)), child) for index, child in enumerate(value))
+    elif isinstance(value, str):
+        for found in _REFERENCE.finditer(value):
+            target = _target(path, found.group(1))
+            if target is not None and (held := _at(folder.data, target)) is not _NO_DEFAULT:
+                yield target, held
+
+
+def _nesting(text: str) -> int:
+    """How deep ``${`` nest in ``text`` (a default that is itself an expression, and so on)."""
+    deepest = depth = 0
+    for found in re.finditer(r"\$\{|\}", text):
+        depth = depth + 1 if found.group() == "${" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _target(path: tuple[str, ...], written: str) -> tuple[str, ...] | None:
+    """The path a reference names, from the value at ``path``: ``a.b`` from the top, ``.b`` beside it."""
+    dots = len(written) - len(written.lstrip("."))
+    parts = tuple(re.findall(r"[\w\-]+", written))
+    if not dots:
+        return parts
+    return (*path[:-dots], *parts) if dots < len(path) else None
+
+
+def _at(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if isinstance(data, Mapping) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return _NO_DEFAULT
+    return data
+
+
+def _expansion_error(folder: Folder, path: tuple[str, ...], why: str) -> ConfigError:
+    written = _written(folder.data, ".".join(path))
+    file = folder.owner[path[0]]
+    line = _line_of(file, written) if written else None
+    return ConfigError(
+        f"{file}:{line}: `{'.'.join(path)}`: {why}" if line else f"{file}: `{'.'.join(path)}`: {why}",
+        hint="write the values out instead of nesting references",
+    )
 
 
 def _resolver_table(

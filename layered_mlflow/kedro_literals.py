@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator, Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
+
+from layered_mlflow.errors import shown
 
 
 class Literals(NamedTuple):
@@ -121,6 +123,8 @@ class _Reader:
             found = self._literal(value, written, _UNREAD, "it changes nothing")
             if found is not _UNREAD:
                 parent[path[-1]] = found
+        if path[0] == "config_patterns":
+            self._patterns(target)
 
     def _set(self, value: ast.expr, name: str) -> None:
         assert self.loader is not None  # noqa: S101 (only called on a literal CONFIG_LOADER_ARGS)
@@ -128,11 +132,46 @@ class _Reader:
             default = _ASSUMED[name]
             said = repr(default) if isinstance(default, str) else "Kedro's default"
             self.loader[name] = self._literal(value, f"CONFIG_LOADER_ARGS[{name!r}]", default, said)
+            if name == "config_patterns":
+                self._patterns(value)
         elif name == "custom_resolvers":  # the names matter, the functions are code
             names = value.keys if isinstance(value, ast.Dict) else []
             if not isinstance(value, ast.Dict):
                 self.assume(value, "CONFIG_LOADER_ARGS['custom_resolvers'] is not a literal mapping", "it adds none")
             self.loader[name] = {k.value: _RESOLVER for k in names if isinstance(k, ast.Constant)}
+
+    def _patterns(self, node: ast.expr) -> None:
+        """``config_patterns`` as Kedro can glob it; a kind written otherwise is noted, and Kedro's patterns assumed.
+
+        Kedro fails on a string, an empty or an absolute pattern (and a string's
+        letters would each be a pattern); ``..`` would read files outside the folder.
+        """
+        assert self.loader is not None  # noqa: S101 (only called on a literal CONFIG_LOADER_ARGS)
+        written = self.loader["config_patterns"]
+        name = "CONFIG_LOADER_ARGS['config_patterns']"
+        if not isinstance(written, dict):
+            kind = type(written).__name__
+            self.assume(node, f"{name} is a {kind}, not a mapping of kinds to lists of patterns", "Kedro's patterns")
+            self.loader["config_patterns"] = {}
+            return
+        for kind, patterns in list(written.items()):
+            if (problem := _pattern_problem(patterns)) is not None:
+                self.assume(node, f"{name}[{shown(repr(kind))}] {problem}", f"Kedro's patterns for {shown(str(kind))}")
+                del written[kind]
+
+
+def _pattern_problem(patterns: Any) -> str | None:
+    """What keeps ``patterns`` from being a list of patterns Kedro globs inside a folder, if anything."""
+    if not isinstance(patterns, (list, tuple)):
+        return f"is a {type(patterns).__name__}, not a list of patterns"
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            return f"holds a {type(pattern).__name__}, not a pattern"
+        if not pattern:
+            return "holds an empty pattern"
+        if pattern.startswith("/") or ".." in PurePosixPath(pattern).parts:
+            return f"holds {shown(repr(pattern))}, which leads outside the configuration folder"
+    return None
 
 
 _HINT = "layered-mlflow reads settings.py without running it; write the value itself"

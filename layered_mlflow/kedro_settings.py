@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from layered_mlflow import kedro_conf, reading
-from layered_mlflow.errors import ConfigError
+from layered_mlflow.errors import ConfigError, shown
 
 if TYPE_CHECKING:
     from layered_mlflow import kedro_literals
@@ -66,23 +66,50 @@ def is_kedro_project(folder: Path) -> bool:
 
 
 def read(root: Path) -> KedroSettings:
-    """The project's settings: its ``settings.py`` literals over Kedro's defaults."""
+    """The project's settings: its ``settings.py`` literals over Kedro's defaults.
+
+    ``settings.py`` is read as any settings file is (``reading.py``): a FIFO, a
+    device or a huge file is an error naming it, never a hang.
+    """
     table = _tool_kedro(root) or {}
     package, source_dir = table.get("package_name"), table.get("source_dir", "src")
     if not isinstance(package, str):
         return KedroSettings()
-
-    path = root / str(source_dir) / package / "settings.py"
+    pyproject = root / "pyproject.toml"
+    source = root / _inside(root, pyproject, "[tool.kedro] source_dir", str(source_dir))
+    path = source / _inside(source, pyproject, "[tool.kedro] package_name", package) / "settings.py"
+    if not os.path.lexists(path):
+        return KedroSettings(package)
+    text = reading.read_text(path, str(path), reading.SETTINGS_LIMIT)
     import ast
 
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        tree = ast.parse(text, str(path))
+    except (SyntaxError, ValueError):  # Kedro cannot import it either, and says so
         return KedroSettings(package)
+    except (RecursionError, MemoryError):
+        raise ConfigError(
+            f"{path}: nested too deeply for Python to read it", hint="Python cannot run it either: simplify it"
+        ) from None
     from layered_mlflow import kedro_literals
 
-    shown = path.relative_to(root) if path.is_relative_to(root) else path
-    return _settings(package, kedro_literals.read(tree, shown))
+    settings = _settings(package, kedro_literals.read(tree, path.relative_to(root)))
+    conf = _inside(root, path, "CONF_SOURCE", settings.conf_source)
+    for what in ("base_env", "default_run_env"):
+        _inside(root / conf, path, f"CONFIG_LOADER_ARGS[{what!r}]", getattr(settings, what))
+    return settings
+
+
+def _inside(root: Path, written_in: Path, what: str, relative: str) -> str:
+    """``relative``, a folder that must stay inside ``root`` (``..`` and absolute paths leading out are refused)."""
+    if "\x00" in relative:
+        raise ConfigError(f"{written_in}: {what} holds a NUL character", hint="name a folder of the project")
+    if not Path(os.path.normpath(root / relative)).is_relative_to(root):
+        raise ConfigError(
+            f"{written_in}: {what} {shown(repr(relative))} leads outside {shown(str(root))}/",
+            hint="layered-mlflow reads configuration inside the project alone: name a folder inside it",
+        )
+    return relative
 
 
 def _settings(package: str, literals: kedro_literals.Literals) -> KedroSettings:

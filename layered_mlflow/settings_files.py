@@ -105,14 +105,14 @@ def parse_settings_file(
     path: Path, raw: bytes, environ: Mapping[str, str], outside: list[str] | None = None
 ) -> dict[str, Any]:
     """``read_settings_file`` of ``raw``, the bytes of ``path`` as read once (the cache keys an entry by them)."""
-    text = _decoded(path, raw)
+    text = decoded(path, raw)
     yaml_limits.refuse_deep_nesting(path, text)  # first: refused, it needs no Dynaconf (some 45 ms to import)
     _import_dynaconf(path.parent)
     # Only aliases (`*name`) can make a document grow; a document that may have many keys is counted.
     if "*" in text or yaml_limits.may_have_many_keys(text):
         root = _compose(path, text)
         yaml_limits.refuse_many_keys(path, root)  # first: past the limit, it is all the message needs to say
-        yaml_limits.refuse_alias_bombs(path, root)
+        yaml_limits.refuse_expansion(path, root)
     from dynaconf.base import Settings
     from dynaconf.loaders import yaml_loader
     from dynaconf.utils.parse_conf import Lazy, MetaValue
@@ -197,7 +197,8 @@ def _text(path: Path, value: str) -> str:
     return value
 
 
-def _decoded(path: Path, raw: bytes) -> str:
+def decoded(path: Path, raw: bytes) -> str:
+    """The text of a YAML or JSON file: UTF-8 (``reading.decode``), without the NUL of a binary file."""
     text = reading.decode(raw, str(path))
     if "\x00" in text:
         raise ConfigError(f"{path}: a binary file, not YAML text")
@@ -206,8 +207,8 @@ def _decoded(path: Path, raw: bytes) -> str:
 
 def _load_error(path: Path, text: str, exc: Exception) -> ConfigError:
     """Why Dynaconf could not load the file: a YAML error, or a top level that is not a mapping."""
-    if _is_yaml_error(exc):
-        return _yaml_error(path, text, exc)
+    if _isyaml_error(exc):
+        return yaml_error(path, text, exc)
     from dynaconf.vendor.ruamel import yaml
 
     node = _compose(path, text)  # Dynaconf assumes a mapping and fails obscurely on anything else
@@ -237,20 +238,23 @@ def _compose(path: Path, text: str) -> Any:
     except RecursionError:
         raise ConfigError(f"{path}: the YAML is nested too deeply") from None
     except Exception as exc:
-        if _is_yaml_error(exc):
-            raise _yaml_error(path, text, exc) from None
+        if _isyaml_error(exc):
+            raise yaml_error(path, text, exc) from None
         raise
 
 
-def _is_yaml_error(exc: Exception) -> bool:
+def _isyaml_error(exc: Exception) -> bool:
     from dynaconf.vendor.ruamel.yaml.error import YAMLError
 
     # DuplicateKeyError is a warning class in ruamel, but carries the same marks.
     return isinstance(exc, YAMLError) or hasattr(exc, "problem_mark")
 
 
-def _yaml_error(path: Path, text: str, exc: Any) -> ConfigError:
-    """Names file, line and column, never the offending text (it may hold a secret)."""
+def yaml_error(path: Path, text: str, exc: Any) -> ConfigError:
+    """Names file, line and column, never the offending text (it may hold a secret).
+
+    ``exc`` is ruamel's error or PyYAML's (a Kedro file): ruamel keeps PyYAML's attributes.
+    """
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     lines = text.splitlines()
     # An unquoted `{{ python_package }}` is a flow mapping inside a flow mapping: YAML refuses it.

@@ -93,35 +93,49 @@ def _after_quoted(text: str, start: int) -> int:
     return len(text)
 
 
-def refuse_alias_bombs(path: Path, root: Any) -> None:
-    """Refuse a composed document (``root``, aliases shared) that expands past MAX_NODES or MAX_TEXT.
+def refuse_expansion(path: Path, root: Any) -> None:
+    """Refuse a composed document (``root``, aliases shared) that expands past MAX_NODES or MAX_TEXT,
+    or nests past MAX_DEPTH (block style, or through aliases), naming the line where it goes too deep.
 
-    A big value repeated by aliases is as large as if it were written out.
+    A big value repeated by aliases is as large as if it were written out. The
+    walk stops at MAX_DEPTH, so no document can exhaust the interpreter's stack.
     """
-    sizes: dict[int, tuple[int, int]] = {}  # node -> (nodes, characters) once expanded
-    pending = (-1, -1)
+    sizes: dict[int, tuple[int, int, int]] = {}  # node -> (nodes, characters, levels) once expanded
+    pending = (-1, -1, -1)
 
-    def size(node: Any) -> tuple[int, int]:
+    def size(node: Any, depth: int) -> tuple[int, int, int]:
         if id(node) in sizes:
             if sizes[id(node)] == pending:
                 raise ConfigError(f"{path}: a YAML alias refers to itself", hint="remove the recursive alias")
+            if depth + sizes[id(node)][2] > MAX_DEPTH:
+                raise _too_deep(path, node)
             return sizes[id(node)]
+        if depth > MAX_DEPTH:
+            raise _too_deep(path, node)
         sizes[id(node)] = pending
-        nodes, text = 1, len(node.value) if isinstance(node.value, str) else 0
+        nodes, text, levels = 1, len(node.value) if isinstance(node.value, str) else 0, 0
         for child in node.value if isinstance(node.value, list) else []:
             for part in child if isinstance(child, tuple) else (child,):
-                part_nodes, part_text = size(part)
-                nodes, text = nodes + part_nodes, text + part_text
+                part_nodes, part_text, part_levels = size(part, depth + 1)
+                nodes, text, levels = nodes + part_nodes, text + part_text, max(levels, part_levels + 1)
             if nodes > MAX_NODES or text > MAX_TEXT:
                 raise ConfigError(
                     f"{path}: YAML aliases expand to more than {MAX_NODES:,} values or {MAX_TEXT // MIB} MiB of text",
                     hint="write the values out instead of nesting aliases",
                 )
-        sizes[id(node)] = (nodes, text)
-        return nodes, text
+        sizes[id(node)] = (nodes, text, levels)
+        return nodes, text, levels
 
     if root is not None:
-        size(root)
+        size(root, 0)
+
+
+def _too_deep(path: Path, node: Any) -> ConfigError:
+    mark = getattr(node, "start_mark", None)
+    where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+    return ConfigError(
+        f"{where}: lists and mappings nest more than {MAX_DEPTH} levels deep", hint="flatten the structure"
+    )
 
 
 def may_have_many_keys(text: str) -> bool:

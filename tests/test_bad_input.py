@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from layered_mlflow import LayeredMlflowError, resolve
 from tests.conftest import COMMAND, Project
+from tests.test_kedro_layout import PYPROJECT
 
 BASE = "settings/mlflow.yml"
 DEEP_JSON = '{"a": ' * 5000 + "1" + "}" * 5000  # past what any JSON reader in Python (MLflow's too) can nest
@@ -181,23 +183,61 @@ BYTES_CASES = [
     pytest.param(
         b"a: 1\nb: \x1f\n", 2, "mlflow.yml:2:4: invalid YAML: character 0x1f is not allowed", id="control-char"
     ),
-    pytest.param(b'tags:\n  "\\ud800": x\n', 2, "lone surrogate", id="lone-surrogate-escape"),
+    pytest.param(
+        b'tags:\n  "\\ud800": x\n',
+        2,
+        {"settings": "lone surrogate", "kedro": "mlflow.yml:2:6: invalid YAML"},  # PyYAML refuses it, as Kedro does
+        id="lone-surrogate-escape",
+    ),
     pytest.param(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", 2, "mlflow.yml:1: the YAML is nested", id="deep-nesting"),
     pytest.param(b"a: [\n" + b"  [\n" * 150 + b"]\n", 2, "mlflow.yml:101: the YAML is nested", id="deep-multi-line"),
     pytest.param(b"a:\n  " + b"- " * 150 + b"x\n", 2, "nest more than 100 levels", id="deep-block-nesting"),
+    pytest.param(b"a:\n  " + b"- " * 900 + b"x\n", 2, "nest", id="900-deep-block-list"),
+    pytest.param(b"a: &a\n  b: *a\n", 2, "mlflow.yml: a YAML alias refers to itself", id="self-referencing-anchor"),
+    pytest.param(b"server:\n  1: x\n", 0, "server.1 (", id="a-number-as-a-key-is-its-text"),
     pytest.param(b"a: " + b"[" * 40 + b"]" * 40 + b"\n", 0, "", id="84-byte-nested-list"),
     pytest.param(b"mlflow_experiment_name: '" + b"x" * 100_000 + b"'\n", 0, "", id="100kB-value"),
 ]
 
 
+# The file each layout reads first. A layout added here inherits the whole table of hostile files.
+LAYOUTS = {"settings": BASE, "kedro": "conf/base/mlflow.yml"}
+
+
+@pytest.fixture(params=sorted(LAYOUTS))
+def layout(request: pytest.FixtureRequest, project: Project) -> str:
+    """The project as one layout: a `settings/` folder, or a Kedro project as `kedro new` leaves it."""
+    if request.param == "kedro":
+        (project.root / "settings").rmdir()
+        project.write("pyproject.toml", PYPROJECT)
+        project.write("conf/local/credentials.yml", "# here go your credentials\n")
+    name: str = request.param
+    return name
+
+
 @pytest.mark.parametrize(("data", "code", "message"), BYTES_CASES)
-def test_bad_bytes(project: Project, data: bytes, code: int, message: str) -> None:
-    """Encodings, binary files and alias bombs: a clear error (or success), never a hang or a traceback."""
-    project.write_bytes(BASE, data)
+def test_bad_bytes(project: Project, layout: str, data: bytes, code: int, message: str | dict[str, str]) -> None:
+    """Encodings, binary files and alias bombs: a clear error (or success), never a hang or a traceback.
+
+    In every layout: a Kedro project's `conf/` is bounded as a `settings/` folder is.
+    """
+    project.write_bytes(LAYOUTS[layout], data)
     result = project.cli("run", "--", "true", timeout=30)
     assert result.returncode == code, result
-    assert message in result.stderr, result
+    assert (message if isinstance(message, str) else message[layout]) in result.stderr, result
     assert "Traceback" not in result.stderr
+    if code == 2:
+        assert result.stderr.startswith("layered-mlflow: error: "), result
+        assert len(result.stderr.splitlines()) == 1, result
+
+
+@pytest.mark.parametrize(("data", "code", "message"), [case for case in BYTES_CASES if case.values[1] == 2])
+def test_bad_bytes_through_the_api(project: Project, layout: str, data: bytes, code: int, message: object) -> None:
+    """``resolve()`` raises LayeredMlflowError with the message the command prints (in-process)."""
+    project.write_bytes(LAYOUTS[layout], data)
+    with pytest.raises(LayeredMlflowError) as raised:
+        resolve(project_dir=project.root, environ={})
+    assert (message if isinstance(message, str) else message[layout]) in str(raised.value)  # type: ignore[index]
 
 
 def test_bom_does_not_become_part_of_the_first_key(project: Project) -> None:
@@ -305,3 +345,106 @@ def test_deleted_working_directory(project: Project, tmp_path: Path, named: bool
     else:
         assert done.returncode == 2, done.stderr
         assert "the working directory no longer exists" in done.stderr
+
+
+KEDRO_SETTINGS = "src/demo/settings.py"
+LAUGHS = "a0: xxxxxxxxxx\n" + "".join(f"a{i}: " + f"${{a{i - 1}}}" * 10 + "\n" for i in range(1, 30))
+CHAIN = "".join(f"a{i}: ${{a{i - 1}}}\n" for i in range(40, 0, -1)) + "a0: x\n"  # 90 in a row exhaust OmegaConf
+NESTED = "a: " + "${oc.env:X," * 200 + "d" + "}" * 200 + "\n"
+# (files to write in a Kedro project, the command, text the one line must contain)
+KEDRO_CASES = [
+    pytest.param(
+        {"conf/base/mlflow.yml": LAUGHS},
+        ("run", "--", "true"),
+        "mlflow.yml:6: `a5`: its ${…} expand to more than",
+        id="interpolation-laughs",
+    ),
+    pytest.param(
+        {"conf/base/mlflow.yml": CHAIN}, ("show",), "`a33`: more than 32 references in a row", id="reference-chain"
+    ),
+    pytest.param(
+        {"conf/base/mlflow.yml": NESTED}, ("show",), "mlflow.yml:1: `a`: ${…} nested in one another", id="nested-${"
+    ),
+    pytest.param(
+        {KEDRO_SETTINGS: "X = 1" + " + 1" * 100_000 + "\n"},
+        ("show",),
+        "settings.py: nested too deeply for Python to read it",
+        id="settings-py-operator-chain",
+    ),
+    pytest.param(
+        {KEDRO_SETTINGS: 'CONF_SOURCE = "../../.."\n'},
+        ("check", "--all-envs"),
+        "settings.py: CONF_SOURCE '../../..' leads outside",
+        id="conf-source-outside",
+    ),
+    pytest.param(
+        {KEDRO_SETTINGS: 'CONFIG_LOADER_ARGS = {"base_env": "/etc"}\n'},
+        ("show",),
+        "settings.py: CONFIG_LOADER_ARGS['base_env'] '/etc' leads outside",
+        id="base-env-outside",
+    ),
+    pytest.param(
+        {"pyproject.toml": PYPROJECT + 'source_dir = "s\\u0000rc"\n'},
+        ("show",),
+        "pyproject.toml: [tool.kedro] source_dir holds a NUL character",
+        id="source-dir-nul",
+    ),
+]
+
+
+@pytest.mark.parametrize("layout", ["kedro"], indirect=True)
+@pytest.mark.parametrize(("files", "args", "message"), KEDRO_CASES)
+def test_kedro_bad_input(
+    project: Project, layout: str, files: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
+    """What only a Kedro project has (``${…}``, settings.py, pyproject.toml): one line, exit 2; resolve() agrees."""
+    for relative, text in files.items():
+        project.write(relative, text)
+    result = project.cli(*args, timeout=30)
+    assert (result.returncode, len(result.stderr.splitlines())) == (2, 1), result
+    assert result.stderr.startswith("layered-mlflow: error: "), result
+    assert message in result.stderr, result
+    with pytest.raises(LayeredMlflowError) as raised:
+        resolve(project_dir=project.root, environ={})
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("layout", ["kedro"], indirect=True)
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_kedro_settings_py_that_is_no_file(project: Project, layout: str, kind: str) -> None:
+    """settings.py as a FIFO or a link to /dev/zero: refused by name, as a settings file is, not a hang."""
+    path = project.root / KEDRO_SETTINGS
+    path.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    for args in (("show",), ("init",)):
+        result = project.cli(*args, timeout=30)
+        assert (result.returncode, len(result.stderr.splitlines())) == (2, 1), result
+        assert f"{path}: is a " in result.stderr, result
+
+
+PATTERNS = [
+    pytest.param('"mlflow*"', " is a str, not a mapping", id="a-string"),
+    pytest.param('["mlflow*"]', " is a list, not a mapping", id="a-list"),
+    pytest.param('{"mlflow": "mlflow*"}', "['mlflow'] is a str, not a list of patterns", id="a-kind-as-a-string"),
+    pytest.param('{"mlflow": ["/etc/*"]}', "['mlflow'] holds '/etc/*', which leads outside", id="absolute"),
+    pytest.param('{"mlflow": ["../*"]}', "['mlflow'] holds '../*', which leads outside", id="dot-dot"),
+    pytest.param('{"mlflow": [""]}', "['mlflow'] holds an empty pattern", id="empty"),
+]
+
+
+@pytest.mark.parametrize("layout", ["kedro"], indirect=True)
+@pytest.mark.parametrize(("patterns", "warning"), PATTERNS)
+def test_config_patterns_of_a_wrong_shape_are_a_warning(
+    project: Project, layout: str, patterns: str, warning: str
+) -> None:
+    """Kedro fails on these; layered-mlflow reads mlflow*.yml as Kedro's default patterns do, and `check` says so."""
+    project.write(KEDRO_SETTINGS, f'CONFIG_LOADER_ARGS = {{"config_patterns": {patterns}}}\n')
+    project.write("conf/base/mlflow.yml", "tracking:\n  experiment:\n    name: read\n")
+    result = project.cli("check")
+    assert result.returncode == 0, result
+    assert f"warning: src/demo/settings.py:1: CONFIG_LOADER_ARGS['config_patterns']{warning}" in result.stdout, result
+    assert "assumed Kedro's patterns" in result.stdout, result
+    assert project.child_env()["MLFLOW_EXPERIMENT_NAME"] == "read"
