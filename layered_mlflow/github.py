@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from layered_mlflow.errors import ConfigError
-from layered_mlflow.formats import github
+from layered_mlflow.formats import github, refuse_names
 from layered_mlflow.masking import MASK, Secrets, secrets_of
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ def write_env(resolved: Resolved, environ: Mapping[str, str]) -> str:
             f"--github-env writes to the file ${VARIABLE} names, and {VARIABLE} is not set",
             hint="run it in a GitHub Actions step, or use --format github to print the lines instead",
         )
+    refuse_names("github", resolved.variables)
     masks = add_mask_lines(resolved.variables, secrets_of(resolved))
     try:
         with open(path, "ab") as stream:  # bytes: a value that is not UTF-8 is written exactly

@@ -110,8 +110,11 @@ def not_a_variable_name(names: Collection[str]) -> str | None:
 
 
 def is_mlflow_variable(name: str) -> bool:
-    """``MLFLOW_TRACKING_URI`` spells the key ``mlflow_tracking_uri``; ``MLFLOW_foo`` spells nothing."""
-    return name.startswith("MLFLOW_") and len(name) > 7 and name == name.upper()
+    """``MLFLOW_TRACKING_URI`` spells the key ``mlflow_tracking_uri``; ``MLFLOW_foo``, ``MLFLOW_X;Y`` spell nothing.
+
+    An inherited name that is no variable name is the inherited rest, never a key: `env` would print it.
+    """
+    return name.startswith("MLFLOW_") and len(name) > 7 and name == name.upper() and is_variable_name(name)
 
 
 def key_of_variable(name: str, env_names: frozenset[str] | set[str]) -> Key | None:
