@@ -49,10 +49,12 @@ def refuse_names(fmt: str, names: Iterable[str]) -> None:
 
 
 def json_text(document: Any, indent: int | None = None) -> str:
-    """JSON that is valid UTF-8 whatever the values: bytes that were not UTF-8 become \\u escapes."""
+    """JSON that is valid UTF-8 whatever the values: bytes that were not UTF-8, and the control characters
+    JSON leaves raw (DEL, C1: a terminal obeys CSI), become \\u escapes."""
     text = json.dumps(document, indent=indent, ensure_ascii=False)
-    # Only a string can hold a lone surrogate (an undecodable byte), so escaping it keeps the JSON valid.
-    return re.sub("[\ud800-\udfff]", lambda found: f"\\u{ord(found.group()):04x}", text)
+    # Only a string can hold a lone surrogate (an undecodable byte) or a control character, so escaping
+    # them keeps the JSON valid.
+    return re.sub("[\ud800-\udfff\x7f-\x9f]", lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def dotenv(variables: Mapping[str, str]) -> str:

@@ -18,6 +18,7 @@ from layered_mlflow import tokens
 from layered_mlflow.exports import RUN_CONTEXT, variable_name
 from layered_mlflow.file_variables import SUFFIX
 from layered_mlflow.keys import NAME_LISTS, SECTIONS, parse_key
+from layered_mlflow.output import escaped
 from layered_mlflow.references import is_reference
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ _PAIR_WORDS = ("ACCOUNTKEY", "ACCESSKEY", "SIGNATURE", "PWD")
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _USER_END = re.compile(r"[/@:\s]")  # what ends a URI's user name
 _SPACE = re.compile(r"\s")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def is_secret_name(name: str) -> bool:
@@ -218,7 +218,7 @@ def mask_text(text: str) -> str:
 
 def printable(text: str, limit: int = 200) -> str:
     """Text from elsewhere (a server's answer) made one safe line: control characters escaped, bounded."""
-    shown = _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text[:limit])
+    shown = escaped(text[:limit])
     return shown + ("…" if len(text) > limit else "")
 
 
