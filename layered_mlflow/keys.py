@@ -209,6 +209,11 @@ def find_key(written: str, named: Collection[str], mlflow_variables: Collection[
     for name in candidates:
         if name.upper() in mlflow_variables or name in server_keys:
             return name  # an MLflow variable, or a key of the server section, that no layer sets
+    key, equals, _ = written.partition("=")
+    if equals:  # `explain MLFLOW_TRACKING_PASSWORD=x`: no key holds `=`, and the value may be a secret
+        raise ConfigError(
+            f"{key + '=***'!r} is no key: explain takes a key, not KEY=VALUE", hint=f"layered-mlflow explain {key}"
+        )
     known = [*named, *(name.lower() for name in mlflow_variables), *server_keys]
     raise ConfigError(
         f"unknown key {written!r}: no layer sets it and it is not an MLflow variable",

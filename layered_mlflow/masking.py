@@ -34,8 +34,12 @@ _ENDS = ("_KEY", "_HEADERS")
 _CONTAINED = re.compile("|".join(_CONTAINS))  # one scan instead of eleven: `run` asks of every key
 _TOKEN_SETTINGS = ("TOKEN.FILE", "TOKEN.TTL", "LAYERED_MLFLOW_TOKEN__FILE", "LAYERED_MLFLOW_TOKEN__TTL")
 # `Name=value` (or `Name = value`) inside connection strings and query strings; the look-behind keeps the scan
-# linear.
-_PAIR = re.compile(r"(?<![A-Za-z0-9_])(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<equals>[ \t]*=[ \t]*)(?P<value>[^;&\s]*)")
+# linear. A value may be quoted, and then hold `;` and spaces: ODBC's `{a;b}` (`}}` inside), libpq's `'a b'`
+# (`\'` inside), ADO.NET's `"a;b"` (`""` inside); bounded, so that an unclosed one costs a bounded rescan.
+_QUOTED = r"\{(?:[^}]|\}\}){0,4096}\}|'(?:[^'\\]|\\.){0,4096}'|\"(?:[^\"]|\"\"){0,4096}\""
+_PAIR = re.compile(
+    rf"(?<![A-Za-z0-9_])(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<equals>[ \t]*=[ \t]*)(?P<value>{_QUOTED}|[^;&\s]*)"
+)
 # Secret values shorter than this are not scrubbed from free text: `ab` would mask every word that holds it.
 # Under its own name (or the `secrets` list's) a value of any length is still `***`.
 MIN_SCRUBBED = 4

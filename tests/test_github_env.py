@@ -40,6 +40,24 @@ def test_it_appends_the_variables_and_masks_each_secret_line(project: Project, t
     assert "-----BEGIN KEY-----\nab%cd\r\n-----END KEY-----\n" in written
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("Driver=x;Uid=sa;Pwd={a;CANARY-odbc}", id="odbc-braced"),
+        pytest.param("host=db password='a CANARY-libpq' user=u", id="libpq-quoted"),
+    ],
+)
+def test_a_quoted_connection_string_password_gets_a_mask(project: Project, tmp_path: Path, value: str) -> None:
+    """A connection string whose password is quoted (and holds `;` or a space) is masked in the logs whole."""
+    target = tmp_path / "github_env"
+    result = project.cli("--set", f"env.DB_DSN={value}", "env", "--github-env", env={"GITHUB_ENV": str(target)})
+    assert result.returncode == 0, result
+    assert f"::add-mask::{value}" in result.stdout.splitlines(), result
+    assert f"DB_DSN={value}\n" in target.read_text()
+    shown = project.cli("--set", f"env.DB_DSN={value}", "env")
+    assert "CANARY" not in shown.stdout + shown.stderr, shown
+
+
 def test_it_needs_github_env(project: Project) -> None:
     """Outside GitHub Actions (no GITHUB_ENV) it is exit 2, saying how to print the lines instead."""
     result = project.cli("env", "--github-env")

@@ -199,6 +199,16 @@ def test_dry_run_masks_a_uri_password_in_the_argv(project: Project) -> None:
     assert "https://u:***@h/x" in result.stdout
 
 
+def test_dry_run_masks_an_inherited_secret_in_the_argv(project: Project) -> None:
+    """A secret-named variable only the environment has (`--key "$OPENAI_API_KEY"`) is masked in the argv too."""
+    env = {"OPENAI_API_KEY": "sk-inherited-canary", "SOME_PASSWORD": "pw-inherited-canary"}
+    argv = ("python", "train.py", "--key", "sk-inherited-canary", "--pw=pw-inherited-canary")
+    result = project.cli("run", "--dry-run", "--", *argv, env=env)
+    assert result.returncode == 0, result
+    assert "inherited-canary" not in result.stdout + result.stderr, result
+    assert "exec python train.py --key '***' '--pw=***'" in result.stdout, result
+
+
 # The command's PATH search, done as os.execvpe does it; the layouts are folder names relative to a temporary one.
 _EXEC = """
 import json, os, sys
