@@ -256,8 +256,7 @@ def failed(error: Exception, argv: list[str]) -> NoReturn:
     try:
         raise error
     except LayeredMlflowError as exc:
-        if os.environ.get(DEBUG_VARIABLE) == "1":
-            raise
+        _traceback_when_debugging()
         fail(exc.message, exc.hint, exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)  # no command: the help
@@ -278,6 +277,13 @@ def failed(error: Exception, argv: list[str]) -> NoReturn:
     except output.Failed as exc:
         output.failed(exc.error, fail)
     except Exception as exc:
-        if os.environ.get(DEBUG_VARIABLE) == "1":
-            raise
+        _traceback_when_debugging()
         fail(f"internal error ({type(exc).__name__})", f"rerun with {DEBUG_VARIABLE}=1 and report the traceback", 70)
+
+
+def _traceback_when_debugging() -> None:
+    """With LAYERED_MLFLOW_DEBUG=1, the traceback of the error being handled, before its line: nothing else changes."""
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        import traceback
+
+        traceback.print_exc()
