@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,25 @@ def test_it_needs_github_env(project: Project) -> None:
 def test_escape_follows_githubs_workflow_commands(text: str, escaped: str) -> None:
     """Workflow-command data: %, CR and LF escaped, % first, so the runner reads back the value itself."""
     assert escape(text) == escaped
+
+
+@pytest.mark.parametrize("reader", [pytest.param(False, id="fifo-without-reader"), pytest.param(True, id="fifo-read")])
+def test_a_fifo_is_refused_not_waited_on(project: Project, tmp_path: Path, reader: bool) -> None:
+    """GITHUB_ENV naming a FIFO is exit 2 at once (it hung), whether or not something reads it."""
+    fifo = tmp_path / "github_env"
+    os.mkfifo(fifo)
+    read_end = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK) if reader else None  # a reader, there at once
+    try:
+        result = project.cli("env", "--github-env", env={"GITHUB_ENV": str(fifo)}, timeout=30)
+    finally:
+        if read_end is not None:
+            os.close(read_end)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: GITHUB_ENV={fifo}: not a regular file"), result
+
+
+def test_a_device_is_refused(project: Project) -> None:
+    """GITHUB_ENV=/dev/null is no file GitHub's runner reads back: exit 2, nothing lost silently."""
+    result = project.cli("env", "--github-env", env={"GITHUB_ENV": "/dev/null"})
+    assert result.returncode == 2, result
+    assert "not a regular file" in result.stderr, result
