@@ -260,3 +260,12 @@ def test_the_path_search_is_os_execvpes(tmp_path: Path, path: str) -> None:
     )
     assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
     assert ours.stdout or ours.stderr, ours  # something ran, or something was raised
+
+
+def test_a_value_over_the_kernels_per_variable_limit_names_the_variable(project: Project) -> None:
+    """Linux refuses one variable over 128 KiB (E2BIG): exit 2 naming it, not 126 blaming the command."""
+    project.write("settings/mlflow.yml", f"env:\n  HUGE: {'x' * 140_000}\n")
+    result = project.cli("run", "--", "true")
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("layered-mlflow: error: HUGE is 140,006 bytes, over the "), result
+    assert result.stderr.count("\n") == 1, result
