@@ -316,3 +316,14 @@ def test_experiment_never_repeats_what_a_server_echoes(
     output = result.stdout + result.stderr
     for leaked in (ECHOED, "online-password", BLOB, "\x1b"):
         assert leaked not in output, result
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://alice:a CANARY-spaced@127.0.0.1:1", "https://alice:a b CANARY-spaced@h.example"]
+)
+def test_ui_never_quotes_a_password_holding_a_space(project: Project, uri: str) -> None:
+    """`ui --dry-run` refusing a remote tracking URI quotes it with the password masked, spaces and all."""
+    result = project.cli("ui", "--dry-run", env={"MLFLOW_TRACKING_URI": uri})
+    assert result.returncode == 2, result
+    assert "://alice:***@" in result.stderr, result
+    assert "CANARY" not in result.stdout + result.stderr, result
