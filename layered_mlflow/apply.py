@@ -74,7 +74,7 @@ def _refused(error: Exception, resolved: Resolved) -> ConfigError:
     uri = secrets.mask("MLFLOW_TRACKING_URI", resolved.variables["MLFLOW_TRACKING_URI"])
     name = resolved.variables.get("MLFLOW_EXPERIMENT_NAME")
     what = f"experiment {printable(secrets.mask('MLFLOW_EXPERIMENT_NAME', name), 100)!r} in " if name else ""
-    refused = experiment_setup.refusal(error, secrets)
+    refused = experiment_setup.refusal(error, resolved, secrets)
     return ConfigError(
         f"configure(): MLflow refused the settings ({what}tracking store {uri}): {refused}",
         hint="`layered-mlflow check` validates them, and `layered-mlflow explain KEY` shows where a key is set",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import Any, NoReturn
@@ -13,6 +14,16 @@ from layered_mlflow.errors import LayeredMlflowError
 from layered_mlflow.formats import FORMATS
 from layered_mlflow.launch import DEBUG_VARIABLE
 from layered_mlflow.options import PROG, Options, checked, fail, say, start
+
+
+class Seconds(click.FloatRange):
+    """A bounded number of seconds; click's FloatRange lets `nan` through (it compares false with either bound)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return seconds
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,7 +113,9 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--online", is_flag=True, help="Also reach the tracking store.")
 @click.option("--all-envs", is_flag=True, help="Check every known environment.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds for --online.")
+@click.option(
+    "--timeout", type=Seconds(min=0.1, max=3600), default=5.0, show_default=True, help="Seconds for --online."
+)
 @click.pass_obj
 def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout: float) -> None:
     """Validate the settings; exit 0 (clean), 1 (problems) or 2 (they do not load)."""
@@ -256,8 +269,7 @@ def failed(error: Exception, argv: list[str]) -> NoReturn:
     try:
         raise error
     except LayeredMlflowError as exc:
-        if os.environ.get(DEBUG_VARIABLE) == "1":
-            raise
+        _traceback_when_debugging()
         fail(exc.message, exc.hint, exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)  # no command: the help
@@ -278,6 +290,13 @@ def failed(error: Exception, argv: list[str]) -> NoReturn:
     except output.Failed as exc:
         output.failed(exc.error, fail)
     except Exception as exc:
-        if os.environ.get(DEBUG_VARIABLE) == "1":
-            raise
+        _traceback_when_debugging()
         fail(f"internal error ({type(exc).__name__})", f"rerun with {DEBUG_VARIABLE}=1 and report the traceback", 70)
+
+
+def _traceback_when_debugging() -> None:
+    """With LAYERED_MLFLOW_DEBUG=1, the traceback of the error being handled, before its line: nothing else changes."""
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        import traceback
+
+        traceback.print_exc()

@@ -60,10 +60,19 @@ def refuse_unsearchable(resolved: Resolved) -> None:
         raise ConfigError(problem.message, problem.hint)
 
 
-def refusal(error: Exception, secrets: Secrets) -> str:
-    """What MLflow (or a store under it) raised, as one bounded line without a secret: its type and first line."""
+def refusal(error: Exception, resolved: Resolved, secrets: Secrets) -> str:
+    """What MLflow (or a store under it) raised, as one bounded line without a secret: its type and first line.
+
+    A server's words in it may echo the request, Authorization header and all: they are scrubbed as
+    `check --online` scrubs a server's.
+    """
+    from layered_mlflow.online import echoed
+
     lines = str(getattr(error, "message", None) or error).strip().splitlines()
-    return f"{type(error).__name__}: {printable(secrets.scrub(lines[0]))}" if lines else type(error).__name__
+    if not lines:
+        return type(error).__name__
+    known = echoed(resolved.variables.get("MLFLOW_TRACKING_URI", ""), resolved.variables, secrets)
+    return f"{type(error).__name__}: {printable(known.scrub(lines[0]))}"
 
 
 def described(resolved: Resolved) -> bool:
@@ -140,5 +149,5 @@ def command(resolved: Resolved, environ: Mapping[str, str]) -> tuple[list[str], 
     try:
         problems = apply(mlflow.MlflowClient(resolved.variables["MLFLOW_TRACKING_URI"]), want, secrets)
     except Exception as exc:  # MLflow's, or its store's beneath (a URL's ValueError, a name's UnicodeEncodeError)
-        problems = [Problem(ERROR, f"the tracking store refused: {refusal(exc, secrets)}")]
+        problems = [Problem(ERROR, f"the tracking store refused: {refusal(exc, resolved, secrets)}")]
     return [p.line() for p in problems], 1 if any(p.level == ERROR for p in problems) else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from layered_mlflow import keys
@@ -22,20 +22,39 @@ def render(fmt: str, resolved: Resolved, secrets: Secrets, show_secrets: bool) -
     ``shell`` also unsets what `run` removes (empty MLFLOW_*, X_FILE); the
     other formats can only set variables.
     """
+    unset = resolved.unset if fmt == "shell" else ()
+    if fmt != "json":
+        refuse_names(fmt, [*unset, *resolved.variables])
     if fmt == "docker":
         # On the real values: whether the output works must not depend on --show-secrets.
         _refuse_line_breaks(resolved.variables)
     text = FORMATS[fmt](secrets.variables(resolved.variables, show_secrets))
-    if fmt == "shell" and resolved.unset:
-        text = "".join(f"unset {name}\n" for name in resolved.unset) + text
-    return text
+    return "".join(f"unset {name}\n" for name in unset) + text
+
+
+# A name a line-based format writes as it is: one line, no quote, no comment, no `=` or heredoc `<<` in it.
+_LINE_NAME = re.compile(r"[^\s=#'\"<]+")
+
+
+def refuse_names(fmt: str, names: Iterable[str]) -> None:
+    """Exit 2 on a name ``fmt`` cannot write verbatim: printed, it would be code (shell) or another line."""
+    for name in names:
+        fits = keys.is_variable_name(name) if fmt == "shell" else name.isprintable() and _LINE_NAME.fullmatch(name)
+        if not fits:
+            what = "a shell variable name" if fmt == "shell" else f"a name --format {fmt} can write"
+            raise ConfigError(
+                f"{name!r} is not {what}, so --format {fmt} cannot set or unset it",
+                hint="rename it in .env or the environment, or use --format json",
+            )
 
 
 def json_text(document: Any, indent: int | None = None) -> str:
-    """JSON that is valid UTF-8 whatever the values: bytes that were not UTF-8 become \\u escapes."""
+    """JSON that is valid UTF-8 whatever the values: bytes that were not UTF-8, and the control characters
+    JSON leaves raw (DEL, C1: a terminal obeys CSI), become \\u escapes."""
     text = json.dumps(document, indent=indent, ensure_ascii=False)
-    # Only a string can hold a lone surrogate (an undecodable byte), so escaping it keeps the JSON valid.
-    return re.sub("[\ud800-\udfff]", lambda found: f"\\u{ord(found.group()):04x}", text)
+    # Only a string can hold a lone surrogate (an undecodable byte) or a control character, so escaping
+    # them keeps the JSON valid.
+    return re.sub("[\ud800-\udfff\x7f-\x9f]", lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def dotenv(variables: Mapping[str, str]) -> str:
@@ -54,12 +73,6 @@ def _dotenv_quoted(value: str) -> str:
 
 def shell(variables: Mapping[str, str]) -> str:
     """`export NAME='VALUE'` lines that `eval` or `.` in a POSIX shell set exactly, whatever the value."""
-    for name in variables:
-        if not keys.is_variable_name(name):
-            raise ConfigError(
-                f"{name!r} is not a shell variable name, so --format shell cannot set it",
-                hint="rename it in .env, or use --format dotenv or json",
-            )
     return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in variables.items())
 
 

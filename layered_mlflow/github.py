@@ -7,12 +7,14 @@ time: a multi-line value needs one command per line.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from layered_mlflow.errors import ConfigError
-from layered_mlflow.formats import github
+from layered_mlflow.formats import github, refuse_names
 from layered_mlflow.masking import MASK, Secrets, secrets_of
 
 if TYPE_CHECKING:
@@ -29,13 +31,27 @@ def write_env(resolved: Resolved, environ: Mapping[str, str]) -> str:
             f"--github-env writes to the file ${VARIABLE} names, and {VARIABLE} is not set",
             hint="run it in a GitHub Actions step, or use --format github to print the lines instead",
         )
+    refuse_names("github", resolved.variables)
     masks = add_mask_lines(resolved.variables, secrets_of(resolved))
     try:
-        with open(path, "ab") as stream:  # bytes: a value that is not UTF-8 is written exactly
+        # Not blocking: a FIFO without a reader would hang the step; it is refused once open.
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY, 0o666)
+        with open(descriptor, "ab") as stream:  # bytes: a value that is not UTF-8 is written exactly
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise _not_a_file(path)
             stream.write(os.fsencode(github(resolved.variables) + "\n"))
     except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO no one reads
+            raise _not_a_file(path) from None
         raise ConfigError(f"{VARIABLE}={path}: cannot append to it ({exc.strerror})") from None
     return "\n".join(masks)
+
+
+def _not_a_file(path: str) -> ConfigError:
+    return ConfigError(
+        f"{VARIABLE}={path}: not a regular file (a FIFO or a device), which GitHub's runner never names",
+        hint=f"point {VARIABLE} at a file, or use --format github to print the lines instead",
+    )
 
 
 def add_mask_lines(variables: Mapping[str, str], secrets: Secrets) -> list[str]:

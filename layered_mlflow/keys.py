@@ -110,8 +110,11 @@ def not_a_variable_name(names: Collection[str]) -> str | None:
 
 
 def is_mlflow_variable(name: str) -> bool:
-    """``MLFLOW_TRACKING_URI`` spells the key ``mlflow_tracking_uri``; ``MLFLOW_foo`` spells nothing."""
-    return name.startswith("MLFLOW_") and len(name) > 7 and name == name.upper()
+    """``MLFLOW_TRACKING_URI`` spells the key ``mlflow_tracking_uri``; ``MLFLOW_foo``, ``MLFLOW_X;Y`` spell nothing.
+
+    An inherited name that is no variable name is the inherited rest, never a key: `env` would print it.
+    """
+    return name.startswith("MLFLOW_") and len(name) > 7 and name == name.upper() and is_variable_name(name)
 
 
 def key_of_variable(name: str, env_names: frozenset[str] | set[str]) -> Key | None:
@@ -206,6 +209,11 @@ def find_key(written: str, named: Collection[str], mlflow_variables: Collection[
     for name in candidates:
         if name.upper() in mlflow_variables or name in server_keys:
             return name  # an MLflow variable, or a key of the server section, that no layer sets
+    key, equals, _ = written.partition("=")
+    if equals:  # `explain MLFLOW_TRACKING_PASSWORD=x`: no key holds `=`, and the value may be a secret
+        raise ConfigError(
+            f"{key + '=***'!r} is no key: explain takes a key, not KEY=VALUE", hint=f"layered-mlflow explain {key}"
+        )
     known = [*named, *(name.lower() for name in mlflow_variables), *server_keys]
     raise ConfigError(
         f"unknown key {written!r}: no layer sets it and it is not an MLflow variable",

@@ -18,6 +18,7 @@ from layered_mlflow import tokens
 from layered_mlflow.exports import RUN_CONTEXT, variable_name
 from layered_mlflow.file_variables import SUFFIX
 from layered_mlflow.keys import NAME_LISTS, SECTIONS, parse_key
+from layered_mlflow.output import escaped
 from layered_mlflow.references import is_reference
 
 if TYPE_CHECKING:
@@ -33,8 +34,12 @@ _ENDS = ("_KEY", "_HEADERS")
 _CONTAINED = re.compile("|".join(_CONTAINS))  # one scan instead of eleven: `run` asks of every key
 _TOKEN_SETTINGS = ("TOKEN.FILE", "TOKEN.TTL", "LAYERED_MLFLOW_TOKEN__FILE", "LAYERED_MLFLOW_TOKEN__TTL")
 # `Name=value` (or `Name = value`) inside connection strings and query strings; the look-behind keeps the scan
-# linear.
-_PAIR = re.compile(r"(?<![A-Za-z0-9_])(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<equals>[ \t]*=[ \t]*)(?P<value>[^;&\s]*)")
+# linear. A value may be quoted, and then hold `;` and spaces: ODBC's `{a;b}` (`}}` inside), libpq's `'a b'`
+# (`\'` inside), ADO.NET's `"a;b"` (`""` inside); bounded, so that an unclosed one costs a bounded rescan.
+_QUOTED = r"\{(?:[^}]|\}\}){0,4096}\}|'(?:[^'\\]|\\.){0,4096}'|\"(?:[^\"]|\"\"){0,4096}\""
+_PAIR = re.compile(
+    rf"(?<![A-Za-z0-9_])(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<equals>[ \t]*=[ \t]*)(?P<value>{_QUOTED}|[^;&\s]*)"
+)
 # Secret values shorter than this are not scrubbed from free text: `ab` would mask every word that holds it.
 # Under its own name (or the `secrets` list's) a value of any length is still `***`.
 MIN_SCRUBBED = 4
@@ -44,7 +49,6 @@ _PAIR_WORDS = ("ACCOUNTKEY", "ACCESSKEY", "SIGNATURE", "PWD")
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _USER_END = re.compile(r"[/@:\s]")  # what ends a URI's user name
 _SPACE = re.compile(r"\s")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def is_secret_name(name: str) -> bool:
@@ -222,7 +226,7 @@ def mask_text(text: str) -> str:
 
 def printable(text: str, limit: int = 200) -> str:
     """Text from elsewhere (a server's answer) made one safe line: control characters escaped, bounded."""
-    shown = _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text[:limit])
+    shown = escaped(text[:limit])
     return shown + ("…" if len(text) > limit else "")
 
 

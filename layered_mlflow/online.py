@@ -117,8 +117,7 @@ def _http(uri: str, variables: Mapping[str, str], timeout: float, secrets: Secre
         return "reached the tracking server: its API answered"
     if 300 <= response.status < 400:
         # The server's own words: they may reflect the credentials, and hold control characters.
-        known = Secrets(values=(*_forms(_credentials(parts, variables)), *secrets.values))
-        target = printable(known.scrub(response.getheader("Location") or "?"))
+        target = printable(echoed(uri, variables, secrets).scrub(response.getheader("Location") or "?"))
         raise Refused(
             f"the server redirects (HTTP {response.status}) to {target}",
             "point the tracking URI there: credentials are not sent on to another address",
@@ -208,6 +207,18 @@ def _auth(parts: SplitResult, variables: Mapping[str, str]) -> dict[str, str]:
             )
         headers["Authorization"] = f"Bearer {token}"
     return headers
+
+
+def echoed(uri: str, variables: Mapping[str, str], secrets: Secrets) -> Secrets:
+    """``secrets``, and each credential sent to ``uri`` in the forms a server (or a proxy) may echo back.
+
+    What scrubs a server's own words: `check --online`'s, `experiment`'s.
+    """
+    try:
+        forms = _forms(_credentials(urlsplit(uri), variables))
+    except (Refused, ValueError):  # the token cannot be read, the URI does not parse: then nothing was sent
+        forms = []
+    return Secrets(secrets.names, (*forms, *secrets.values))
 
 
 def _basic(user: str, password: str) -> str:

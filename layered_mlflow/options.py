@@ -98,13 +98,15 @@ def fail(message: str, hint: str | None, code: int) -> NoReturn:
     # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard. A name or
     # value it quotes may be made from a secret of the environment (ENV_FOR_DYNACONF=$MLFLOW_TRACKING_PASSWORD).
     known = Secrets(values=scrubbed(environment_secrets(os.environ)))
-    line = known.scrub_values(" ".join(with_hint(message, hint).splitlines()))
+    line = known.scrub_values(output.one_line(with_hint(message, hint)))
     output.echo(f"{PROG}: error: {line}", err=True)
     sys.exit(code)
 
 
 def say(message: str) -> None:
     """One line on stderr, if there is a stderr (started with it closed, `2>&-`, there is none)."""
+    from layered_mlflow.output import one_line
+
     if sys.stderr is not None:
-        sys.stderr.write(f"{PROG}: {message}\n")
+        sys.stderr.write(f"{PROG}: {one_line(message)}\n")
         sys.stderr.flush()

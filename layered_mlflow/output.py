@@ -22,6 +22,20 @@ from typing import NoReturn, TextIO
 ANSI = re.compile(r"\033\[[0-?]*[ -/]*[@-~]")
 
 
+# C0 and C1 control characters: a terminal takes them (ESC, CSI, BEL) as commands, not text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def escaped(text: str, keep: str = "") -> str:
+    """``text`` with each control character but those in ``keep`` written as ``\\xNN``: nothing a terminal obeys."""
+    return _CONTROL.sub(lambda found: found.group() if found.group() in keep else f"\\x{ord(found.group()):02x}", text)
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line of stderr: line breaks become spaces, other control characters escapes."""
+    return escaped(" ".join(text.splitlines()))
+
+
 class Failed(Exception):
     """Writing stdout failed; not an OSError, which click would turn into a silent exit 1."""
 
@@ -31,11 +45,15 @@ class Failed(Exception):
 
 
 def write(text: str | bytes, nl: bool = True) -> None:
-    """Write ``text`` on stdout; a failure raises Failed."""
+    """Write ``text`` on stdout; a failure raises Failed.
+
+    Text is a report for people: a key or a file name holding an escape sequence is shown, not obeyed.
+    Bytes are a format for programs (`env`'s), written exactly.
+    """
     if sys.stdout is None:  # started with stdout closed (`>&-`)
         raise Failed(OSError(errno.EBADF, os.strerror(errno.EBADF)))
     try:
-        echo(text, nl)
+        echo(escaped(text, keep="\n\t") if isinstance(text, str) else text, nl)
     except OSError as exc:
         raise Failed(exc) from None
 

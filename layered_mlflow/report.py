@@ -70,10 +70,10 @@ def root_note(resolved: Resolved) -> str | None:
 def dry_run(resolved: Resolved, argv: Sequence[str], cwd: Path | None = None) -> str:
     """What `run --dry-run` prints: the variables (masked), the folder, and the command (secrets scrubbed)."""
     secrets = secrets_of(resolved)
-    lines = [f"unset {name}" for name in resolved.unset]
+    lines = [f"unset {shlex.quote(name)}" for name in resolved.unset]
     shown = secrets.variables(resolved.variables)
     # Scrubbed too: `server` hands an option holding a secret over in a variable named for the option.
-    lines += [f"{name}={shlex.quote(secrets.scrub(value))}" for name, value in shown.items()]
+    lines += [f"{shlex.quote(name)}={shlex.quote(secrets.scrub(value))}" for name, value in shown.items()]
     if cwd is not None:
         lines.append(f"cd {shlex.quote(str(cwd))}")
     # The argv may hold a URI's password, or a secret's value (`--token "$MLFLOW_TRACKING_TOKEN"`).

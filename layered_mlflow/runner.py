@@ -39,7 +39,28 @@ def exec_command(argv: Sequence[str], environment: Mapping[str, str], cwd: Path 
     except PermissionError:
         raise CommandNotExecutable(f"{command}: permission denied", hint="is it executable (chmod +x)?") from None
     except OSError as exc:
+        if exc.errno == errno.E2BIG:  # the kernel's limit, not the command's fault
+            raise _too_long(argv, environment) from None
         raise CommandNotExecutable(f"{command}: cannot execute ({exc.strerror})") from None
+
+
+def _too_long(argv: Sequence[str], environment: Mapping[str, str]) -> ConfigError:
+    """What exec refused as too long (E2BIG): the variable over Linux's per-string limit, if one is; else all of it."""
+    limit = 32 * os.sysconf("SC_PAGE_SIZE")  # MAX_ARG_STRLEN: 32 pages, 128 KiB, counting `NAME=` and the NUL
+    for name, value in environment.items():
+        size = len(os.fsencode(name)) + len(os.fsencode(value)) + 2
+        if size > limit:
+            return ConfigError(
+                f"{shown(name)} is {size:,} bytes, over the {limit:,} that exec lets one variable have",
+                hint=f"hand it over as a file ({shown(name)}_FILE, or `as: file`); "
+                f"`layered-mlflow explain {shown(name)}` shows where it is set",
+            )
+    size = sum(len(os.fsencode(word)) + 1 for word in argv)
+    size += sum(len(os.fsencode(n)) + len(os.fsencode(v)) + 2 for n, v in environment.items())
+    return ConfigError(
+        f"the command's arguments and environment are {size:,} bytes, more than exec can pass (E2BIG)",
+        hint="shorten the arguments, or hand large values over as files",
+    )
 
 
 def _execvpe(argv: list[str], environment: dict[str, str]) -> NoReturn:

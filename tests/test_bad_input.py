@@ -284,12 +284,25 @@ def test_duplicate_key_error_does_not_print_values(project: Project) -> None:
     assert "canary" not in result.stderr
 
 
-def test_debug_variable_shows_the_traceback(project: Project) -> None:
-    """LAYERED_MLFLOW_DEBUG=1 is the one way to get a traceback."""
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("show",), id="show-plain-path"),
+        pytest.param(("-v", "show"), id="show-through-click"),
+        pytest.param(("run", "--", "true"), id="run"),
+        pytest.param(("experiment",), id="experiment"),
+    ],
+)
+def test_debug_variable_adds_the_traceback_and_changes_nothing_else(project: Project, args: tuple[str, ...]) -> None:
+    """LAYERED_MLFLOW_DEBUG=1 is the one way to get a traceback; the error line and the exit code stay the same."""
     project.write(BASE, "- a\n")
-    result = project.cli("show", env={"LAYERED_MLFLOW_DEBUG": "1"})
-    assert result.returncode != 0
-    assert "Traceback" in result.stderr
+    plain = project.cli(*args)
+    debugging = project.cli(*args, env={"LAYERED_MLFLOW_DEBUG": "1"})
+    assert "Traceback" in debugging.stderr
+    assert (debugging.returncode, debugging.stderr.splitlines()[-1]) == (plain.returncode, plain.stderr.strip()), (
+        plain,
+        debugging,
+    )
 
 
 def test_dotenv_not_utf8(project: Project) -> None:

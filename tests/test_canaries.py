@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import http.server
+import json
 import re
 import threading
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 
@@ -263,3 +265,65 @@ def test_online_messages_quote_no_exception(project: Project, env: dict[str, str
     assert message in result.stdout, result
     assert "CANARY" not in result.stdout + result.stderr, result
     assert "pa" not in result.stdout.replace("pass", "").replace("parse", ""), result
+
+
+class _Echoes(http.server.BaseHTTPRequestHandler):
+    """A server (or proxy) that answers every API call with an error quoting the request's credentials."""
+
+    def do_GET(self) -> None:
+        auth = self.headers.get("Authorization", "")
+        decoded = base64.b64decode(auth.removeprefix("Basic ")).decode() if auth.startswith("Basic ") else ""
+        words = f"you sent {auth!r}, that is {decoded!r}, and {quote(decoded)} \x1b[2J"
+        body = json.dumps({"error_code": "BAD_REQUEST", "message": words}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def echoing() -> Iterator[int]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echoes)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_port
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.mlflow
+@pytest.mark.parametrize(
+    ("user_info", "credentials"),
+    [
+        pytest.param("", {"MLFLOW_TRACKING_USERNAME": "alice", "MLFLOW_TRACKING_PASSWORD": ECHOED}, id="basic"),
+        pytest.param("", {"MLFLOW_TRACKING_TOKEN": ECHOED}, id="bearer"),
+        pytest.param(f"alice:{quote(ECHOED, safe='')}@", {}, id="uri-user-info"),
+    ],
+)
+def test_experiment_never_repeats_what_a_server_echoes(
+    project: Project, echoing: int, user_info: str, credentials: dict[str, str]
+) -> None:
+    """`experiment`'s report of a server's refusal is scrubbed as `check --online`'s: no header, no password."""
+    env = {"MLFLOW_TRACKING_URI": f"http://{user_info}127.0.0.1:{echoing}", "MLFLOW_EXPERIMENT_NAME": "x"}
+    result = project.cli("experiment", env={**env, **credentials})
+    assert result.returncode == 1, result
+    assert "the tracking store refused: RestException: BAD_REQUEST: you sent" in result.stdout, result
+    output = result.stdout + result.stderr
+    for leaked in (ECHOED, "online-password", BLOB, "\x1b"):
+        assert leaked not in output, result
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://alice:a CANARY-spaced@127.0.0.1:1", "https://alice:a b CANARY-spaced@h.example"]
+)
+def test_ui_never_quotes_a_password_holding_a_space(project: Project, uri: str) -> None:
+    """`ui --dry-run` refusing a remote tracking URI quotes it with the password masked, spaces and all."""
+    result = project.cli("ui", "--dry-run", env={"MLFLOW_TRACKING_URI": uri})
+    assert result.returncode == 2, result
+    assert "://alice:***@" in result.stderr, result
+    assert "CANARY" not in result.stdout + result.stderr, result

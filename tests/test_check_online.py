@@ -252,3 +252,12 @@ def test_a_401_says_whether_credentials_were_sent(project: Project, dotenv: str,
         server.server_close()
     assert result.returncode == 1, result
     assert f"{message} (hint: {hint}" in result.stdout, result
+
+
+@pytest.mark.parametrize("seconds", ["inf", "nan", "-inf", "1e308", "0"])
+def test_a_timeout_that_is_no_bounded_number_is_one_line(project: Project, seconds: str) -> None:
+    """`--timeout inf` or `nan` is click's one-line usage error, exit 2, never an OverflowError."""
+    result = project.cli("check", "--online", "--timeout", seconds)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("layered-mlflow: error: Invalid value for '--timeout'"), result
+    assert result.stderr.count("\n") == 1, result

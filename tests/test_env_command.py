@@ -299,3 +299,40 @@ def test_json_is_valid_utf8_whatever_the_bytes(project: Project) -> None:
         document = json.loads(done.stdout.decode("utf-8"))  # strict UTF-8: raises on a raw byte
         assert b"exp\\udce9" in done.stdout
         assert "exp\udce9" in json.dumps(document, ensure_ascii=False)
+
+
+HOSTILE_NAME = "MLFLOW_X;PWNED;#"  # all capitals, as an MLflow name is: it ran `PWNED` under `eval`
+
+
+@pytest.mark.parametrize("value", [pytest.param("", id="empty"), pytest.param("x", id="set")])
+@pytest.mark.parametrize("shell", ["sh", "bash"])
+def test_a_hostile_inherited_name_runs_nothing(project: Project, tmp_path: Path, shell: str, value: str) -> None:
+    """An inherited `MLFLOW_X;PWNED;#` is no MLflow name: `eval` of `env` runs nothing, `run` passes it on."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "PWNED").write_text(f"#!/bin/sh\ntouch {tmp_path / 'pwned'}\n")
+    (bin_dir / "PWNED").chmod(0o755)
+    env = {**os.environ, HOSTILE_NAME: value, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    script = f'eval "$({COMMAND} env --format shell)" && echo "$MLFLOW_TRACKING_URI"'
+    done = subprocess.run([shell, "-c", script], cwd=project.root, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("file://"), done.stdout
+    assert not (tmp_path / "pwned").exists()
+    for fmt in ("dotenv", "docker", "github", "json"):
+        assert "PWNED" not in env_output(project, fmt, env={HOSTILE_NAME: value})
+    child = project.cli("run", "--", "env", "-0", env={HOSTILE_NAME: value})
+    assert f"{HOSTILE_NAME}={value}" in child.stdout.split("\0"), child
+
+
+@pytest.mark.parametrize("fmt", ["dotenv", "docker", "github", "github-env"])
+def test_a_name_that_would_make_another_line_is_refused(project: Project, tmp_path: Path, fmt: str) -> None:
+    """A `.env` name holding a line break (python-dotenv reads `'A<newline>B'=x`) cannot add a line: exit 2."""
+    project.write(".env", "'X\nMLFLOW_TRACKING_URI'=http://127.0.0.1:1\n")
+    github_env = tmp_path / "github_env"
+    args = ("env", "--github-env") if fmt == "github-env" else ("env", "--format", fmt)
+    result = project.cli(*args, env={"GITHUB_ENV": str(github_env)})
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("layered-mlflow: error: 'X\\nMLFLOW_TRACKING_URI' is not a name"), result
+    assert len(result.stderr.splitlines()) == 1
+    assert "127.0.0.1:1" not in result.stdout
+    assert not github_env.exists()

@@ -202,3 +202,11 @@ def test_explain_shows_the_names_of_the_secrets_list(project: Project) -> None:
     assert listed.stdout.splitlines()[0] == "secrets = WANDB_ENTITY,env.TEAM_ID"
     value = project.cli("explain", "WANDB_ENTITY")
     assert value.stdout.splitlines()[0] == "env.WANDB_ENTITY = ***"
+
+
+def test_explain_an_assignment_never_echoes_its_value(project: Project) -> None:
+    """`explain NAME=VALUE` (a slip for `--set`) is exit 2 naming the key, with the value masked."""
+    result = project.cli("explain", "MLFLOW_TRACKING_PASSWORD=CANARY-typed")
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("layered-mlflow: error: 'MLFLOW_TRACKING_PASSWORD=***' is no key"), result
+    assert "CANARY" not in result.stdout + result.stderr

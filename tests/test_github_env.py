@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,24 @@ def test_it_appends_the_variables_and_masks_each_secret_line(project: Project, t
     assert "-----BEGIN KEY-----\nab%cd\r\n-----END KEY-----\n" in written
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("Driver=x;Uid=sa;Pwd={a;CANARY-odbc}", id="odbc-braced"),
+        pytest.param("host=db password='a CANARY-libpq' user=u", id="libpq-quoted"),
+    ],
+)
+def test_a_quoted_connection_string_password_gets_a_mask(project: Project, tmp_path: Path, value: str) -> None:
+    """A connection string whose password is quoted (and holds `;` or a space) is masked in the logs whole."""
+    target = tmp_path / "github_env"
+    result = project.cli("--set", f"env.DB_DSN={value}", "env", "--github-env", env={"GITHUB_ENV": str(target)})
+    assert result.returncode == 0, result
+    assert f"::add-mask::{value}" in result.stdout.splitlines(), result
+    assert f"DB_DSN={value}\n" in target.read_text()
+    shown = project.cli("--set", f"env.DB_DSN={value}", "env")
+    assert "CANARY" not in shown.stdout + shown.stderr, shown
+
+
 def test_it_needs_github_env(project: Project) -> None:
     """Outside GitHub Actions (no GITHUB_ENV) it is exit 2, saying how to print the lines instead."""
     result = project.cli("env", "--github-env")
@@ -60,3 +79,25 @@ def test_it_needs_github_env(project: Project) -> None:
 def test_escape_follows_githubs_workflow_commands(text: str, escaped: str) -> None:
     """Workflow-command data: %, CR and LF escaped, % first, so the runner reads back the value itself."""
     assert escape(text) == escaped
+
+
+@pytest.mark.parametrize("reader", [pytest.param(False, id="fifo-without-reader"), pytest.param(True, id="fifo-read")])
+def test_a_fifo_is_refused_not_waited_on(project: Project, tmp_path: Path, reader: bool) -> None:
+    """GITHUB_ENV naming a FIFO is exit 2 at once (it hung), whether or not something reads it."""
+    fifo = tmp_path / "github_env"
+    os.mkfifo(fifo)
+    read_end = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK) if reader else None  # a reader, there at once
+    try:
+        result = project.cli("env", "--github-env", env={"GITHUB_ENV": str(fifo)}, timeout=30)
+    finally:
+        if read_end is not None:
+            os.close(read_end)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: GITHUB_ENV={fifo}: not a regular file"), result
+
+
+def test_a_device_is_refused(project: Project) -> None:
+    """GITHUB_ENV=/dev/null is no file GitHub's runner reads back: exit 2, nothing lost silently."""
+    result = project.cli("env", "--github-env", env={"GITHUB_ENV": "/dev/null"})
+    assert result.returncode == 2, result
+    assert "not a regular file" in result.stderr, result

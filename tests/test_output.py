@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -139,3 +140,40 @@ def test_a_bare_stream_gets_what_click_echo_gives_it(err: bool) -> None:
     with redirect(clicks):
         click.echo(text, err=err)
     assert mine.written() == clicks.written() == b"ared line\n"
+
+
+# A terminal obeys these: OSC sets the window title (ended by BEL), CSI (8-bit) clears the screen.
+HOSTILE = "\x1b]0;pwned\x07\x9b2J"
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but the line break and the tab
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("show",), id="show"),
+        pytest.param(("show", "--format", "json"), id="show-json"),
+        pytest.param(("check",), id="check"),
+        pytest.param(("explain", f"key{HOSTILE}"), id="explain"),
+        pytest.param(("explain", f"no{HOSTILE}such"), id="explain-unknown"),
+        pytest.param(("--set", f"{HOSTILE}=x", "show"), id="bad-set"),
+    ],
+)
+def test_a_key_cannot_command_the_terminal(project: Project, args: tuple[str, ...]) -> None:
+    """A key holding escape sequences is shown escaped (JSON: as \\u escapes), never written raw."""
+    project.write("settings/mlflow.yml", f'"key{HOSTILE.encode("unicode_escape").decode()}": 1\n')
+    result = project.cli(*args)
+    assert result.returncode in (0, 1, 2), result
+    assert not RAW_CONTROL.search(result.stdout + result.stderr), repr(result.stdout + result.stderr)
+    if args[-1] == "json":
+        assert f"key{HOSTILE}".lower() in json.loads(result.stdout)["settings"]
+
+
+@pytest.mark.parametrize("args", [("show",), ("check",), ("run", "--", "true"), ("env",)], ids=" ".join)
+def test_a_folder_name_with_escapes_and_a_line_break_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """An error naming a file under `a<ESC>[2Jb<newline>c` is one line on stderr, the sequence escaped."""
+    project = Project(tmp_path / "a\x1b[2Jb\nc")
+    project.write("settings/mlflow.yml", "x: [1\n")
+    result = project.cli(*args)
+    assert result.returncode == 2, result
+    assert result.stderr.count("\n") == 1, result
+    assert result.stderr.startswith(f"layered-mlflow: error: {tmp_path}/a\\x1b[2Jb c/settings/mlflow.yml:2:1"), result

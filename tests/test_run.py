@@ -199,6 +199,16 @@ def test_dry_run_masks_a_uri_password_in_the_argv(project: Project) -> None:
     assert "https://u:***@h/x" in result.stdout
 
 
+def test_dry_run_masks_an_inherited_secret_in_the_argv(project: Project) -> None:
+    """A secret-named variable only the environment has (`--key "$OPENAI_API_KEY"`) is masked in the argv too."""
+    env = {"OPENAI_API_KEY": "sk-inherited-canary", "SOME_PASSWORD": "pw-inherited-canary"}
+    argv = ("python", "train.py", "--key", "sk-inherited-canary", "--pw=pw-inherited-canary")
+    result = project.cli("run", "--dry-run", "--", *argv, env=env)
+    assert result.returncode == 0, result
+    assert "inherited-canary" not in result.stdout + result.stderr, result
+    assert "exec python train.py --key '***' '--pw=***'" in result.stdout, result
+
+
 # The command's PATH search, done as os.execvpe does it; the layouts are folder names relative to a temporary one.
 _EXEC = """
 import json, os, sys
@@ -250,3 +260,12 @@ def test_the_path_search_is_os_execvpes(tmp_path: Path, path: str) -> None:
     )
     assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
     assert ours.stdout or ours.stderr, ours  # something ran, or something was raised
+
+
+def test_a_value_over_the_kernels_per_variable_limit_names_the_variable(project: Project) -> None:
+    """Linux refuses one variable over 128 KiB (E2BIG): exit 2 naming it, not 126 blaming the command."""
+    project.write("settings/mlflow.yml", f"env:\n  HUGE: {'x' * 140_000}\n")
+    result = project.cli("run", "--", "true")
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("layered-mlflow: error: HUGE is 140,006 bytes, over the "), result
+    assert result.stderr.count("\n") == 1, result

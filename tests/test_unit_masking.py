@@ -152,6 +152,13 @@ TEXTS = [
     pytest.param("password = hunter2;x=1", "password = ***;x=1", id="pair-with-spaces-around-equals"),
     pytest.param("Pwd\t=\thunter2", "Pwd\t=\t***", id="pair-with-tabs"),
     pytest.param("team = vision", "team = vision", id="plain-pair-with-spaces-kept"),
+    pytest.param("Pwd={a;SECRET};Uid=sa", "Pwd=***;Uid=sa", id="odbc-braced-value"),
+    pytest.param("PWD={a}}b;c};x=1", "PWD=***;x=1", id="odbc-braced-value-holding-a-brace"),
+    pytest.param("host=db password='a SECRET' user=u", "host=db password=*** user=u", id="libpq-quoted-value"),
+    pytest.param(r"password='a\' SECRET' user=u", "password=*** user=u", id="libpq-escaped-quote"),
+    pytest.param('Password="a;SECRET";User=u', "Password=***;User=u", id="adonet-quoted-value"),
+    pytest.param("Pwd={unclosed;x=1", "Pwd=***;x=1", id="unclosed-brace-masks-as-a-plain-value"),
+    pytest.param("team='a b';name={x}", "team='a b';name={x}", id="quoted-values-of-plain-names-kept"),
 ]
 
 
