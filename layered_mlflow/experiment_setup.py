@@ -19,6 +19,9 @@ from layered_mlflow.masking import Secrets, printable, secrets_of
 from layered_mlflow.problems import ERROR, NOTE, Problem
 from layered_mlflow.resolve import Resolved
 
+# MLflow's client retries a refused port for minutes (249 s); `experiment` answers within seconds, as `check --online`.
+_BOUNDS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
 
 class Wanted(NamedTuple):
     """The experiment the settings describe."""
@@ -134,6 +137,8 @@ def command(resolved: Resolved, environ: Mapping[str, str]) -> tuple[list[str], 
     want = wanted(resolved)
     os.environ.clear()  # MLflow's client reads its credentials, endpoint and certificates there
     os.environ.update(child_environment(environ, resolved))
+    for name, bound in _BOUNDS.items():  # the settings' own value, where they give one, wins
+        os.environ.setdefault(name, bound)
     import mlflow
 
     secrets = secrets_of(resolved)

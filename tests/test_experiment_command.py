@@ -6,6 +6,7 @@ import pytest
 
 from layered_mlflow.experiment_setup import same_location
 from tests.conftest import Project, client_query
+from tests.servers import free_port
 
 pytestmark = pytest.mark.mlflow
 # What the store holds for experiment "churn": its location, tags and lifecycle stage.
@@ -163,4 +164,16 @@ def test_a_store_that_refuses_is_one_line(project: Project, uri: str, says: str)
     result = project.cli("experiment")
     assert result.returncode == 1, result
     assert result.stdout.startswith(f"error: the tracking store refused: {says}"), result
+    assert "Traceback" not in result.stderr
+
+
+def test_a_refused_port_ends_in_seconds(project: Project) -> None:
+    """MLflow's client retries a refused port for 249 s; `experiment` bounds its retries: one line, exit 1."""
+    project.write(
+        "settings/mlflow.yml", f"mlflow_experiment_name: x\nmlflow_tracking_uri: http://127.0.0.1:{free_port()}\n"
+    )
+    result = project.cli("experiment", timeout=60)
+    assert result.returncode == 1, result
+    assert result.stdout.startswith("error: the tracking store refused: MlflowException: API request to"), result
+    assert len(result.stdout.splitlines()) == 1, result
     assert "Traceback" not in result.stderr
