@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from layered_mlflow import keys
-from layered_mlflow.errors import ConfigError
+from layered_mlflow.errors import ConfigError, shown
+from layered_mlflow.exports import variable_name
 from layered_mlflow.masking import Secrets
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ def render(fmt: str, resolved: Resolved, secrets: Secrets, show_secrets: bool) -
     if fmt == "docker":
         # On the real values: whether the output works must not depend on --show-secrets.
         _refuse_line_breaks(resolved.variables)
+    if fmt == "shell":
+        _refuse_shell_names(resolved)
     text = FORMATS[fmt](secrets.variables(resolved.variables, show_secrets))
     if fmt == "shell" and resolved.unset:
         text = "".join(f"unset {name}\n" for name in resolved.unset) + text
@@ -52,14 +55,29 @@ def _dotenv_quoted(value: str) -> str:
     return escaped.replace("${", "${:-$}{")
 
 
-def shell(variables: Mapping[str, str]) -> str:
-    """`export NAME='VALUE'` lines that `eval` or `.` in a POSIX shell set exactly, whatever the value."""
-    for name in variables:
+def _refuse_shell_names(resolved: Resolved) -> None:
+    """An error (exit 2) for a variable no shell can set, whose hint names where it was written."""
+    for name in resolved.variables:
         if not keys.is_variable_name(name):
             raise ConfigError(
                 f"{name!r} is not a shell variable name, so --format shell cannot set it",
-                hint="rename it in .env, or use --format dotenv or json",
+                hint=f"rename it in {_written_in(resolved, name)}, or use --format dotenv or json",
             )
+
+
+def _written_in(resolved: Resolved, name: str) -> str:
+    """The file (or the environment) that set the variable ``name``."""
+    for setting in resolved.settings.values():
+        if variable_name(setting.key) == name and setting.source != name:  # the environment's source is the name
+            return shown(resolved.relative(setting.source))
+    return "the environment"
+
+
+def shell(variables: Mapping[str, str]) -> str:
+    """`export NAME='VALUE'` lines that `eval` or `.` in a POSIX shell set exactly, whatever the value.
+
+    The names are valid ones: `render` refuses the others first, naming where they were written.
+    """
     return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in variables.items())
 
 
