@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from layered_mlflow import uris
+from layered_mlflow import mlflow_vars, uris
 from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem, where
 from layered_mlflow.resolve import Resolved
 
@@ -22,6 +22,9 @@ def problems(resolved: Resolved) -> Iterator[Problem]:
     quoted = unsearchable(resolved)
     if quoted is not None:
         yield quoted
+    too_long = overlong(resolved)
+    if too_long is not None:
+        yield too_long
     name, number = resolved.settings.get("mlflow_experiment_name"), resolved.settings.get("mlflow_experiment_id")
     if name is None or number is None or not isinstance(name.value, str) or not isinstance(number.value, str):
         return
@@ -54,6 +57,22 @@ def unsearchable(resolved: Resolved) -> Problem | None:
         f"{where(resolved, name)} holds a quote ('), and MLflow's file store cannot look up or create "
         "an experiment so named (it pastes the name into a search filter)",
         "write the name without ', or log to a database: mlflow_tracking_uri: sqlite:///mlflow.db",
+    )
+
+
+def overlong(resolved: Resolved) -> Problem | None:
+    """An experiment name longer than MLflow's stores take (``MAX_EXPERIMENT_NAME_LENGTH``, 500)."""
+    name, most = (
+        resolved.settings.get("mlflow_experiment_name"),
+        mlflow_vars.validation_limit("MAX_EXPERIMENT_NAME_LENGTH"),
+    )
+    if name is None or not isinstance(name.value, str) or most is None or len(name.value) <= most:
+        return None
+    return Problem(
+        ERROR,
+        f"{where(resolved, name)} is {len(name.value)} characters long, and MLflow refuses an experiment name "
+        f"over {most}",
+        "shorten the name",
     )
 
 

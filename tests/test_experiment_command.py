@@ -177,3 +177,50 @@ def test_a_refused_port_ends_in_seconds(project: Project) -> None:
     assert result.stdout.startswith("error: the tracking store refused: MlflowException: API request to"), result
     assert len(result.stdout.splitlines()) == 1, result
     assert "Traceback" not in result.stderr
+
+
+LONG = "mlflow_experiment_name (settings/mlflow.yml) is 501 characters long, and MLflow refuses an experiment name"
+
+
+@pytest.mark.parametrize(
+    ("name", "refused", "checked"),
+    [
+        pytest.param(
+            '"a\\0b"',
+            "MLFLOW_EXPERIMENT_NAME holds a NUL character",
+            "mlflow_experiment_name (settings/mlflow.yml) holds a NUL character",
+            id="nul-escape",
+        ),
+        pytest.param("x" * 501, LONG, LONG, id="over-500"),
+    ],
+)
+def test_a_name_mlflow_refuses_is_said_alike(project: Project, name: str, refused: str, checked: str) -> None:
+    """A name MLflow cannot take: `experiment` exits 2 with one line, `check` says it, configure() raises it."""
+    project.write("settings/mlflow.yml", f"mlflow_tracking_uri: sqlite:///mlflow.db\nmlflow_experiment_name: {name}\n")
+    result = project.cli("experiment")
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: {refused}"), result
+    assert len(result.stderr.splitlines()) == 1, result
+    result = project.cli("check")
+    assert result.returncode == 1, result
+    assert f"  error: {checked}" in result.stdout, result
+    script = (
+        "import json, layered_mlflow\n"
+        f"try: layered_mlflow.configure(project_dir={str(project.root)!r})\n"
+        "except layered_mlflow.LayeredMlflowError as exc: print(json.dumps(str(exc)))\n"
+    )
+    raised = client_query(f"sqlite:///{project.root}/mlflow.db", script)
+    assert isinstance(raised, str)
+    assert raised.startswith(refused), raised
+
+
+def test_binary_value_is_refused(project: Project) -> None:
+    """YAML's !!binary holds bytes no variable can carry (str() made them "b'hello'"): exit 2 naming the key."""
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: !!binary aGVsbG8=\n")
+    said = (
+        f"layered-mlflow: error: {project.root / 'settings/mlflow.yml'}: `mlflow_experiment_name` is binary data "
+        "(!!binary), which no environment variable can hold (hint: write the value as text, without !!binary)\n"
+    )
+    for command in ("experiment", "check", "env"):
+        result = project.cli(command)
+        assert (result.returncode, result.stderr) == (2, said), result
