@@ -58,7 +58,7 @@ def wanted(resolved: Resolved) -> Wanted:
 
 def refuse_unusable(resolved: Resolved) -> None:
     """An error (exit 2) for an experiment name MLflow's store cannot look up or refuses to hold, as `check` says."""
-    for problem in (experiments.unsearchable(resolved), experiments.overlong(resolved)):
+    for problem in (experiments.unsearchable(resolved), experiments.unstorable(resolved)):
         if problem is not None:
             raise ConfigError(problem.message, problem.hint)
 

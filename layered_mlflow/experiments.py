@@ -22,9 +22,9 @@ def problems(resolved: Resolved) -> Iterator[Problem]:
     quoted = unsearchable(resolved)
     if quoted is not None:
         yield quoted
-    too_long = overlong(resolved)
-    if too_long is not None:
-        yield too_long
+    refused = unstorable(resolved)
+    if refused is not None:
+        yield refused
     name, number = resolved.settings.get("mlflow_experiment_name"), resolved.settings.get("mlflow_experiment_id")
     if name is None or number is None or not isinstance(name.value, str) or not isinstance(number.value, str):
         return
@@ -60,20 +60,28 @@ def unsearchable(resolved: Resolved) -> Problem | None:
     )
 
 
-def overlong(resolved: Resolved) -> Problem | None:
-    """An experiment name longer than MLflow's stores take (``MAX_EXPERIMENT_NAME_LENGTH``, 500)."""
+def unstorable(resolved: Resolved) -> Problem | None:
+    """An experiment name MLflow's stores refuse: longer than ``MAX_EXPERIMENT_NAME_LENGTH`` (500), or not UTF-8."""
     name, most = (
         resolved.settings.get("mlflow_experiment_name"),
         mlflow_vars.validation_limit("MAX_EXPERIMENT_NAME_LENGTH"),
     )
-    if name is None or not isinstance(name.value, str) or most is None or len(name.value) <= most:
+    if name is None or not isinstance(name.value, str):
         return None
-    return Problem(
-        ERROR,
-        f"{where(resolved, name)} is {len(name.value)} characters long, and MLflow refuses an experiment name "
-        f"over {most}",
-        "shorten the name",
-    )
+    if most is not None and len(name.value) > most:
+        return Problem(
+            ERROR,
+            f"{where(resolved, name)} is {len(name.value)} characters long, and MLflow refuses an experiment name "
+            f"over {most}",
+            "shorten the name",
+        )
+    if not name.value.isascii() and any("\udc80" <= character <= "\udcff" for character in name.value):
+        return Problem(
+            ERROR,
+            f"{where(resolved, name)} holds bytes that are not UTF-8, and MLflow stores experiment names as text",
+            "write the name in UTF-8",
+        )
+    return None
 
 
 def _experiment_id(tracking_uri: str, name: str) -> str | None:

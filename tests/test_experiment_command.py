@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from layered_mlflow.experiment_setup import same_location
@@ -179,6 +181,7 @@ def test_a_refused_port_ends_in_seconds(project: Project) -> None:
     assert "Traceback" not in result.stderr
 
 
+NOT_UTF8 = "MLFLOW_EXPERIMENT_NAME (environment) holds bytes that are not UTF-8, and MLflow stores experiment names"
 LONG = "mlflow_experiment_name (settings/mlflow.yml) is 501 characters long, and MLflow refuses an experiment name"
 
 
@@ -192,20 +195,29 @@ LONG = "mlflow_experiment_name (settings/mlflow.yml) is 501 characters long, and
             id="nul-escape",
         ),
         pytest.param("x" * 501, LONG, LONG, id="over-500"),
+        pytest.param(None, NOT_UTF8, NOT_UTF8, id="not-utf8-in-the-environment"),
     ],
 )
-def test_a_name_mlflow_refuses_is_said_alike(project: Project, name: str, refused: str, checked: str) -> None:
+def test_a_name_mlflow_refuses_is_said_alike(project: Project, name: str | None, refused: str, checked: str) -> None:
     """A name MLflow cannot take: `experiment` exits 2 with one line, `check` says it, configure() raises it."""
-    project.write("settings/mlflow.yml", f"mlflow_tracking_uri: sqlite:///mlflow.db\nmlflow_experiment_name: {name}\n")
-    result = project.cli("experiment")
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\n")
+    env = {}
+    if name is None:  # the byte 0xe9 as the environment hands it to Python (surrogateescape)
+        env["MLFLOW_EXPERIMENT_NAME"] = os.fsdecode(b"caf\xe9")
+    else:
+        project.write(
+            "settings/mlflow.yml", f"mlflow_tracking_uri: sqlite:///mlflow.db\nmlflow_experiment_name: {name}\n"
+        )
+    result = project.cli("experiment", env=env)
     assert result.returncode == 2, result
     assert result.stderr.startswith(f"layered-mlflow: error: {refused}"), result
     assert len(result.stderr.splitlines()) == 1, result
-    result = project.cli("check")
+    result = project.cli("check", env=env)
     assert result.returncode == 1, result
     assert f"  error: {checked}" in result.stdout, result
     script = (
-        "import json, layered_mlflow\n"
+        "import json, os, layered_mlflow\n"
+        f"os.environ.update({env!r})\n"
         f"try: layered_mlflow.configure(project_dir={str(project.root)!r})\n"
         "except layered_mlflow.LayeredMlflowError as exc: print(json.dumps(str(exc)))\n"
     )
