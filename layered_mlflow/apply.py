@@ -50,7 +50,7 @@ def configure(
     resolved = refuse_missing(resolve(env, project_dir, overrides, environ=inherited), inherited)
     resolved = fetched(resolved, inherited)
     if "MLFLOW_EXPERIMENT_NAME" in resolved.variables:
-        experiment_setup.refuse_unsearchable(resolved)
+        experiment_setup.refuse_unusable(resolved)
     environment = exports.child_environment(inherited, resolved)
     if any("\0" in value for value in environment.values()):  # os.environ would refuse it half-way
         raise holds_nul(environment)

@@ -40,6 +40,9 @@ _NO_PROJECT_HINT = (
 )
 
 
+_NUL_HINT = "remove the \\0 or \\x00 escape"
+
+
 def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
     """Every problem of ``resolved``: unknown keys, values MLflow would reject, URIs.
 
@@ -60,6 +63,11 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
         *token_checks.source_problems(resolved, environ),
         *token_checks.provider_problem(resolved, environ),
         *experiments.problems(resolved),
+        *(
+            Problem(ERROR, f"{where(resolved, s)} holds a NUL character, which no environment variable can", _NUL_HINT)
+            for s in resolved.settings.values()
+            if isinstance(s.value, str) and "\0" in s.value and variable_name(s.key) is not None
+        ),
         *store_checks.problems(resolved),
         *_artifact_root(resolved),
         *_allowed_hosts(resolved),

@@ -19,6 +19,9 @@ from layered_mlflow.masking import Secrets, printable, secrets_of
 from layered_mlflow.problems import ERROR, NOTE, Problem
 from layered_mlflow.resolve import Resolved
 
+# MLflow's client retries a refused port for minutes (249 s); `experiment` answers within seconds, as `check --online`.
+_BOUNDS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
 
 class Wanted(NamedTuple):
     """The experiment the settings describe."""
@@ -37,7 +40,7 @@ def wanted(resolved: Resolved) -> Wanted:
             "no experiment to set up: mlflow_experiment_name is not set",
             hint="set mlflow_experiment_name in settings/mlflow.yml (or MLFLOW_EXPERIMENT_NAME)",
         )
-    refuse_unsearchable(resolved)
+    refuse_unusable(resolved)
     location = resolved.settings.get("experiment.artifact_location")
     restore = resolved.settings.get("experiment.restore_if_deleted")
     tags = {
@@ -53,11 +56,11 @@ def wanted(resolved: Resolved) -> Wanted:
     )
 
 
-def refuse_unsearchable(resolved: Resolved) -> None:
-    """An error (exit 2) for an experiment name MLflow's store cannot look up (experiments.unsearchable)."""
-    problem = experiments.unsearchable(resolved)
-    if problem is not None:
-        raise ConfigError(problem.message, problem.hint)
+def refuse_unusable(resolved: Resolved) -> None:
+    """An error (exit 2) for an experiment name MLflow's store cannot look up or refuses to hold, as `check` says."""
+    for problem in (experiments.unsearchable(resolved), experiments.unstorable(resolved)):
+        if problem is not None:
+            raise ConfigError(problem.message, problem.hint)
 
 
 def refusal(error: Exception, resolved: Resolved, secrets: Secrets) -> str:
@@ -139,10 +142,16 @@ def command(resolved: Resolved, environ: Mapping[str, str]) -> tuple[list[str], 
     import os
 
     from layered_mlflow.exports import child_environment
+    from layered_mlflow.runner import holds_nul
 
     want = wanted(resolved)
+    child = child_environment(environ, resolved)
+    if any("\0" in value for value in child.values()):  # os.environ would refuse it half-way
+        raise holds_nul(child)
     os.environ.clear()  # MLflow's client reads its credentials, endpoint and certificates there
-    os.environ.update(child_environment(environ, resolved))
+    os.environ.update(child)
+    for name, bound in _BOUNDS.items():  # the settings' own value, where they give one, wins
+        os.environ.setdefault(name, bound)
     import mlflow
 
     secrets = secrets_of(resolved)

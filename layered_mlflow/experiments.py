@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from layered_mlflow import uris
+from layered_mlflow import mlflow_vars, uris
 from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem, where
 from layered_mlflow.resolve import Resolved
 
@@ -22,6 +22,9 @@ def problems(resolved: Resolved) -> Iterator[Problem]:
     quoted = unsearchable(resolved)
     if quoted is not None:
         yield quoted
+    refused = unstorable(resolved)
+    if refused is not None:
+        yield refused
     name, number = resolved.settings.get("mlflow_experiment_name"), resolved.settings.get("mlflow_experiment_id")
     if name is None or number is None or not isinstance(name.value, str) or not isinstance(number.value, str):
         return
@@ -55,6 +58,30 @@ def unsearchable(resolved: Resolved) -> Problem | None:
         "an experiment so named (it pastes the name into a search filter)",
         "write the name without ', or log to a database: mlflow_tracking_uri: sqlite:///mlflow.db",
     )
+
+
+def unstorable(resolved: Resolved) -> Problem | None:
+    """An experiment name MLflow's stores refuse: longer than ``MAX_EXPERIMENT_NAME_LENGTH`` (500), or not UTF-8."""
+    name, most = (
+        resolved.settings.get("mlflow_experiment_name"),
+        mlflow_vars.validation_limit("MAX_EXPERIMENT_NAME_LENGTH"),
+    )
+    if name is None or not isinstance(name.value, str):
+        return None
+    if most is not None and len(name.value) > most:
+        return Problem(
+            ERROR,
+            f"{where(resolved, name)} is {len(name.value)} characters long, and MLflow refuses an experiment name "
+            f"over {most}",
+            "shorten the name",
+        )
+    if not name.value.isascii() and any("\udc80" <= character <= "\udcff" for character in name.value):
+        return Problem(
+            ERROR,
+            f"{where(resolved, name)} holds bytes that are not UTF-8, and MLflow stores experiment names as text",
+            "write the name in UTF-8",
+        )
+    return None
 
 
 def _experiment_id(tracking_uri: str, name: str) -> str | None:

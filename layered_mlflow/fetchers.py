@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from layered_mlflow import subprocesses
-from layered_mlflow.masking import printable
+from layered_mlflow.masking import Secrets, environment_secrets, printable, scrubbed
 from layered_mlflow.reading import MIB, VALUE_LIMIT
 from layered_mlflow.references import BOUND, OP_WAITS, FetchError
 
@@ -90,7 +90,9 @@ def _aws(service: str, environment: Mapping[str, str], where: str, reference: st
             answer: dict[str, Any] = call(client)
     except ClientError as exc:
         code = _error_code(exc.response.get("Error", {}))
-        raise FetchError(f"{where} = {reference}: AWS answered {code}", hint=_AWS_HINTS.get(code)) from None
+        # An endpoint (a proxy) may echo the request in its code: the Authorization header, the key id in it.
+        shown = printable(Secrets(values=scrubbed(environment_secrets(environment))).scrub(code))
+        raise FetchError(f"{where} = {reference}: AWS answered {shown}", hint=_AWS_HINTS.get(code)) from None
     except BotoCoreError as exc:
         code = "timeout" if "Timeout" in type(exc).__name__ else type(exc).__name__
         raise FetchError(f"{where} = {reference}: cannot reach AWS ({code})", hint=_hint(exc, code)) from None

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from layered_mlflow import keys
-from layered_mlflow.errors import ConfigError
+from layered_mlflow.errors import ConfigError, shown
+from layered_mlflow.exports import variable_name
 from layered_mlflow.masking import Secrets
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def render(fmt: str, resolved: Resolved, secrets: Secrets, show_secrets: bool) -
     """
     unset = resolved.unset if fmt == "shell" else ()
     if fmt != "json":
-        refuse_names(fmt, [*unset, *resolved.variables])
+        refuse_names(fmt, [*resolved.variables, *unset], resolved)
     if fmt == "docker":
         # On the real values: whether the output works must not depend on --show-secrets.
         _refuse_line_breaks(resolved.variables)
@@ -36,15 +37,19 @@ def render(fmt: str, resolved: Resolved, secrets: Secrets, show_secrets: bool) -
 _LINE_NAME = re.compile(r"[^\s=#'\"<]+")
 
 
-def refuse_names(fmt: str, names: Iterable[str]) -> None:
-    """Exit 2 on a name ``fmt`` cannot write verbatim: printed, it would be code (shell) or another line."""
+def refuse_names(fmt: str, names: Iterable[str], resolved: Resolved) -> None:
+    """Exit 2 on a name ``fmt`` cannot write verbatim: printed, it would be code (shell) or another line.
+
+    The hint names where the name was written (a settings file, `.env`, or the environment).
+    """
     for name in names:
         fits = keys.is_variable_name(name) if fmt == "shell" else name.isprintable() and _LINE_NAME.fullmatch(name)
         if not fits:
             what = "a shell variable name" if fmt == "shell" else f"a name --format {fmt} can write"
+            other = "dotenv or json" if fmt == "shell" else "json"
             raise ConfigError(
-                f"{name!r} is not {what}, so --format {fmt} cannot set or unset it",
-                hint="rename it in .env or the environment, or use --format json",
+                f"{name!r} is not {what}, so --format {fmt} cannot set it",
+                hint=f"rename it in {_written_in(resolved, name)}, or use --format {other}",
             )
 
 
@@ -71,8 +76,19 @@ def _dotenv_quoted(value: str) -> str:
     return escaped.replace("${", "${:-$}{")
 
 
+def _written_in(resolved: Resolved, name: str) -> str:
+    """The file (or the environment) that set the variable ``name``."""
+    for setting in resolved.settings.values():
+        if variable_name(setting.key) == name and setting.source != name:  # the environment's source is the name
+            return shown(resolved.relative(setting.source))
+    return "the environment"
+
+
 def shell(variables: Mapping[str, str]) -> str:
-    """`export NAME='VALUE'` lines that `eval` or `.` in a POSIX shell set exactly, whatever the value."""
+    """`export NAME='VALUE'` lines that `eval` or `.` in a POSIX shell set exactly, whatever the value.
+
+    The names are valid ones: `render` refuses the others first, naming where they were written.
+    """
     return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in variables.items())
 
 

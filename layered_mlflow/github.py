@@ -31,7 +31,7 @@ def write_env(resolved: Resolved, environ: Mapping[str, str]) -> str:
             f"--github-env writes to the file ${VARIABLE} names, and {VARIABLE} is not set",
             hint="run it in a GitHub Actions step, or use --format github to print the lines instead",
         )
-    refuse_names("github", resolved.variables)
+    refuse_names("github", resolved.variables, resolved)
     masks = add_mask_lines(resolved.variables, secrets_of(resolved))
     try:
         # Not blocking: a FIFO without a reader would hang the step; it is refused once open.

@@ -110,6 +110,18 @@ def limit(name: str) -> int | None:
     return int(found["default"]) if found else None
 
 
+@functools.cache
+def validation_limit(name: str) -> int | None:
+    """One of MLflow's limits on what it stores (``MAX_EXPERIMENT_NAME_LENGTH``), from its ``utils/validation.py``."""
+    folder = package()
+    found = (
+        None
+        if folder is None
+        else re.search(rf"^{re.escape(name)} = (\d+)$", read(folder / "utils" / "validation.py"), re.M)
+    )
+    return int(found[1]) if found else None
+
+
 def package() -> Path | None:
     spec = importlib.util.find_spec("mlflow")  # finds the package without importing it
     return None if spec is None or spec.origin is None else Path(spec.origin).parent

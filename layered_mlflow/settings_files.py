@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from layered_mlflow import kedro, reading, yaml_limits
-from layered_mlflow.errors import ConfigError
+from layered_mlflow.errors import ConfigError, shown
 
 # Every Dynaconf setting that reading a file consults, given explicitly: Dynaconf
 # would otherwise take each from a `*_FOR_DYNACONF` variable of the environment.
@@ -130,7 +130,7 @@ def parse_settings_file(
             [],
         )
 
-        def plain(value: Any, as_written: bool = True, depth: int = 0) -> Any:
+        def plain(value: Any, name: str, as_written: bool = True, depth: int = 0) -> Any:
             if isinstance(value, Lazy):  # '@jinja {{ ... }}' and the like: rendered, braces and all
                 if outside is not None:
                     outside.append(str(value)[: str(value).find(" ")])  # the converter: @format, @jinja …
@@ -143,9 +143,16 @@ def parse_settings_file(
             # Through dict's and list's own methods: Dynaconf's containers would evaluate a Lazy value on
             # access, with os.environ as its `env`.
             if isinstance(value, dict):
-                return {_text(path, str(k)): plain(v, as_written, depth + 1) for k, v in dict.items(value)}
+                return {
+                    _text(path, str(k)): plain(v, f"{name}.{k}", as_written, depth + 1) for k, v in dict.items(value)
+                }
             if isinstance(value, list):
-                return [plain(item, as_written, depth + 1) for item in list.__iter__(value)]
+                return [plain(item, name, as_written, depth + 1) for item in list.__iter__(value)]
+            if isinstance(value, bytes):  # YAML's !!binary: no variable holds bytes, and str() would be "b'…'"
+                raise ConfigError(
+                    f"{path}: `{shown(name)}` is binary data (!!binary), which no environment variable can hold",
+                    hint="write the value as text, without !!binary",
+                )
             if isinstance(value, MetaValue):  # @del, @reset, @merge: Dynaconf's merging, not ours
                 raise ConfigError(
                     f"{path}: {value.__class__.__name__.lower()} markers (@del, @reset, @merge) do not apply here",
@@ -157,7 +164,7 @@ def parse_settings_file(
 
         def evaluated(key: Any) -> Any:
             try:
-                return plain(dict.get(settings.store, key))
+                return plain(dict.get(settings.store, key), str(key).lower())
             except ConfigError:
                 raise
             except Exception as exc:  # Dynaconf's value language: @format, @jinja, @int … that fail

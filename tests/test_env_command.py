@@ -160,12 +160,28 @@ def test_shell_keeps_bytes_that_are_not_utf8(project: Project, tmp_path: Path) -
     assert echoed == b"caf\xe9 'x'"
 
 
-def test_shell_refuses_a_name_no_shell_can_set(project: Project) -> None:
-    """A .env name like `my.var` cannot be exported by a shell: exit 2 naming it."""
-    project.write(".env", "my.var=x\n")
+@pytest.mark.parametrize(
+    ("path", "line", "name", "written_in"),
+    [
+        pytest.param(".env", "my.var=x", "my.var", ".env", id="dotenv"),
+        pytest.param("settings/mlflow.yml", "mlflow_a.b: x", "MLFLOW_A.B", "settings/mlflow.yml", id="settings"),
+        pytest.param(
+            "settings/mlflow.local.yml", "mlflow_a-b: x", "MLFLOW_A-B", "settings/mlflow.local.yml", id="local"
+        ),
+    ],
+)
+def test_shell_refuses_a_name_no_shell_can_set(
+    project: Project, path: str, line: str, name: str, written_in: str
+) -> None:
+    """A name like `my.var` cannot be exported by a shell: exit 2 naming it, and the hint names the file that wrote it.
+
+    (An inherited `MLFLOW_A.B` is no MLflow variable at all: `env` leaves it out, test_a_hostile_inherited_name_runs_nothing)
+    """
+    project.write(path, line + "\n")
     result = project.cli("env", "--format", "shell")
     assert result.returncode == 2, result
-    assert result.stderr.startswith("layered-mlflow: error: 'my.var' is not a shell variable name"), result
+    said = f"layered-mlflow: error: {name!r} is not a shell variable name, so --format shell cannot set it"
+    assert result.stderr == f"{said} (hint: rename it in {written_in}, or use --format dotenv or json)\n", result
 
 
 def read_docker_env_file(text: str) -> dict[str, str]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from layered_mlflow.experiment_setup import same_location
 from tests.conftest import Project, client_query
+from tests.servers import free_port
 
 pytestmark = pytest.mark.mlflow
 # What the store holds for experiment "churn": its location, tags and lifecycle stage.
@@ -164,3 +167,72 @@ def test_a_store_that_refuses_is_one_line(project: Project, uri: str, says: str)
     assert result.returncode == 1, result
     assert result.stdout.startswith(f"error: the tracking store refused: {says}"), result
     assert "Traceback" not in result.stderr
+
+
+def test_a_refused_port_ends_in_seconds(project: Project) -> None:
+    """MLflow's client retries a refused port for 249 s; `experiment` bounds its retries: one line, exit 1."""
+    project.write(
+        "settings/mlflow.yml", f"mlflow_experiment_name: x\nmlflow_tracking_uri: http://127.0.0.1:{free_port()}\n"
+    )
+    result = project.cli("experiment", timeout=60)
+    assert result.returncode == 1, result
+    assert result.stdout.startswith("error: the tracking store refused: MlflowException: API request to"), result
+    assert len(result.stdout.splitlines()) == 1, result
+    assert "Traceback" not in result.stderr
+
+
+NOT_UTF8 = "MLFLOW_EXPERIMENT_NAME (environment) holds bytes that are not UTF-8, and MLflow stores experiment names"
+LONG = "mlflow_experiment_name (settings/mlflow.yml) is 501 characters long, and MLflow refuses an experiment name"
+
+
+@pytest.mark.parametrize(
+    ("name", "refused", "checked"),
+    [
+        pytest.param(
+            '"a\\0b"',
+            "MLFLOW_EXPERIMENT_NAME holds a NUL character",
+            "mlflow_experiment_name (settings/mlflow.yml) holds a NUL character",
+            id="nul-escape",
+        ),
+        pytest.param("x" * 501, LONG, LONG, id="over-500"),
+        pytest.param(None, NOT_UTF8, NOT_UTF8, id="not-utf8-in-the-environment"),
+    ],
+)
+def test_a_name_mlflow_refuses_is_said_alike(project: Project, name: str | None, refused: str, checked: str) -> None:
+    """A name MLflow cannot take: `experiment` exits 2 with one line, `check` says it, configure() raises it."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\n")
+    env = {}
+    if name is None:  # the byte 0xe9 as the environment hands it to Python (surrogateescape)
+        env["MLFLOW_EXPERIMENT_NAME"] = os.fsdecode(b"caf\xe9")
+    else:
+        project.write(
+            "settings/mlflow.yml", f"mlflow_tracking_uri: sqlite:///mlflow.db\nmlflow_experiment_name: {name}\n"
+        )
+    result = project.cli("experiment", env=env)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: {refused}"), result
+    assert len(result.stderr.splitlines()) == 1, result
+    result = project.cli("check", env=env)
+    assert result.returncode == 1, result
+    assert f"  error: {checked}" in result.stdout, result
+    script = (
+        "import json, os, layered_mlflow\n"
+        f"os.environ.update({env!r})\n"
+        f"try: layered_mlflow.configure(project_dir={str(project.root)!r})\n"
+        "except layered_mlflow.LayeredMlflowError as exc: print(json.dumps(str(exc)))\n"
+    )
+    raised = client_query(f"sqlite:///{project.root}/mlflow.db", script)
+    assert isinstance(raised, str)
+    assert raised.startswith(refused), raised
+
+
+def test_binary_value_is_refused(project: Project) -> None:
+    """YAML's !!binary holds bytes no variable can carry (str() made them "b'hello'"): exit 2 naming the key."""
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: !!binary aGVsbG8=\n")
+    said = (
+        f"layered-mlflow: error: {project.root / 'settings/mlflow.yml'}: `mlflow_experiment_name` is binary data "
+        "(!!binary), which no environment variable can hold (hint: write the value as text, without !!binary)\n"
+    )
+    for command in ("experiment", "check", "env"):
+        result = project.cli(command)
+        assert (result.returncode, result.stderr) == (2, said), result

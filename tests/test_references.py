@@ -473,3 +473,80 @@ def test_check_online_bounds_a_slow_secret_store_by_its_timeout(project: Project
         result = project.cli("check", "--online", "--timeout", "1", timeout=60)
     assert result.returncode == 1, result
     assert "error: env.X_TOKEN (settings/mlflow.yml) = aws-sm:a: no answer within 1 s (timeout)" in result.stdout
+
+
+class _Reflecting(http.server.BaseHTTPRequestHandler):
+    """An endpoint (a proxy, a stand-in) whose error code is the request's Authorization header, key id and all."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"__type": self.headers.get("Authorization", ""), "message": "no"}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("reference", ["aws-sm:prod/plain", "aws-ssm:/mlflow/prod/password"])
+def test_an_error_code_that_echoes_the_keys_is_scrubbed(project: Project, reference: str) -> None:
+    """Whatever AWS's error code says is masked as free text is: the access key id never reaches the terminal."""
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), _Reflecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    key_id = "AKIAREFLECTED0KEYID"
+    settings = aws_settings(server.server_port).replace("AWS_ACCESS_KEY_ID: testing", f"AWS_ACCESS_KEY_ID: {key_id}")
+    try:
+        project.write("settings/mlflow.yml", settings + f"mlflow_tracking_password: {reference}\n")
+        result = project.cli("run", "--", "true")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(
+        f"layered-mlflow: error: mlflow_tracking_password (settings/mlflow.yml) = {reference}: AWS answered "
+    ), result
+    assert "AWS4-HMAC-SHA256" in result.stderr, result  # the code is there, masked
+    assert key_id not in result.stderr, result
+    assert "Signature=" not in result.stderr or "Signature=***" in result.stderr, result
+
+
+class _ReflectingS3(http.server.BaseHTTPRequestHandler):
+    """An S3 stand-in whose error code is the request's Authorization header."""
+
+    def do_GET(self) -> None:
+        code = self.headers.get("Authorization", "").replace("&", "&amp;").replace("<", "&lt;")
+        body = f"<Error><Code>{code}</Code><Message>no</Message></Error>".encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_check_online_scrubs_an_s3_error_code_that_echoes_the_keys(project: Project) -> None:
+    """`check --online`'s bucket probe prints S3's error code masked: the access key id in it never shows."""
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), _ReflectingS3)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    key_id = "AKIAREFLECTED0KEYID"
+    project.write(
+        "settings/mlflow.yml",
+        "mlflow_tracking_uri: sqlite:///mlflow.db\nexperiment:\n  artifact_location: s3://team/churn\n",
+    )
+    project.write(
+        ".env",
+        f"MLFLOW_S3_ENDPOINT_URL=http://{LOOPBACK}:{server.server_port}\n"
+        f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY=moto-secret\n",
+    )
+    try:
+        result = project.cli("check", "--online")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "artifacts at s3://team/churn: the store refused (AWS4-HMAC-SHA256 Credential=***" in result.stdout, result
+    assert key_id not in result.stdout + result.stderr, result
