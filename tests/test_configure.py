@@ -207,10 +207,31 @@ CALLS = textwrap.dedent(
     """
 )
 CANARY = "canary-pw-8d2f"
+
+
+def _refuses_a_blank_name() -> bool:
+    """Whether the installed MLflow refuses the experiment name ' ' (3.13 accepts it; newer ones refuse it)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.validation import _validate_experiment_name
+
+    try:
+        _validate_experiment_name(" ")  # type: ignore[no-untyped-call]  # MLflow leaves it untyped
+    except MlflowException:
+        return True
+    return False
+
+
 # Each refused only once MLflow is told (configure), unless the table says resolve refuses too.
 BAD_SETTINGS = [
     pytest.param("mlflow_experiment_name: \"b'hello, '\"\n", {}, {}, "holds a quote (')", id="quote-in-a-file-store"),
-    pytest.param("mlflow_experiment_name: ' '\n", {}, {}, "Invalid experiment name", id="blank-name"),
+    pytest.param(
+        "mlflow_experiment_name: ' '\n",
+        {},
+        {},
+        "Invalid experiment name",
+        id="blank-name",
+        marks=pytest.mark.skipif(not _refuses_a_blank_name(), reason="the installed MLflow accepts a blank name"),
+    ),
     pytest.param(
         f"mlflow_experiment_name: {'x' * 600}\n", {}, {}, "600 characters long, and MLflow refuses", id="name-too-long"
     ),

@@ -175,7 +175,8 @@ def test_shell_refuses_a_name_no_shell_can_set(
 ) -> None:
     """A name like `my.var` cannot be exported by a shell: exit 2 naming it, and the hint names the file that wrote it.
 
-    (An inherited `MLFLOW_A.B` is no MLflow variable at all: `env` leaves it out, test_a_hostile_inherited_name_runs_nothing)
+    (An inherited `MLFLOW_A.B` is no MLflow variable at all: `env` leaves it out, as
+    test_a_hostile_inherited_name_runs_nothing shows.)
     """
     project.write(path, line + "\n")
     result = project.cli("env", "--format", "shell")
