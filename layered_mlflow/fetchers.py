@@ -165,7 +165,7 @@ def _field(text: str, field: str, where: str, reference: str) -> str:
     """Field ``field`` of a secret's JSON object: strings as they are, other JSON values as JSON."""
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     if not isinstance(document, dict):
         raise FetchError(f"{where} = {reference}: the secret is not a JSON object, so it has no field {field!r}")

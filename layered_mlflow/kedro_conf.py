@@ -88,6 +88,8 @@ def _json(path: Path, text: str) -> Any:
         return json.loads(text) if text.strip() else None
     except ValueError as exc:  # JSONDecodeError
         raise ConfigError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None  # type: ignore[attr-defined]
+    except RecursionError:
+        raise ConfigError(f"{path}: the JSON is nested too deeply", hint="flatten the structure") from None
 
 
 def _yaml(path: Path, text: str) -> Any:

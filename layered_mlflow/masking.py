@@ -134,9 +134,9 @@ class Secrets:
             return mask_text(value)
         try:
             document = json.loads(value)
-        except ValueError:
-            return MASK  # looks like JSON but is not: its secret entries cannot be found
-        masked = self._walk(document)
+            masked = self._walk(document)
+        except (ValueError, RecursionError):  # not JSON, or too deep to look into: its secrets cannot be found
+            return MASK
         return value if masked == document else json.dumps(masked, ensure_ascii=False)
 
     def _walk(self, node: Any) -> Any:

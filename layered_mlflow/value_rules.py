@@ -140,5 +140,5 @@ def _number(value: str, kind: type[int] | type[float]) -> float | None:
 def _is_json_object(value: str) -> bool:
     try:
         return isinstance(json.loads(value), dict)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the interpreter's depth: no object MLflow could read
         return False

@@ -141,6 +141,21 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(("show",), 0), (("show", "--format", "json"), 0), (("env",), 0), (("explain", "mlflow_experiment_name"), 0)],
+    ids=["show", "show-json", "env", "explain"],
+)
+def test_a_value_nested_too_deep_to_read_as_json_is_only_text(
+    project: Project, args: tuple[str, ...], code: int
+) -> None:
+    """A value that looks like JSON nested 5,000 deep (issue 26 §4: `show` exited 70 with RecursionError) is text:
+    printed masked, since what it holds cannot be looked into; no command fails on it."""
+    project.write(".env", f"MLFLOW_EXPERIMENT_NAME='{DEEP_JSON}'\n")
+    result = project.cli(*args)
+    assert (result.returncode, "internal error" in result.stderr) == (0, False), result
+
+
 @pytest.mark.parametrize(("files", "args", "env", "code", "message"), CASES)
 def test_bad_input(
     project: Project, files: dict[str, str], args: tuple[str, ...], env: dict[str, str], code: int, message: str
