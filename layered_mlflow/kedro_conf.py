@@ -79,7 +79,7 @@ def _load(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
-    keyed: dict[str, Any] = _keyed(loaded)
+    keyed: dict[str, Any] = _keyed(loaded, path)
     return keyed
 
 
@@ -109,12 +109,20 @@ def _yaml(path: Path, text: str) -> Any:
         loader.dispose()
 
 
-def _keyed(value: Any) -> Any:
-    """Every key as text, as a ``settings/`` file's are (``1: x`` names the key "1"); depth is bounded already."""
+def _keyed(value: Any, path: Path, name: str = "") -> Any:
+    """Every key as text, as a ``settings/`` file's are (``1: x`` names the key "1"); depth is bounded already.
+
+    YAML's ``!!binary`` is refused as in a ``settings/`` file: no variable holds bytes.
+    """
     if isinstance(value, dict):
-        return {str(key): _keyed(item) for key, item in value.items()}
+        return {str(key): _keyed(item, path, f"{name}.{key}" if name else str(key)) for key, item in value.items()}
     if isinstance(value, list):
-        return [_keyed(item) for item in value]
+        return [_keyed(item, path, name) for item in value]
+    if isinstance(value, bytes):
+        raise ConfigError(
+            f"{path}: `{name}` is binary data (!!binary), which no environment variable can hold",
+            hint="write the value as text, without !!binary",
+        )
     return value
 
 

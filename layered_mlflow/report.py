@@ -13,6 +13,7 @@ from layered_mlflow.formats import json_text
 from layered_mlflow.keys import Value
 from layered_mlflow.layers import Setting
 from layered_mlflow.masking import Secrets, secrets_of
+from layered_mlflow.output import escaped
 from layered_mlflow.resolve import Resolved
 
 
@@ -41,7 +42,7 @@ def show_text(resolved: Resolved, show_secrets: bool) -> str:
     files = [resolved.relative(str(path)) for path in resolved.files] or ["(none: built-in defaults only)"]
     lines = [
         f"environment  {resolved.environment_shown}  (from {resolved.environment_source})",
-        f"root         {resolved.root}" + (f"  ({note})" if (note := root_note(resolved)) else ""),
+        f"root         {escaped(str(resolved.root))}" + (f"  ({note})" if (note := root_note(resolved)) else ""),
         f"files        {files[0]}",
         *(f"             {name}" for name in files[1:]),
         "",

@@ -210,6 +210,9 @@ BYTES_CASES = [
     pytest.param(b"a:\n  " + b"- " * 900 + b"x\n", 2, "nest", id="900-deep-block-list"),
     pytest.param(b"a: &a\n  b: *a\n", 2, "mlflow.yml: a YAML alias refers to itself", id="self-referencing-anchor"),
     pytest.param(b"server:\n  1: x\n", 0, "server.1 (", id="a-number-as-a-key-is-its-text"),
+    pytest.param(
+        b"tags:\n  team: !!binary aGVsbG8=\n", 2, "mlflow.yml: `tags.team` is binary data (!!binary)", id="binary-value"
+    ),
     pytest.param(b"a: " + b"[" * 40 + b"]" * 40 + b"\n", 0, "", id="84-byte-nested-list"),
     pytest.param(b"mlflow_experiment_name: '" + b"x" * 100_000 + b"'\n", 0, "", id="100kB-value"),
 ]

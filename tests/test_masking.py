@@ -9,6 +9,7 @@ import pytest
 from layered_mlflow import LayeredMlflowError, resolve
 from layered_mlflow.masking import MASK, Secrets, is_secret_name, mask_text, printable
 from tests.conftest import Project
+from tests.test_kedro_layout import PYPROJECT
 
 SECRET_NAMES = [
     *("MLFLOW_TRACKING_PASSWORD", "DB_PASSWD", "MLFLOW_TRACKING_TOKEN", "AWS_SECRET_ACCESS_KEY"),
@@ -277,6 +278,21 @@ def test_a_value_made_from_a_secret_is_masked_everywhere(project: Project, path:
         assert "CANARY" not in result.stdout + result.stderr, result
     revealed = project.cli("env", "--show-secrets", env=env)
     assert PASSWORD in revealed.stdout
+
+
+def test_a_secret_copied_by_a_kedro_interpolation_is_masked_everywhere(project: Project) -> None:
+    """Issue 26 §2: `tracking.experiment.name: ${oc.env:MLFLOW_TRACKING_PASSWORD}` in a Kedro project's
+    conf/ copies a secret into a key that is not secret; every output scrubs it by its value."""
+    (project.root / "settings").rmdir()
+    project.write("pyproject.toml", PYPROJECT)
+    project.write("conf/local/.keep", "")
+    project.write("conf/base/mlflow.yml", "tracking:\n  experiment:\n    name: ${oc.env:MLFLOW_TRACKING_PASSWORD}\n")
+    env = {"MLFLOW_TRACKING_PASSWORD": PASSWORD}
+    for args in SHOWING:
+        result = project.cli(*args, env=env)
+        assert result.returncode in (0, 1), result
+        assert "CANARY" not in result.stdout + result.stderr, result
+    assert f'MLFLOW_EXPERIMENT_NAME="{PASSWORD}"' in project.cli("env", "--show-secrets", env=env).stdout
 
 
 def test_an_error_quoting_a_value_made_from_a_secret_is_scrubbed(project: Project) -> None:

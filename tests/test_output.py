@@ -168,6 +168,16 @@ def test_a_key_cannot_command_the_terminal(project: Project, args: tuple[str, ..
         assert f"key{HOSTILE}".lower() in json.loads(result.stdout)["settings"]
 
 
+def test_show_names_a_root_with_escapes_and_a_line_break_on_one_line(tmp_path: Path) -> None:
+    """`show`'s root row under `a<ESC>[2Jb<newline>c` is one row, the sequence and the line break escaped."""
+    project = Project(tmp_path / "a\x1b[2Jb\nc")
+    project.write("settings/mlflow.yml", "mlflow_experiment_name: x\n")
+    result = project.cli("show")
+    assert result.returncode == 0, result
+    rows = [line for line in result.stdout.splitlines() if line.startswith("root ")]
+    assert rows == [f"root         {tmp_path}/a\\x1b[2Jb\\x0ac"], result
+
+
 @pytest.mark.parametrize("args", [("show",), ("check",), ("run", "--", "true"), ("env",)], ids=" ".join)
 def test_a_folder_name_with_escapes_and_a_line_break_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
     """An error naming a file under `a<ESC>[2Jb<newline>c` is one line on stderr, the sequence escaped."""
