@@ -22,8 +22,8 @@ from collections.abc import Callable
 
 import requests
 
-from layered_mlflow import tokens
-from layered_mlflow.auth_provider import LayeredMlflowAuthProvider
+from layered_mlflow.integrations.auth_provider import LayeredMlflowAuthProvider
+from layered_mlflow.secrets import tokens
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):

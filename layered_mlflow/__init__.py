@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from layered_mlflow._version import __version__
 from layered_mlflow.errors import LayeredMlflowError
-from layered_mlflow.layers import Setting
-from layered_mlflow.resolve import Resolved, resolve
+from layered_mlflow.resolution.resolve import Resolved, resolve
+from layered_mlflow.sources.layers import Setting
 
 if TYPE_CHECKING:
-    from layered_mlflow.apply import configure
+    from layered_mlflow.integrations.configure import configure
 
-__version__ = "0.1.0"
 __all__ = ["LayeredMlflowError", "Resolved", "Setting", "__version__", "configure", "resolve"]
 
 
 def __getattr__(name: str) -> object:
     # `configure` brings the experiment set-up with it, which the console script (every `run`) never needs.
     if name == "configure":
-        from layered_mlflow.apply import configure
+        from layered_mlflow.integrations.configure import configure
 
         return configure
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 
@@ -38,6 +39,20 @@ def did_you_mean(
 def shown(text: str) -> str:
     """``text`` as a message may echo it: as it is when printable, else quoted, escaped, on one line."""
     return text if text.isprintable() else repr(text)
+
+
+# C0 and C1 control characters: a terminal takes them (ESC, CSI, BEL) as commands, not text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def escaped(text: str, keep: str = "") -> str:
+    """``text`` with each control character but those in ``keep`` written as ``\\xNN``: nothing a terminal obeys."""
+    return _CONTROL.sub(lambda found: found.group() if found.group() in keep else f"\\x{ord(found.group()):02x}", text)
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line of stderr: line breaks become spaces, other control characters escapes."""
+    return escaped(" ".join(text.splitlines()))
 
 
 class ConfigError(LayeredMlflowError):

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from layered_mlflow import server_options
 from layered_mlflow.errors import ConfigError, did_you_mean
+from layered_mlflow.mlflow_names import server_options
 
 # A key is a path: ("mlflow_tracking_uri",), ("tags", "team"), ("env", "AWS_DEFAULT_REGION").
 # Tag names may hold dots (`mlflow.runName`), so a path is a tuple, not a dotted string.
@@ -18,6 +18,7 @@ Key = tuple[str, ...]
 Value = str | tuple[str, ...] | None
 
 SECTIONS = ("env", "tags", "server", "token", "experiment")
+RUN_CONTEXT = "MLFLOW_RUN_CONTEXT"  # where the `tags` section reaches MLflow
 # The `server` section's keys are the installed `mlflow server`'s options, each of the kind MLflow's click
 # option gives it (server_options.py). Written here is only what those options do not say: which texts are
 # stores, anchored to the root as URIs, which a folder anchored as a path, and which take a list.
@@ -115,6 +116,15 @@ def is_mlflow_variable(name: str) -> bool:
     An inherited name that is no variable name is the inherited rest, never a key: `env` would print it.
     """
     return name.startswith("MLFLOW_") and len(name) > 7 and name == name.upper() and is_variable_name(name)
+
+
+def variable_name(key: Key) -> str | None:
+    """The variable a key exports as: ``MLFLOW_X`` for ``mlflow_x``, ``X`` for ``env.X``."""
+    if key[0] == "env" and len(key) == 2:  # asked first: an `env` section may hold thousands
+        return key[1]
+    if len(key) == 1 and key[0].startswith("mlflow_"):
+        return key[0].upper()
+    return None
 
 
 def key_of_variable(name: str, env_names: frozenset[str] | set[str]) -> Key | None:

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layered_mlflow import cache, settings_files
+from layered_mlflow.sources import cache
+from layered_mlflow.sources import settings_file as settings_files
 from tests.conftest import COMMAND, PRINT_ENV, Project
 
 WORDS = st.text("abcxyz019 -_:@#'\"{}[],.*&!%\\\n", max_size=12)
@@ -282,7 +283,7 @@ def test_an_entry_that_is_no_regular_file_of_a_sane_size_is_ignored(project: Pro
 # Runs `show` in-process and reports whether it imported Dynaconf.
 PROBE = """
 import sys
-from layered_mlflow.cli import main
+from layered_mlflow.cli.main import main
 sys.argv = ["layered-mlflow", "show"]
 try:
     main()
@@ -309,7 +310,8 @@ def test_a_warm_start_does_not_import_dynaconf(project: Project) -> None:
 READER = """
 import os, sys, tempfile
 from pathlib import Path
-from layered_mlflow import cache, settings_files
+from layered_mlflow.sources import cache
+from layered_mlflow.sources import settings_file as settings_files
 
 store, scratch = cache._store, Path(tempfile.mkdtemp(), "mlflow.yml")
 

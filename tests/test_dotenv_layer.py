@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from layered_mlflow.dotenv_files import read_dotenv
+from layered_mlflow.sources.dotenv_files import read_dotenv
 from tests.conftest import Project
 
 # `.env` texts whose names are nowhere in the environment, so that python-dotenv's
@@ -128,7 +128,7 @@ def test_a_line_dotenv_skips_is_an_error(project: Project, text: str, line: int)
 LEAN_PROBE = """
 import json, sys
 from pathlib import Path
-from layered_mlflow.dotenv_files import read_dotenv
+from layered_mlflow.sources.dotenv_files import read_dotenv
 (_, bindings), = read_dotenv([Path(sys.argv[1])], {"HOME": "/h"}, explicit=True)
 loaded = sorted(name for name in sys.modules if name.split(".")[0] == "dotenv")
 import dotenv

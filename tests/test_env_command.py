@@ -286,7 +286,7 @@ def test_env_does_not_import_mlflow(project: Project, fmt: str) -> None:
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
     imported = [line.rpartition("|")[2].strip() for line in lines]
-    assert "layered_mlflow.formats" in imported
+    assert "layered_mlflow.cli.formats" in imported
     assert not [name for name in imported if name == "mlflow" or name.startswith("mlflow.")]
 
 

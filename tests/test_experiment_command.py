@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from layered_mlflow.experiment_setup import same_location
+from layered_mlflow.integrations.experiment_setup import same_location
 from tests.conftest import Project, client_query
 from tests.servers import free_port
 

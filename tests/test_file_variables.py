@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow.file_variables import MLFLOW_OWN
+from layered_mlflow.sources.file_variables import MLFLOW_OWN
 from tests.conftest import COMMAND, Project
 
 # The variable these tests supply from a file.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow.github import escape
+from layered_mlflow.cli.github import escape
 from tests.conftest import Project
 
 SETTINGS = """\

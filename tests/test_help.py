@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from layered_mlflow.cli import cli
+from layered_mlflow.cli.main import cli
 from tests.conftest import Project
 
 

@@ -13,7 +13,7 @@ from tests.conftest import Project
 # Runs the command line in-process, then reports which of these modules were imported.
 PROBE = """
 import json, sys
-from layered_mlflow.cli import main
+from layered_mlflow.cli.main import main
 sys.argv = ["layered-mlflow", *json.loads(sys.argv[1])]
 try:
     main()

@@ -207,7 +207,7 @@ def test_the_wheel_ships_the_templates(tmp_path: Path, empty: Project) -> None:
     (wheel,) = tmp_path.glob("layered_mlflow-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(tmp_path / "unpacked")
-    script = "import layered_mlflow, layered_mlflow.cli as c; print(layered_mlflow.__file__); c.main(['init'])"
+    script = "import layered_mlflow, layered_mlflow.cli.main as c; print(layered_mlflow.__file__); c.main(['init'])"
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=empty.root,

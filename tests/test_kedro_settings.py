@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow import kedro_settings
+from layered_mlflow.layouts.kedro import settings as kedro_settings
 from tests.conftest import PRINT_ENV, Project
 from tests.test_kedro_layout import PYPROJECT, SETTINGS_PY, kedro, values
 

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layered_mlflow.cli import cli
-from layered_mlflow.launch import plain
+from layered_mlflow.cli.launch import plain
+from layered_mlflow.cli.main import cli
 from tests.conftest import COMMAND, Project
 
 Parsed = tuple[dict[str, Any], str, dict[str, Any]]
@@ -137,7 +137,7 @@ import atexit, json, os, sys
 atexit.register(lambda: print("click" in sys.modules, file=sys.stderr))
 os.execvpe = os.execve = lambda *args: sys.exit(0)
 sys.argv = ["layered-mlflow", *json.loads(sys.argv[1])]
-from layered_mlflow.launch import main
+from layered_mlflow.cli.launch import main
 main()
 """
 

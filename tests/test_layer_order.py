@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import layered_mlflow
-from layered_mlflow import precedence
+from layered_mlflow.resolution import precedence
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 

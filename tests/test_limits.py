@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from layered_mlflow import keys, settings_files
+from layered_mlflow import keys
 from layered_mlflow.errors import ConfigError
-from layered_mlflow.yaml_limits import MAX_DEPTH, MAX_KEYS, refuse_deep_nesting
+from layered_mlflow.sources import settings_file as settings_files
+from layered_mlflow.sources.yaml_limits import MAX_DEPTH, MAX_KEYS, refuse_deep_nesting
 
 DEEP = "[" * (MAX_DEPTH + 1)
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from layered_mlflow import LayeredMlflowError, resolve
-from layered_mlflow.masking import MASK, Secrets, is_secret_name, mask_text, printable
+from layered_mlflow.secrets.masking import MASK, Secrets, is_secret_name, mask_text, printable
 from tests.conftest import Project
 from tests.test_kedro_layout import PYPROJECT
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from layered_mlflow.keys import Key
-from layered_mlflow.merging import winners
+from layered_mlflow.resolution.merging import winners
 
 
 class Said(NamedTuple):

@@ -11,7 +11,8 @@ import sys
 import click
 import pytest
 
-from layered_mlflow import mlflow_vars, value_rules
+from layered_mlflow.checks import values as value_rules
+from layered_mlflow.mlflow_names import variables as mlflow_vars
 
 # Compares what layered-mlflow reads with what the installed MLflow defines: CI runs it on the lowest too.
 pytestmark = pytest.mark.installed_mlflow

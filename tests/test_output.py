@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow import output
+from layered_mlflow.cli import output
 from tests.conftest import COMMAND, Project
 
 COMMANDS = [
@@ -65,8 +65,9 @@ def test_closed_stdout_is_one_line(project: Project) -> None:
 # Writes ``text`` (str, or {"bytes": latin-1 text}) on stdout or stderr the way ``how`` says, as `show` does.
 ECHO = """
 import json, sys
-from layered_mlflow import launch, output
-launch.prepare()
+from layered_mlflow.cli import process
+from layered_mlflow.cli import output
+process.prepare()
 how, text, nl, err = json.loads(sys.argv[1])
 text = text["bytes"].encode("latin-1") if isinstance(text, dict) else text
 if how == "click":

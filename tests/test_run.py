@@ -212,7 +212,7 @@ def test_dry_run_masks_an_inherited_secret_in_the_argv(project: Project) -> None
 # The command's PATH search, done as os.execvpe does it; the layouts are folder names relative to a temporary one.
 _EXEC = """
 import json, os, sys
-from layered_mlflow import runner
+from layered_mlflow.cli import runner
 argv, environment = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 try:
     os.execvpe(argv[0], argv, environment) if sys.argv[3] == "os" else runner._execvpe(argv, environment)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow.masking import MASK
+from layered_mlflow.secrets.masking import MASK
 from tests.conftest import Project
 from tests.servers import free_port
 
@@ -328,6 +328,6 @@ def test_an_address_not_of_this_machine_is_refused(project: Project, args: list[
 )
 def test_the_address_mlflow_server_will_use(argv: list[str], expected: tuple[str | None, str | None]) -> None:
     """The host and port checked are those `mlflow server` takes from its argv: the last of each spelling."""
-    from layered_mlflow.ports import _HOST_OPTIONS, _PORT_OPTIONS, option_value
+    from layered_mlflow.server.ports import _HOST_OPTIONS, _PORT_OPTIONS, option_value
 
     assert (option_value(argv, _HOST_OPTIONS), option_value(argv, _PORT_OPTIONS)) == expected

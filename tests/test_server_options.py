@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 import pytest
 
-from layered_mlflow import keys, server_options, server_settings
+from layered_mlflow import keys
+from layered_mlflow.mlflow_names import server_options
+from layered_mlflow.server import settings as server_settings
 from tests.conftest import Project
 
 # Compares what layered-mlflow reads with what the installed MLflow defines: CI runs it on the lowest too.
@@ -80,8 +82,8 @@ def test_an_option_the_reading_misses_is_asked_of_mlflow(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, read_nothing: bool, server: str
 ) -> None:
     """A key MLflow knows and the source reading does not (a future layout) is passed on, never refused."""
-    from layered_mlflow.resolve import resolve
-    from layered_mlflow.server import server_command
+    from layered_mlflow.resolution.resolve import resolve
+    from layered_mlflow.server.command import server_command
 
     read = {} if read_nothing else dict(server_options.installed())
     read.pop("static_prefix", None)

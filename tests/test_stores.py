@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow import artifact_root
+from layered_mlflow.resolution import artifact_root
 from tests.conftest import NO_TELEMETRY, Project, client_query
 from tests.servers import free_port
 

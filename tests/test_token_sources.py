@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow import token_sources
-from layered_mlflow.token_sources import CommandToken, FileToken, TokenError
+from layered_mlflow.secrets import token_sources
+from layered_mlflow.secrets.token_sources import CommandToken, FileToken, TokenError
 from tests.servers import running_with
 
 GOOD = "token-one"

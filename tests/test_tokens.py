@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow import tokens
 from layered_mlflow.keys import TOKEN_PREFIX
+from layered_mlflow.secrets import tokens
 from tests.conftest import COMMAND, Project
 from tests.servers import LOOPBACK, answers, free_port, running_with, started
 from tests.test_tracking_server import environment

@@ -14,8 +14,8 @@ from unittest import mock
 
 import pytest
 
-from layered_mlflow.dotenv_files import _stand_in_package, read_dotenv
 from layered_mlflow.errors import ConfigError
+from layered_mlflow.sources.dotenv_files import _stand_in_package, read_dotenv
 
 
 def files(root: Path, texts: list[str]) -> list[Path]:

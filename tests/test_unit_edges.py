@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow import Resolved, resolve, uris
+from layered_mlflow import Resolved, resolve
 from layered_mlflow.errors import ConfigError, UsageError
 from layered_mlflow.keys import key_of_variable
+from layered_mlflow.resolution import uris
 
 
 def project(root: Path, **files: str) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from layered_mlflow.errors import ConfigError, UsageError
-from layered_mlflow.layers import CommandLine, Setting, SettingsFile
+from layered_mlflow.sources.layers import CommandLine, Setting, SettingsFile
 
 
 def contributions(tmp_path: Path, text: str) -> list[tuple[tuple[str, ...], object, str]]:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow import precedence, resolve
-from layered_mlflow.layers import SettingsFile
+from layered_mlflow import resolve
+from layered_mlflow.layouts.discovery import locate
+from layered_mlflow.layouts.settings_dir import SettingsLayout
 from layered_mlflow.problems import WARNING, Problem
-from layered_mlflow.project import locate
-from layered_mlflow.settings_layout import SettingsLayout
+from layered_mlflow.resolution import precedence
+from layered_mlflow.sources.layers import SettingsFile
 
 KEDRO = '[tool.kedro]\npackage_name = "p"\n'
 

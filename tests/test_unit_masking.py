@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from layered_mlflow import masking
+from layered_mlflow.secrets import masking
 
 MASKED = [
     pytest.param("MLFLOW_TRACKING_PASSWORD", "pw", "***", id="password-name"),

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from layered_mlflow import Resolved, resolve
-from layered_mlflow.exports import child_environment, child_variables, variable_name
+from layered_mlflow.keys import variable_name
+from layered_mlflow.resolution.exports import child_environment, child_variables
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from layered_mlflow import Resolved, resolve
-from layered_mlflow.layers import Setting
-from layered_mlflow.masking import secrets_of
+from layered_mlflow.secrets.masking import secrets_of
+from layered_mlflow.sources.layers import Setting
 from tests.test_unit_resolve import resolved
 
 COMMAND = "LAYERED_MLFLOW_AUTH_COMMAND"  # token.command's argv: secret in every result

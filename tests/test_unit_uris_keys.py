@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layered_mlflow import keys, uris
+from layered_mlflow import keys
 from layered_mlflow.errors import ConfigError
+from layered_mlflow.resolution import uris
 
 ROOT = Path("/p/proj")
 HOME = {"HOME": "/home/me"}

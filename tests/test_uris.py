@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from layered_mlflow import schemes
+from layered_mlflow.mlflow_names import schemes
 from tests.conftest import Project
 
 AZURE_ML = "azureml://eastus.api.azureml.ms/mlflow/v1.0/subscriptions/s"

@@ -1,0 +1,1 @@
+"""`check`: the offline rules gathered into problems, and (under `online`) the checks that reach the stores."""

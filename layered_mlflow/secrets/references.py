@@ -1,0 +1,35 @@
+"""Secret references (SPEC §11): ``aws-sm:``, ``aws-ssm:`` and ``op://`` values, fetched only when needed.
+
+What a reference looks like. Fetching is ``fetching.py`` (every reference of a command, bounded in all) and
+``fetchers.py`` (one reference); ``resolution/fetched.py`` applies it to a resolved result, after merging,
+for the winning values only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from layered_mlflow.errors import ConfigError
+
+BOUND = 10.0  # seconds for every fetch of one command together
+OP_WAITS = "`op` waits for a sign-in or the desktop app's approval: run `op signin`, or set OP_SERVICE_ACCOUNT_TOKEN"
+_STARTS = ("aws-s", "op://")  # how every reference starts
+_REFERENCE = re.compile(r"aws-sm:[^\s#]+(#\S+)?|aws-ssm:\S+|op://[^/\s]+/[^/\s]+/\S+")
+
+
+class FetchError(ConfigError):
+    """A reference that cannot be fetched: the command is not started."""
+
+
+def is_reference(value: object) -> bool:
+    """``aws-sm:NAME``, ``aws-sm:NAME#FIELD``, ``aws-ssm:NAME``, ``op://VAULT/ITEM/FIELD``: the whole value."""
+    return isinstance(value, str) and _REFERENCE.fullmatch(value) is not None
+
+
+def any_may_be(values: Iterable[Any]) -> bool:
+    """Whether a value of ``values`` starts as a reference does: most often none of thousands, seen without a loop of ours."""
+    texts = filter(str.__instancecheck__, values)
+    return any(map(str.startswith, texts, itertools.repeat(_STARTS)))

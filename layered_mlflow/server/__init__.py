@@ -1,0 +1,4 @@
+"""The tracking server.
+
+its settings, the `mlflow server` command line, its ports, its basic-auth configuration, its keeper.
+"""
