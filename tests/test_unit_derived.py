@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from layered_mlflow import Resolved, resolve
+from layered_mlflow.problems import NOTE, WARNING
 
 ARTIFACT_ROOT = "env._MLFLOW_SERVER_ARTIFACT_ROOT"
 
@@ -118,13 +119,12 @@ def test_inherited_variables_the_child_loses(
 
 
 def test_kedro_keys_outside_its_schema(tmp_path: Path) -> None:
-    """A key in kedro-mlflow's sections that its schema lacks is listed with its file, apart from unapplied ones."""
+    """A key kedro-mlflow's schema lacks warns with its file; an unapplied one is a note, listed first."""
     result = at(tmp_path, "tracking:\n  nonsense: 1\n  run:\n    nested: true\n")
-    base = str(tmp_path / "settings/mlflow.yml")
-    assert (result.unknown_kedro, result.unapplied) == (
-        (("tracking.nonsense", base),),
-        (("tracking.run.nested", base),),
-    )
+    assert [(problem.level, problem.message) for problem in result.file_problems] == [
+        (NOTE, "tracking.run.nested (settings/mlflow.yml) is a kedro-mlflow key; layered-mlflow does not apply it"),
+        (WARNING, "tracking.nonsense (settings/mlflow.yml) is not a kedro-mlflow key; kedro-mlflow refuses it"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from layered_mlflow import resolve
+from layered_mlflow.layouts import discovery
 from layered_mlflow.layouts.discovery import locate
 from layered_mlflow.layouts.settings_dir import SettingsLayout
 from layered_mlflow.problems import WARNING, Problem
@@ -48,7 +49,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
 )
 def test_settings_layout_problems(tmp_path: Path, files: dict[str, str], expected: list[Problem]) -> None:
     """A folder with both settings/mlflow.yml and [tool.kedro] uses settings/, and `check` warns of it (SPEC §10)."""
-    problems = SettingsLayout.at(write(tmp_path, files)).problems("development")
+    problems = discovery.problems(SettingsLayout.at(write(tmp_path, files)), "development")
     assert problems == [Problem(p.level, p.message.format(root=tmp_path), p.hint) for p in expected]
 
 

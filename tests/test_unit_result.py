@@ -14,6 +14,7 @@ import pytest
 
 from layered_mlflow import Resolved, resolve
 from layered_mlflow.keys import variable_name
+from layered_mlflow.problems import NOTE, Problem
 from layered_mlflow.resolution.exports import child_environment, child_variables
 
 
@@ -76,8 +77,12 @@ def test_the_rest_of_the_result(result: Resolved, root: Path) -> None:
         for name in ("settings/mlflow.yml", "settings/mlflow.production.yml", "settings/mlflow.local.yml", ".env")
     )
     assert result.unset == ("MLFLOW_TRACKING_TOKEN_FILE",)
-    assert result.unapplied == (
-        ("tracking.disable_tracking.disable_autologging", str(root / "settings/mlflow.production.yml")),
+    assert result.file_problems == (
+        Problem(
+            NOTE,
+            "tracking.disable_tracking.disable_autologging (settings/mlflow.production.yml) is a kedro-mlflow key; "
+            "layered-mlflow does not apply it",
+        ),
     )
 
 

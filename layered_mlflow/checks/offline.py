@@ -10,6 +10,7 @@ from layered_mlflow.checks import experiments
 from layered_mlflow.checks import values as value_rules
 from layered_mlflow.errors import did_you_mean
 from layered_mlflow.keys import Key, variable_name
+from layered_mlflow.layouts import discovery
 from layered_mlflow.mlflow_names import schemes, server_options
 from layered_mlflow.mlflow_names import variables as mlflow_vars
 from layered_mlflow.mlflow_names.variables import mlflow_variables
@@ -50,7 +51,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
     note = root_note(resolved.layout)
     return [
         *([Problem(NOTE, f"{resolved.root}: {note}", _NO_PROJECT_HINT)] if note else []),
-        *resolved.layout.problems(resolved.environment),
+        *discovery.problems(resolved.layout, resolved.environment),
         *(
             Problem(ERROR, f"required {name} has no value", required.ways(name))
             for name in required.missing(resolved, environ)
@@ -73,20 +74,7 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
             for name in resolved.unset
             if not name.endswith("_FILE")  # an X_FILE read for X: what it is for, no problem
         ),
-        *(
-            Problem(
-                NOTE, f"{name} ({resolved.relative(source)}) is a kedro-mlflow key; layered-mlflow does not apply it"
-            )
-            for name, source in resolved.unapplied
-        ),
-        *(
-            Problem(
-                WARNING,
-                f"{name} ({resolved.relative(source)}) is not a kedro-mlflow key; kedro-mlflow refuses it",
-                kedro.unknown_hint(name),
-            )
-            for name, source in resolved.unknown_kedro
-        ),
+        *resolved.file_problems,
     ]
 
 

@@ -17,6 +17,7 @@ from layered_mlflow.errors import ConfigError, UsageError, shown
 from layered_mlflow.layouts import trust
 from layered_mlflow.layouts.base import KEDRO_MARKER, Layout, LayoutKind
 from layered_mlflow.layouts.settings_dir import SettingsLayout
+from layered_mlflow.problems import WARNING, Problem
 
 PROJECT_DIR_VARIABLE = "LAYERED_MLFLOW_PROJECT_DIR"
 
@@ -43,6 +44,22 @@ class _Kedro:
 # folder with settings/mlflow.yml and [tool.kedro] uses settings/ (and `check` says so).
 LAYOUTS: Sequence[LayoutKind] = (SettingsLayout, _Kedro())
 DEFAULT_LAYOUT: LayoutKind = SettingsLayout  # a folder no layout marks
+
+
+def problems(layout: Layout, environment: str) -> list[Problem]:
+    """What `check` reports of the project's layout: its own problems, and a root another layout marks too."""
+    found = layout.problems(environment)
+    if layout.found and layout.marker == SettingsLayout.marker and _Kedro.marks(layout.root):
+        found.insert(
+            0,
+            Problem(
+                WARNING,
+                f"{layout.root} is a Kedro project too ([tool.kedro]); {layout.marker} wins "
+                "and conf/'s files are ignored",
+                "keep one of them: remove settings/ to read conf/, or the mlflow files of conf/",
+            ),
+        )
+    return found
 
 
 def locate(

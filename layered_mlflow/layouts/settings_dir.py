@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from layered_mlflow.errors import ConfigError, did_you_mean
-from layered_mlflow.problems import WARNING, Problem
+from layered_mlflow.problems import Problem
 from layered_mlflow.sources.layers import Layer, SettingsFile
 
 SETTINGS_DIR = "settings"
@@ -85,18 +85,8 @@ class SettingsLayout(_Files):
     def secret_names(self, environment: str) -> frozenset[str]:
         return frozenset()  # its secrets are named in the `secrets` list
 
-    def problems(self, environment: str) -> list[Problem]:  # the same in every environment
-        from layered_mlflow.layouts.kedro import settings as kedro_settings
-
-        if self.found and kedro_settings.is_kedro_project(self.root):
-            return [
-                Problem(
-                    WARNING,
-                    f"{self.root} is a Kedro project too ([tool.kedro]); {MARKER} wins and conf/'s files are ignored",
-                    "keep one of them: remove settings/ to read conf/, or the mlflow files of conf/",
-                )
-            ]
-        return []
+    def problems(self, environment: str) -> list[Problem]:
+        return []  # a root Kedro marks too is discovery's to report: it knows both layouts
 
     def unknown_environment(self, name: str, source: str) -> ConfigError:
         listed = ", ".join(self.environments)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from layered_mlflow import keys
 from layered_mlflow.errors import ConfigError, shown
 from layered_mlflow.keys import RUN_CONTEXT
-from layered_mlflow.secrets import tokens
+from layered_mlflow.resolution import derived
 
 if TYPE_CHECKING:
     from layered_mlflow.layouts.base import Layout
@@ -49,7 +49,7 @@ def child_variables(settings: Mapping[str, Setting], named: Mapping[str, str]) -
             name = keys.variable_name(key)
             if name is not None:
                 variables[name] = value
-    for name, value in tokens.variables(settings).items():
+    for name, value in derived.token_variables(settings).items():
         variables.setdefault(name, value)  # an explicit MLFLOW_TRACKING_AUTH stands; `check` calls it an error
     if tags or RUN_CONTEXT in variables:  # no tag at all (no environment named): no empty context
         variables[RUN_CONTEXT] = _run_context(tags, variables.get(RUN_CONTEXT), settings.get("mlflow_run_context"))

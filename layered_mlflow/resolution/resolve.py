@@ -15,7 +15,9 @@ from layered_mlflow.keys import Key
 from layered_mlflow.layouts.base import Layout
 from layered_mlflow.layouts.discovery import locate, refuse_untrusted, select_environment
 from layered_mlflow.mlflow_names import server_options
-from layered_mlflow.resolution import artifact_root, exports, merging, precedence, uris
+from layered_mlflow.problems import WARNING, Problem
+from layered_mlflow.resolution import exports, merging, precedence, uris
+from layered_mlflow.resolution.derived import settings as derived_settings
 from layered_mlflow.sources.dotenv_files import read_dotenv
 from layered_mlflow.sources.layers import Layer, Setting, SettingsFile, Variables
 
@@ -31,9 +33,8 @@ class Resolved(NamedTuple):
     history: Mapping[str, tuple[Setting, ...]]  # every layer's word on every key, highest first
     variables: Mapping[str, str]  # what `run` sets for the command
     unset: tuple[str, ...]  # inherited variables `run` removes (empty MLFLOW_*, X_FILE)
-    unapplied: tuple[tuple[str, str], ...]  # (kedro-mlflow key, file): accepted, not applied (SPEC §10)
-    fetched: frozenset[str] = frozenset()  # keys whose secret reference was fetched (references.fetched)
-    unknown_kedro: tuple[tuple[str, str], ...] = ()  # (key, file): in kedro-mlflow's sections, not its schema
+    file_problems: tuple[Problem, ...]  # what reading the settings files found, notes first (SPEC §10)
+    fetched: frozenset[str] = frozenset()  # keys whose secret reference was fetched (resolution/fetched.py)
 
     @property
     def root(self) -> Path:
@@ -58,10 +59,14 @@ class Resolved(NamedTuple):
 
     def relative(self, source: str) -> str:
         """A source for people: a path inside the project relative to its root; others as they are."""
-        path = Path(source)
-        if path.is_absolute() and path.is_relative_to(self.root):
-            return str(path.relative_to(self.root))
-        return source
+        return _relative(self.root, source)
+
+
+def _relative(root: Path, source: str) -> str:
+    path = Path(source)
+    if path.is_absolute() and path.is_relative_to(root):
+        return str(path.relative_to(root))
+    return source
 
 
 def resolve(
@@ -109,16 +114,19 @@ def resolve(
             exports.child_variables(settings, exports.environment_variables(layout, environment, chosen_by))
         ),
         unset=_unset(environ, said),
-        unapplied=tuple(
-            (name, str(layer.path))
-            for layer, _ in said
-            if isinstance(layer, SettingsFile)
-            for name in layer.unapplied()
-        ),
-        unknown_kedro=tuple(
-            (name, str(layer.path)) for layer, _ in said if isinstance(layer, SettingsFile) for name in layer.unknown()
-        ),
+        file_problems=_file_problems(said, layout.root),
     )
+
+
+def _file_problems(said: Sequence[tuple[Layer, Sequence[Setting]]], root: Path) -> tuple[Problem, ...]:
+    """What reading the settings files found, every file's notes before any warning."""
+    found = [
+        problem
+        for layer, _ in said
+        if isinstance(layer, SettingsFile)
+        for problem in layer.problems(_relative(root, str(layer.path)))
+    ]
+    return tuple(sorted(found, key=lambda problem: problem.level == WARNING))
 
 
 def _scrubbed(error: ConfigError, environ: Mapping[str, str], dotenv: Mapping[str, tuple[str, str]]) -> ConfigError:
@@ -165,15 +173,7 @@ def _merge(
         # A program named by a path (`bin/get-token`), not looked up on PATH: from the root, like token.file.
         program = uris.absolute(str(command.value[0]), root, environ)
         standing[_TOKEN_COMMAND] = command._replace(value=(program, *command.value[1:]))
-    derived = []
-    tracking = standing.get(("mlflow_tracking_uri",))
-    if tracking is not None and uris.is_file_store(str(tracking.value)) and _ALLOW_FILE_STORE not in standing:
-        # MLflow >= 3.13 refuses file stores without it (SPEC §6).
-        derived.append(Setting(_ALLOW_FILE_STORE, "true", precedence.DERIVED.name, "file: tracking store"))
-    if tracking is not None and artifact_root.applies(str(tracking.value)) and artifact_root.KEY not in standing:
-        # MLflow's client would put new experiments' artifacts in ./mlruns of the working directory.
-        default = artifact_root.default(root)
-        derived.append(Setting(artifact_root.KEY, default, precedence.DERIVED.name, "sqlite: tracking store"))
+    derived = derived_settings(standing, root)
     standing.update((setting.key, setting) for setting in derived)
     ordered = sorted(standing, key=_ORDER)
     return {".".join(key): standing[key] for key in ordered}, _History(said, derived)  # keys.dotted, inline
@@ -205,7 +205,6 @@ class _History(Mapping[str, tuple[Setting, ...]]):
         return repr(self._built)
 
 
-_ALLOW_FILE_STORE: Key = ("mlflow_allow_file_store",)
 _TOKEN_COMMAND: Key = ("token", "command")
 _ANCHORED = keys.URI_KEYS | keys.PATH_KEYS  # the keys whose values are anchored to the root
 # The keys' own order (a tuple's, part by part) as one string each: NUL sorts below every character a name

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.keys import SERVER_SPECIAL, Key, dotted
 from layered_mlflow.mlflow_names import server_options
+from layered_mlflow.problems import NOTE, WARNING, Problem
 
 # kedro-mlflow's key -> ours.
 MAPPING: Mapping[Key, Key] = {
@@ -98,6 +99,20 @@ def translate(data: Mapping[str, Any], source: str) -> Translation:
             elif value not in (None, "", []):  # an empty value says nothing: nothing is lost
                 unapplied.append(dotted(path))
     return Translation(settings, tuple(unapplied), tuple(unknown))
+
+
+def problems(translation: Translation, shown: str) -> list[Problem]:
+    """What `check` says of a file's kedro-mlflow keys: accepted and not applied, or ones kedro-mlflow refuses."""
+    return [
+        *(
+            Problem(NOTE, f"{name} ({shown}) is a kedro-mlflow key; layered-mlflow does not apply it")
+            for name in translation.unapplied
+        ),
+        *(
+            Problem(WARNING, f"{name} ({shown}) is not a kedro-mlflow key; kedro-mlflow refuses it", unknown_hint(name))
+            for name in translation.unknown
+        ),
+    ]
 
 
 def unknown_hint(name: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, Protocol
 from layered_mlflow import keys
 from layered_mlflow.errors import ConfigError, UsageError
 from layered_mlflow.keys import Key, Value
+from layered_mlflow.problems import Problem
 from layered_mlflow.sources import file_variables
 from layered_mlflow.sources import kedro_mlflow_shape as kedro
 from layered_mlflow.sources.dotenv_files import Binding
@@ -64,13 +65,9 @@ class SettingsFile:
     def contributions(self) -> list[Setting]:
         return _flatten(self._read.settings, self.name, str(self.path))
 
-    def unapplied(self) -> tuple[str, ...]:
-        """The file's kedro-mlflow keys that layered-mlflow accepts but does not apply."""
-        return self._read.unapplied
-
-    def unknown(self) -> tuple[str, ...]:
-        """The file's keys in kedro-mlflow's sections that kedro-mlflow's schema does not have."""
-        return self._read.unknown
+    def problems(self, shown: str) -> list[Problem]:
+        """What `check` says of the file's kedro-mlflow keys (SPEC §10); ``shown`` is the file for people."""
+        return kedro.problems(self._read, shown)
 
     @functools.cached_property
     def _read(self) -> kedro.Translation:

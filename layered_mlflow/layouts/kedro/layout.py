@@ -18,9 +18,8 @@ from layered_mlflow.layouts.kedro import conf as kedro_conf
 from layered_mlflow.layouts.kedro import settings as kedro_settings
 from layered_mlflow.layouts.kedro.conf import Folder
 from layered_mlflow.problems import Problem
+from layered_mlflow.sources import kedro_mlflow_shape as kedro
 from layered_mlflow.sources.layers import Layer, Setting, SettingsFile
-
-_ENTRY_KEY = ("server", "credentials")
 
 
 class KedroFile(SettingsFile):
@@ -31,9 +30,7 @@ class KedroFile(SettingsFile):
         self.conf, self.credentials = conf, credentials
 
     @functools.cached_property
-    def _read(self) -> Any:
-        from layered_mlflow.sources import kedro_mlflow_shape as kedro
-
+    def _read(self) -> kedro.Translation:
         if self.credentials:
             return kedro.Translation(self.conf.credential_variables(self.path), ())
         read = kedro.translate(self.conf.data_of(self.name, self.path), str(self.path))
@@ -167,7 +164,6 @@ class _Conf:
 
     def __init__(self, layout: KedroLayout, environment: str | None, environ: Mapping[str, str]) -> None:
         self.layout, self.environment, self.environ = layout, environment, environ
-        self.exported: frozenset[str] = frozenset()
 
     def paths(self, folder: Path, kind: str) -> list[Path]:
         return kedro_conf.files(folder, self.layout.settings.patterns[kind])
@@ -177,7 +173,7 @@ class _Conf:
         kept, over = kedro_conf.merged(base.data, env.data, self.layout.settings.soft("mlflow"))
         folder, data = (base, kept) if layer == "base_file" else (env, over)
         if folder.owner.get("server") == path:
-            _ = self._entry  # the file that names the entry is where a bad entry is reported
+            self._entry  # noqa: B018 (read here, first: the file that names the entry is where a bad one is reported)
         return {key: value for key, value in data.items() if folder.owner.get(key) == path}
 
     def credential_variables(self, path: Path) -> dict[str, Any]:
@@ -204,8 +200,13 @@ class _Conf:
             isinstance(k, str) and not isinstance(v, (Mapping, list)) for k, v in entry.items()
         ):
             raise self._entry_error(name, "it is not a mapping of variable names to single values")
-        self.exported = frozenset(entry)
         return (cenv if name in cenv.data else cbase).owner[str(name)], dict(entry)
+
+    @property
+    def exported(self) -> frozenset[str]:
+        """The variables the credentials entry exports: secret, whatever their names (SPEC §11)."""
+        found = self._entry
+        return frozenset(found[1]) if found is not None else frozenset()
 
     def _entry_error(self, name: Any, why: str) -> ConfigError:
         folders = [self.layout.conf / self.layout.settings.base_env, self.layout.conf / str(self.environment)]
