@@ -36,8 +36,7 @@ T = TypeVar("T", bound=Said)
 def winners(said: Iterable[Sequence[T]]) -> dict[Key, T]:
     """What stands at each key after each layer's values, lowest layer first; an empty value says nothing."""
     said = list(said)
-    # keys.is_empty, inline: every value of every layer asks it (and `not in (None, "")` costs more).
-    last = {v.key: v for found in said for v in found if (text := v.value) is not None and text != ""}
+    last = {v.key: v for found in said for v in found if not keys.is_empty(v.value)}
     if last.keys().isdisjoint(_ancestors(last)):
         return last
     return _indexed(v for found in said for v in found if not keys.is_empty(v.value))

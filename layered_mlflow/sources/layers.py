@@ -226,11 +226,10 @@ def _section(section: str, value: Any, layer: str, source: str) -> list[Setting]
     if section == "server" and len({name.lower() for name in value}) < len(value):
         raise ConfigError(f"{source}: `server` names a key twice (its keys ignore case)", hint="keep one of them")
     lower = section in _LOWER_CASED
-    if all(map(_is_str, value.values())):
-        # An `env` section may hold 20,000 entries, all strings, taken as they are: their names checked at
-        # once, then one comprehension (the other path checks each entry's name, then its value).
-        if section == "env" and (wrong := keys.not_a_variable_name(value)) is not None:
-            raise _not_a_variable(wrong, source)
+    if all(map(_is_str, value.values())) and (section != "env" or keys.not_a_variable_name(value) is None):
+        # Entries that are all strings, under good names, are taken as they are in one comprehension: for
+        # 20,000 `env` entries, a sixth of resolve(). Any other section is read entry by entry, below, where
+        # the first problem in the file's order is the one reported.
         names = map(str.lower, value) if lower else value
         return [
             _setting(((section, name), item, layer, source)) for name, item in zip(names, value.values(), strict=True)
