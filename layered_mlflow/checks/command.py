@@ -11,8 +11,11 @@ from layered_mlflow.layouts.base import Layout
 from layered_mlflow.layouts.discovery import locate
 from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem
 from layered_mlflow.resolution import precedence
+from layered_mlflow.resolution.exports import child_environment
+from layered_mlflow.resolution.fetched import fetched
 from layered_mlflow.resolution.resolve import Resolved
 from layered_mlflow.secrets.masking import secrets_of
+from layered_mlflow.secrets.references import BOUND
 
 
 class Outcome(NamedTuple):
@@ -121,9 +124,6 @@ def _online(resolved: Resolved, environ: Mapping[str, str], timeout: float) -> l
     tracking store, then (when that answered) the artifact store."""
     from layered_mlflow.checks.online import artifacts as online_artifacts
     from layered_mlflow.checks.online.tracking import reach
-    from layered_mlflow.resolution.exports import child_environment
-    from layered_mlflow.resolution.fetched import fetched
-    from layered_mlflow.secrets.references import BOUND
 
     try:
         resolved = fetched(resolved, environ, min(timeout, BOUND))  # --timeout bounds the secret stores too

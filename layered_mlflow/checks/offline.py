@@ -7,15 +7,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from layered_mlflow import keys
 from layered_mlflow.checks import experiments
+from layered_mlflow.checks import tokens as token_checks
 from layered_mlflow.checks import values as value_rules
 from layered_mlflow.errors import did_you_mean
 from layered_mlflow.keys import Key, variable_name
 from layered_mlflow.layouts import discovery
+from layered_mlflow.layouts.base import root_note
 from layered_mlflow.mlflow_names import schemes, server_options
 from layered_mlflow.mlflow_names import variables as mlflow_vars
 from layered_mlflow.mlflow_names.variables import mlflow_variables
 from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem
-from layered_mlflow.resolution import artifact_root, precedence, uris
+from layered_mlflow.resolution import artifact_root, precedence, required, uris
 from layered_mlflow.resolution.resolve import Resolved
 from layered_mlflow.secrets.masking import secrets_of
 from layered_mlflow.secrets.references import is_reference
@@ -44,9 +46,6 @@ def check(resolved: Resolved, environ: Mapping[str, str]) -> list[Problem]:
     ``environ`` is what the command inherits (MLflow reads its private limits there).
     """
     from layered_mlflow.checks import stores as store_checks
-    from layered_mlflow.checks import tokens as token_checks
-    from layered_mlflow.layouts.base import root_note
-    from layered_mlflow.resolution import required
 
     note = root_note(resolved.layout)
     return [
@@ -83,8 +82,6 @@ def run_warnings(resolved: Resolved, environ: Mapping[str, str], with_notes: boo
 
     Cheap: no store is opened and mlflow is not imported.
     """
-    from layered_mlflow.checks import tokens as token_checks
-
     named, variables = _checked_settings(resolved)
     found = [
         *token_checks.problems(resolved, named),

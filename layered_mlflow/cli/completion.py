@@ -12,6 +12,8 @@ import os
 from typing import TYPE_CHECKING
 
 from layered_mlflow.errors import LayeredMlflowError
+from layered_mlflow.mlflow_names.server_options import installed
+from layered_mlflow.mlflow_names.variables import mlflow_variables
 
 if TYPE_CHECKING:  # only a completing shell needs them: `run` starts without
     import click
@@ -48,8 +50,6 @@ def assignments(ctx: click.Context, param: click.Parameter, incomplete: str) -> 
 
 
 def _keys(ctx: click.Context) -> list[str]:
-    from layered_mlflow.mlflow_names.server_options import installed
-    from layered_mlflow.mlflow_names.variables import mlflow_variables
     from layered_mlflow.resolution.resolve import resolve
 
     params = ctx.find_root().params

@@ -18,7 +18,9 @@ import os
 import sys
 from typing import Any, NoReturn
 
+from layered_mlflow.cli.options import Options, checked, start
 from layered_mlflow.cli.process import failed, prepare
+from layered_mlflow.cli.runner import inherited_environment
 from layered_mlflow.sources.settings_file import lean_dynaconf
 
 _VALUED = {"--env": "env", "--project-dir": "project_dir", "--env-file": "env_files", "--set": "assignments"}
@@ -44,9 +46,6 @@ def _main(argv: list[str]) -> NoReturn:
         from layered_mlflow.cli.main import main as full
 
         full(argv)
-    from layered_mlflow.cli.options import Options, checked, start
-    from layered_mlflow.cli.runner import inherited_environment
-
     fields, name, given = parsed
     try:
         options = Options(environ=inherited_environment(), **fields)

@@ -1,4 +1,8 @@
-"""The command line: parse, call, print, exit. Behaviour lives in the modules it calls."""
+"""The command line: parse, call, print, exit. Behaviour lives in the modules it calls.
+
+Each command imports what it alone needs when it runs (the server's modules, `check`'s, `init`'s), so that
+`--help`, completion and every other command start without them.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,16 @@ from typing import Any, NoReturn
 
 import click
 
+from layered_mlflow import keys
 from layered_mlflow._version import __version__
 from layered_mlflow.cli import commands, completion, output
 from layered_mlflow.cli.formats import FORMATS
 from layered_mlflow.cli.options import Options, checked, start
 from layered_mlflow.cli.process import PROG, failed, prepare, say
+from layered_mlflow.cli.runner import inherited_environment
+from layered_mlflow.mlflow_names.variables import mlflow_variables
+from layered_mlflow.resolution.exports import child_environment
+from layered_mlflow.sources.layers import malformed_assignment
 from layered_mlflow.sources.settings_file import lean_dynaconf
 
 
@@ -59,8 +68,6 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     settings/mlflow.<env>.yml, settings/mlflow.local.yml, .env, the process
     environment, --set.
     """
-    from layered_mlflow.cli.runner import inherited_environment
-
     ctx.obj = Options(environ=inherited_environment(), **options)
 
 
@@ -101,9 +108,7 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
     KEY is mlflow_tracking_uri or MLFLOW_TRACKING_URI, tags.NAME, server.NAME,
     or the name of a variable of the env section.
     """
-    from layered_mlflow import keys
     from layered_mlflow.cli import report
-    from layered_mlflow.mlflow_names.variables import mlflow_variables
 
     resolved = options.resolve()
     name = keys.find_key(key, resolved.history.keys(), mlflow_variables().keys())
@@ -222,7 +227,6 @@ def ui(options: Options, dry_run: bool) -> None:
 def _serve(options: Options, dry_run: bool, mlflow_args: tuple[str, ...], ui: bool) -> None:
     from layered_mlflow.checks import stores as store_checks
     from layered_mlflow.cli import report
-    from layered_mlflow.resolution.exports import child_environment
     from layered_mlflow.server.command import describe, server_command
     from layered_mlflow.server.keeper import serve
     from layered_mlflow.server.ports import refuse_unusable
@@ -265,8 +269,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except click.UsageError as exc:
         unparsed = None if isinstance(exc, click.exceptions.NoArgsIsHelpError) else _unparsed_set(argv or sys.argv[1:])
         if unparsed is not None:  # click would quote what followed it as a command or option: a value
-            from layered_mlflow.sources.layers import malformed_assignment
-
             failed(malformed_assignment(unparsed))
         failed(exc)
     except Exception as exc:

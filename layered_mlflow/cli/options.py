@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from typing import NamedTuple, NoReturn
 
 from layered_mlflow.cli.process import say
+from layered_mlflow.cli.runner import exec_command
+from layered_mlflow.problems import WARNING, Problem
+from layered_mlflow.resolution.exports import child_environment
+from layered_mlflow.resolution.required import refuse_missing
 from layered_mlflow.resolution.resolve import Resolved, resolve
+from layered_mlflow.secrets.masking import secrets_of
 
 
 class Options(NamedTuple):
@@ -37,8 +42,6 @@ class Options(NamedTuple):
 
     def ready(self) -> Resolved:
         """Resolved, once each `required` key has a value (else exit 2, before anything starts)."""
-        from layered_mlflow.resolution.required import refuse_missing
-
         return refuse_missing(self.resolve(), self.environ)
 
     def fetched(self, resolved: Resolved) -> Resolved:
@@ -57,9 +60,6 @@ def checked(options: Options) -> Resolved:
 
 def start(options: Options, resolved: Resolved, command: Sequence[str]) -> NoReturn:
     """Exec ``command`` with ``resolved``, its secret references fetched first."""
-    from layered_mlflow.cli.runner import exec_command
-    from layered_mlflow.resolution.exports import child_environment
-
     resolved = options.fetched(resolved)
     if options.verbose:
         from layered_mlflow.cli import report
@@ -75,12 +75,9 @@ def warn(options: Options, resolved: Resolved) -> None:
     if options.quiet:
         return
     from layered_mlflow.checks.offline import run_warnings
-    from layered_mlflow.problems import WARNING, Problem
 
     problems = run_warnings(resolved, options.environ)
     if problems:  # rare: what is secret is worked out only to scrub what a warning quotes
-        from layered_mlflow.secrets.masking import secrets_of
-
         secrets = secrets_of(resolved)
         for problem in problems:  # `run` goes on: errors of `check` warn
             say(secrets.scrub_values(Problem(WARNING, problem.message, problem.hint).line()))

@@ -12,6 +12,7 @@ import sys
 from typing import NoReturn
 
 from layered_mlflow.errors import LayeredMlflowError, one_line, with_hint
+from layered_mlflow.secrets.masking import Secrets, environment_secrets, scrubbed
 
 PROG = "layered-mlflow"
 DEBUG_VARIABLE = "LAYERED_MLFLOW_DEBUG"
@@ -55,7 +56,6 @@ def failed(error: BaseException) -> NoReturn:
 def fail(message: str, hint: str | None, code: int) -> NoReturn:
     """End with one line on stderr, ``layered-mlflow: error: …``, and exit ``code`` (SPEC §8)."""
     from layered_mlflow.cli import output
-    from layered_mlflow.secrets.masking import Secrets, environment_secrets, scrubbed
 
     # Whatever a message echoes is quoted where it is built (errors.shown); this is the last guard. A name or
     # value it quotes may be made from a secret of the environment (ENV_FOR_DYNACONF=$MLFLOW_TRACKING_PASSWORD).

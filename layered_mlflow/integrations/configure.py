@@ -20,6 +20,8 @@ from layered_mlflow.errors import ConfigError, LayeredMlflowError
 from layered_mlflow.integrations import experiment_setup
 from layered_mlflow.resolution import exports
 from layered_mlflow.resolution.exports import holds_nul
+from layered_mlflow.resolution.fetched import fetched
+from layered_mlflow.resolution.required import refuse_missing
 from layered_mlflow.resolution.resolve import Resolved, resolve
 from layered_mlflow.secrets.masking import printable, secrets_of
 
@@ -44,9 +46,6 @@ def configure(
     `required` key has no value, and fetches secret references. Calling it again (another
     environment, other overrides) gives what a first call would.
     """
-    from layered_mlflow.resolution.fetched import fetched
-    from layered_mlflow.resolution.required import refuse_missing
-
     inherited = _inherited()
     resolved = refuse_missing(resolve(env, project_dir, overrides, environ=inherited), inherited)
     resolved = fetched(resolved, inherited)

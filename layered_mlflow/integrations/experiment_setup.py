@@ -17,6 +17,7 @@ from layered_mlflow.checks import experiments
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.mlflow_names import variables as mlflow_vars
 from layered_mlflow.problems import ERROR, NOTE, Problem
+from layered_mlflow.resolution.exports import child_environment, holds_nul
 from layered_mlflow.resolution.resolve import Resolved
 from layered_mlflow.secrets.masking import Secrets, printable, secrets_of
 
@@ -141,8 +142,6 @@ def same_location(found: str, wanted: str) -> bool:
 def command(resolved: Resolved, environ: Mapping[str, str]) -> tuple[list[str], int]:
     """`layered-mlflow experiment`: the lines to print and the exit code (0 done, 1 a problem), as `check`'s."""
     import os
-
-    from layered_mlflow.resolution.exports import child_environment, holds_nul
 
     want = wanted(resolved)
     child = child_environment(environ, resolved)

@@ -33,7 +33,7 @@ def fetched(resolved: Resolved, environ: Mapping[str, str], bound: float = BOUND
         ref: resolved.where(resolved.settings[name]) for name, ref in reversed(wanted.items()) if isinstance(ref, str)
     }
     environment = exports.child_environment(environ, resolved)
-    from layered_mlflow.secrets.fetching import fetch_all
+    from layered_mlflow.secrets.fetching import fetch_all  # here: its fetchers (json, subprocess) only for a reference
 
     values = fetch_all(where, environment, bound)
     settings = {

@@ -18,6 +18,7 @@ from layered_mlflow.mlflow_names import server_options
 from layered_mlflow.problems import WARNING, Problem
 from layered_mlflow.resolution import exports, merging, precedence, uris
 from layered_mlflow.resolution.derived import settings as derived_settings
+from layered_mlflow.secrets.masking import Secrets, environment_secrets, scrubbed
 from layered_mlflow.sources.dotenv_files import read_dotenv
 from layered_mlflow.sources.layers import Layer, Setting, SettingsFile, Variables
 
@@ -131,8 +132,6 @@ def _file_problems(said: Sequence[tuple[Layer, Sequence[Setting]]], root: Path) 
 
 def _scrubbed(error: ConfigError, environ: Mapping[str, str], dotenv: Mapping[str, tuple[str, str]]) -> ConfigError:
     """``error`` with the secret values of the environment and of the `.env` files masked."""
-    from layered_mlflow.secrets.masking import Secrets, environment_secrets, scrubbed
-
     said = {name: value for name, (value, _) in dotenv.items()}
     known = Secrets(values=scrubbed([*environment_secrets(environ), *environment_secrets(said)]))
     hint = known.scrub_values(error.hint) if error.hint else None

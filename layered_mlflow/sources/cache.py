@@ -41,6 +41,7 @@ from typing import Any
 from layered_mlflow._version import __version__
 from layered_mlflow.errors import ConfigError
 from layered_mlflow.sources import reading
+from layered_mlflow.sources import settings_file as settings_files
 
 OFF_VARIABLE = "LAYERED_MLFLOW_NO_CACHE"
 _MAGIC = b"layered-mlflow cache 2\n"
@@ -94,8 +95,6 @@ def folder_of(environ: Mapping[str, str]) -> Path | None:
 
 def _parse(path: Path, data: bytes, environ: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
     """The parse of ``data``, and whether a value was evaluated from outside the file (never stored)."""
-    from layered_mlflow.sources import settings_file as settings_files
-
     outside: list[str] = []
     return settings_files.parse_settings_file(path, data, environ, outside), bool(outside)
 

@@ -17,6 +17,7 @@ from layered_mlflow.keys import Key, Value
 from layered_mlflow.problems import Problem
 from layered_mlflow.sources import file_variables
 from layered_mlflow.sources import kedro_mlflow_shape as kedro
+from layered_mlflow.sources.cache import read_settings_file
 from layered_mlflow.sources.dotenv_files import Binding
 
 
@@ -71,8 +72,6 @@ class SettingsFile:
 
     @functools.cached_property
     def _read(self) -> kedro.Translation:
-        from layered_mlflow.sources.cache import read_settings_file
-
         return kedro.translate(read_settings_file(self.path, self.environ), str(self.path))
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from layered_mlflow.checks.online.client_auth import file_credentials
 from layered_mlflow.checks.online.refused import Refused
 from layered_mlflow.mlflow_names import variables as mlflow_vars
 from layered_mlflow.problems import ERROR, NOTE, Problem
@@ -170,7 +171,6 @@ def _port(parts: SplitResult) -> int | None:
 
 def _credentials(parts: SplitResult, variables: Mapping[str, str]) -> tuple[str, str, str]:
     """Username, password and token as MLflow's client takes them: variables first, then the URI's user-info."""
-    from layered_mlflow.checks.online.client_auth import file_credentials
     from layered_mlflow.secrets.token_sources import TokenError, current_token
 
     saved = file_credentials(variables)  # ~/.mlflow/credentials, after the variables

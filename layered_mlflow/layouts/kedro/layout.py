@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.layouts.base import KEDRO_MARKER
 from layered_mlflow.layouts.kedro import conf as kedro_conf
+from layered_mlflow.layouts.kedro import problems as kedro_problems
 from layered_mlflow.layouts.kedro import settings as kedro_settings
 from layered_mlflow.layouts.kedro.conf import Folder
 from layered_mlflow.problems import Problem
@@ -132,8 +133,6 @@ class KedroLayout:
 
     def problems(self, environment: str) -> list[Problem]:
         """What settings.py could not say, a missing environment folder, and what `kedro run` would refuse."""
-        from layered_mlflow.layouts.kedro import problems as kedro_problems
-
         confs = [conf for conf in self._confs.values() if conf.environment == environment][:1]
         folders = [folder for conf in confs for kind in ("mlflow", "globals") for folder in conf.written(kind)]
         return kedro_problems.problems(self.settings, self.conf, environment, folders, self._shown)

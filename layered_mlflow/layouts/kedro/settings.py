@@ -11,14 +11,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from layered_mlflow.errors import ConfigError, shown
 from layered_mlflow.layouts.kedro import conf as kedro_conf
+from layered_mlflow.layouts.kedro import literals as kedro_literals
 from layered_mlflow.sources import reading
-
-if TYPE_CHECKING:
-    from layered_mlflow.layouts.kedro import literals as kedro_literals
 
 
 class KedroSettings(NamedTuple):
@@ -92,8 +90,6 @@ def read(root: Path) -> KedroSettings:
         raise ConfigError(
             f"{path}: nested too deeply for Python to read it", hint="Python cannot run it either: simplify it"
         ) from None
-    from layered_mlflow.layouts.kedro import literals as kedro_literals
-
     settings = _settings(package, kedro_literals.read(tree, path.relative_to(root)))
     conf = _inside(root, path, "CONF_SOURCE", settings.conf_source)
     for what in ("base_env", "default_run_env"):
