@@ -346,11 +346,20 @@ def public_names_used(code: str) -> set[str]:
     return used
 
 
+def python_blocks() -> list[tuple[str, str]]:
+    """Each Python block of the Python API page, with the heading of its section."""
+    return [
+        (section.split("\n", 1)[0], code)
+        for section in PYTHON_API.split("\n## ")[1:]
+        for code in re.findall(r"```python\n(.*?)```", section, re.S)
+    ]
+
+
 @pytest.mark.parametrize(
     "code",
     [
-        pytest.param(code, marks=[pytest.mark.mlflow] if re.search(r"^import mlflow", code, re.M) else [], id=code[:40])
-        for code in re.findall(r"```python\n(.*?)```", PYTHON_API, re.S)
+        pytest.param(code, marks=[pytest.mark.mlflow] if re.search(r"^import mlflow", code, re.M) else [], id=heading)
+        for heading, code in python_blocks()
     ],
 )
 def test_python_api_block_runs(demo: Path, code: str) -> None:
