@@ -110,7 +110,7 @@ RUN: dict[str, tuple[int, str | None]] = {
         "echo MLFLOW_TRACKING_PASSWORD=hunter2 >> .env && "
         "layered-mlflow --env production explain MLFLOW_TRACKING_PASSWORD",
     ),
-    # The kedro-mlflow section: its project template as settings/mlflow.yml.
+    # docs/kedro.md, a kedro-mlflow file outside a Kedro project: its project template as settings/mlflow.yml.
     "MLFLOW_TRACKING_URI=http://mlflow:5000 layered-mlflow explain mlflow_tracking_uri": (
         0,
         "cp kedro-mlflow.yml settings/mlflow.yml && MLFLOW_TRACKING_URI=http://mlflow:5000 layered-mlflow explain "
@@ -129,7 +129,7 @@ RUN: dict[str, tuple[int, str | None]] = {
         0,
         f"python {REPO}/benchmarks/auth_provider.py --requests 100",
     ),
-    # The Credentials section: a reference is printed, not fetched; production requires its credentials.
+    # docs/secrets.md: a reference is printed, not fetched; production requires its credentials.
     "MLFLOW_TRACKING_PASSWORD=aws-sm:prod/mlflow#password layered-mlflow explain MLFLOW_TRACKING_PASSWORD": (0, None),
     "layered-mlflow --env production run -- python train.py": (
         2,
