@@ -9,7 +9,7 @@ exec, so the figure for `run -- true` is the wrapper's own, before exec). The
 cache of parsed settings files is warm unless a row says cold (its folder is
 removed before each such run). Then the growth of `run -- true` with each kind
 of input, and the exponent fitted to the cost above the realistic project's.
-``--quick`` shrinks the large inputs a hundredfold (the test of the README runs
+``--quick`` shrinks the large inputs a hundredfold (the docs' test runs
 it): the same rows, other numbers.
 """
 

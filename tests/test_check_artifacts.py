@@ -95,7 +95,7 @@ def test_proxied_artifacts(team: Project, moto: str, record_property: Callable[[
 def test_the_team_recipe_checks_what_the_job_uses(
     team: Project, moto: str, record_property: Callable[[str, object], None]
 ) -> None:
-    """README's team recipe: the job's environment holds the server section (proxied, an S3 destination) and no
+    """docs/server.md's team recipe: the job's environment holds the server section (proxied, an S3 destination) and no
     S3 keys, which the job does not need: the artifacts are reached through the server, the bucket is not probed."""
     with mlflow_server(team, moto, "  artifacts_destination: s3://team/proxied\n") as port:
         server = "server:\n  serve_artifacts: true\n  artifacts_destination: s3://team/proxied\n"

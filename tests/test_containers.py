@@ -178,7 +178,7 @@ def test_sigterm_reaches_the_script_as_pid_1(project: Project, tmp_path: Path) -
 
 
 def test_pid_1_without_a_handler_ignores_sigterm(project: Project, tmp_path: Path) -> None:
-    """The kernel's rule the README warns about: PID 1 gets only the signals it handles (SIGKILL aside)."""
+    """The kernel's rule the containers page warns about: PID 1 gets only the signals it handles (SIGKILL aside)."""
     process, pid_1 = _start_as_pid_1(project, tmp_path, "no-handler")
     try:
         os.kill(pid_1, signal.SIGTERM)

@@ -42,11 +42,12 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 
 def test_dockerfile_entrypoint_is_the_documented_one() -> None:
-    """ENTRYPOINT ["layered-mlflow", "run", "--"], exec form (no shell between), the one README and SPEC §9 name."""
+    """ENTRYPOINT ["layered-mlflow", "run", "--"], exec form (no shell between), the one the containers page and SPEC §9
+    name."""
     entrypoints = [args for instruction, args in dockerfile_instructions() if instruction == "ENTRYPOINT"]
     assert len(entrypoints) == 1
     assert json.loads(entrypoints[0]) == ENTRYPOINT
-    assert f"ENTRYPOINT {json.dumps(ENTRYPOINT)}" in (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"ENTRYPOINT {json.dumps(ENTRYPOINT)}" in (REPO / "docs" / "containers.md").read_text(encoding="utf-8")
 
 
 def test_dockerfile_copies_what_exists_and_no_personal_settings() -> None:

@@ -1,4 +1,4 @@
-"""Issue 14: README step 3 from a fresh virtual environment, with the extra that enables it.
+"""Issue 14: step 3 of docs/server.md from a fresh virtual environment, with the extra that enables it.
 
 The project is installed from this checkout into a new venv without this one's
 packages (no --system-site-packages, no --no-deps): first alone, where `check`

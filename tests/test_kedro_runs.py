@@ -121,7 +121,7 @@ def test_the_environment_chosen_here_is_the_one_kedro_runs(
     ],
 )
 def test_inside_kedro_run_the_hook_decides_unless_disabled(production: Path, settings_py: str, store: str) -> None:
-    """What the README says: kedro-mlflow's hook sets the file's URI over MLFLOW_TRACKING_URI; disabled, ours wins."""
+    """The Kedro page says: kedro-mlflow's hook sets the file's URI over MLFLOW_TRACKING_URI; disabled, ours wins."""
     (production / "src/demo/settings.py").write_text(settings_py, encoding="utf-8")
     stores = {name: f"sqlite:///{production / name}" for name in ("prod.db", "env.db")}
     conf = f"server:\n  mlflow_tracking_uri: {stores['prod.db']}\n  credentials: store\n"
@@ -132,7 +132,7 @@ def test_inside_kedro_run_the_hook_decides_unless_disabled(production: Path, set
 
 
 def test_with_the_hook_disabled_a_metric_dataset_needs_its_key(production: Path) -> None:
-    """The README's caveat: the hook names an MlflowMetricDataset after its entry; disabled, one without key fails."""
+    """The Kedro page: the hook names an MlflowMetricDataset after its entry; disabled, one without key fails."""
     (production / "src/demo/settings.py").write_text(DISABLED, encoding="utf-8")
     dataset = "score:\n  type: kedro_mlflow.io.metrics.MlflowMetricDataset\n"
     (production / "conf/base/catalog.yml").write_text(dataset, encoding="utf-8")

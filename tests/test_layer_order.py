@@ -11,12 +11,15 @@ import pytest
 import layered_mlflow
 from layered_mlflow.resolution import precedence
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+REPO = Path(__file__).parent.parent
 
 
-def test_the_readme_lists_the_layers_in_their_order() -> None:
-    """The README's precedence table names the layers as `show` does, in the order resolution applies them."""
-    documented = re.findall(r"^\| \d \| .*? \| `(\w+)` \|", README, flags=re.MULTILINE)
+@pytest.mark.parametrize("page", ["README.md", "docs/settings.md"])
+def test_the_docs_list_the_layers_in_their_order(page: str) -> None:
+    """Each precedence table (the README's, the settings page's) names the layers as `show` does, in the order
+    resolution applies them."""
+    text = (REPO / page).read_text(encoding="utf-8")
+    documented = re.findall(r"^\| \d \| .*? \| `(\w+)` \|", text, flags=re.MULTILINE)
     assert documented == [kind.name for kind in precedence.LAYERS]
 
 

@@ -48,7 +48,7 @@ def test_wrapped_training_logs_under_the_project_root(project: Project) -> None:
 def test_mlflow_commands_need_the_wrapper_on_the_default_store(project: Project) -> None:
     """Plain `mlflow experiments search` fails on the project's mlruns (MLflow's file-store guard); wrapped it lists it.
 
-    The README says so and shows the wrapped command.
+    docs/getting-started.md and docs/settings.md say so and shows the wrapped command.
     """
     project.write("settings/mlflow.yml", "mlflow_experiment_name: churn\n")
     logged = project.cli("run", "--", sys.executable, "-c", "import mlflow; mlflow.start_run(); mlflow.end_run()")

@@ -383,7 +383,7 @@ def moto_checking_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     """moto's server checking every signature against its IAM, as AWS does; yields its port and the keys.
 
     The `fetcher` key is the machine's own (a profile); the `artifacts` key pair is kept in Parameter Store,
-    as the README's example keeps the artifact store's keys.
+    as the secrets page's example keeps the artifact store's keys.
     """
     import boto3
 
@@ -423,7 +423,7 @@ def moto_checking_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
 def test_aws_keys_that_are_references_are_fetched_first(
     project: Project, moto_checking_keys: tuple[int, dict[str, str]], key_id: str
 ) -> None:
-    """The README's `AWS_SECRET_ACCESS_KEY: aws-ssm:…`: fetched with the machine's profile, never handed to boto3
+    """The secrets page's `AWS_SECRET_ACCESS_KEY: aws-ssm:…`: fetched with the machine's profile, never handed to boto3
     unresolved; the other references are then fetched with the keys the command gets."""
     port, keys = moto_checking_keys
     project.write(

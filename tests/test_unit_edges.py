@@ -1,4 +1,4 @@
-"""In-process: the edges of each rule that a mutation test found untested (README, Development: mutmut).
+"""In-process: the edges of each rule that a mutation test found untested (docs/development.md: mutmut).
 
 Each test names the rule; tests/MUTANTS.md lists the mutants that no test can kill, and why.
 """

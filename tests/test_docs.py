@@ -1,41 +1,61 @@
-"""Every command the README shows is run, here or by a named test, and prints what the README shows.
+"""Every command the README and the documentation pages show is run, here or by CI, and prints what they show.
 
-Each `$ ` line of a console block is run in order in one shell; where the README
-shows output under it, the real output (stdout and stderr, as a terminal
-interleaves them) must match it line for line. A command shown without output
-makes no claim about it. A block of output alone (an error message) is the
-output of the script OUTPUTS gives it. Only what must vary is normalised, by
-`normalise`: the temporary project's path (the README writes /p or
-/home/me/layered-mlflow), the column padding and rule lengths of tables (they
-follow that path's length), trailing spaces, and in the benchmark's output
-every number (times, ratios, memory, versions).
+Each `$ ` line of a console block (README.md and every docs/**/*.md page) is
+run in order in one shell; where the page shows output under it, the real
+output (stdout and stderr, as a terminal interleaves them) must match it line
+for line. A command shown without output makes no claim about it. A block of
+output alone (an error message) is the output of the script OUTPUTS gives it.
+RUN, OUTPUTS and BY_CI are the one place that says how each shown command is
+run, whichever page shows it. Only what must vary is normalised, by
+`normalise`: the temporary folders' paths (the pages write the project as /p or
+/home/me/layered-mlflow, the one `init` makes as /home/me/churn, and HOME as
+/home/me), the column padding and rule lengths of tables (they follow those
+paths' lengths), trailing spaces, and in the benchmark's output every number
+(times, ratios, memory, versions).
+
+The Python blocks of the Python API page are run too, in the same project,
+and may use only the names the package's `__all__` promises.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
+import layered_mlflow
 from tests.test_kedro import FILLED, KEDRO_TEMPLATE
 
 REPO = Path(__file__).parent.parent
-README = (REPO / "README.md").read_text(encoding="utf-8")
+# The README, then every page of the documentation site, by their paths from the repository's root.
+PAGES = ["README.md", *sorted(path.relative_to(REPO).as_posix() for path in (REPO / "docs").rglob("*.md"))]
 BIN = Path(sys.executable).parent
-ROOTS = ("/home/me/layered-mlflow", "/p")  # how the README writes the project root
+# How the pages write the test's folders, each beside its place from the demo project; longest paths first.
+WRITTEN = {
+    "root": (".", ("/home/me/layered-mlflow", "/p")),  # the project
+    "churn": ("../churn", ("/home/me/churn",)),  # the project `init` makes beside it
+    "home": ("..", ("/home/me",)),  # HOME
+}
 FREE_PORT = (
     "port=$(python -c \"import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])\")"
 )
 
-# command as the README shows it -> (exit status, the command as run here, or None for as shown).
+# command as a page shows it -> (exit status, the command as run here, or None for as shown).
 # Rewrites keep traffic on this machine (a production server, Databricks) or the run short, or set up
-# what the README's prose around the example says the project holds.
+# what the page's prose around the example says the project holds.
 RUN: dict[str, tuple[int, str | None]] = {
+    # The clone of the quick start: this checkout, cloned beside the demo project.
+    "git clone <this repository's URL> layered-mlflow && cd layered-mlflow": (
+        0,
+        f"git clone --quiet {REPO} ../layered-mlflow && cd ../layered-mlflow",
+    ),
     "layered-mlflow run -- python train.py": (0, None),
     "ENV_FOR_DYNACONF=production layered-mlflow run -- python train.py": (
         0,
@@ -90,7 +110,7 @@ RUN: dict[str, tuple[int, str | None]] = {
         "echo MLFLOW_TRACKING_PASSWORD=hunter2 >> .env && "
         "layered-mlflow --env production explain MLFLOW_TRACKING_PASSWORD",
     ),
-    # The kedro-mlflow section: its project template as settings/mlflow.yml.
+    # docs/kedro.md, a kedro-mlflow file outside a Kedro project: its project template as settings/mlflow.yml.
     "MLFLOW_TRACKING_URI=http://mlflow:5000 layered-mlflow explain mlflow_tracking_uri": (
         0,
         "cp kedro-mlflow.yml settings/mlflow.yml && MLFLOW_TRACKING_URI=http://mlflow:5000 layered-mlflow explain "
@@ -109,7 +129,7 @@ RUN: dict[str, tuple[int, str | None]] = {
         0,
         f"python {REPO}/benchmarks/auth_provider.py --requests 100",
     ),
-    # The Credentials section: a reference is printed, not fetched; production requires its credentials.
+    # docs/secrets.md: a reference is printed, not fetched; production requires its credentials.
     "MLFLOW_TRACKING_PASSWORD=aws-sm:prod/mlflow#password layered-mlflow explain MLFLOW_TRACKING_PASSWORD": (0, None),
     "layered-mlflow --env production run -- python train.py": (
         2,
@@ -121,6 +141,17 @@ RUN: dict[str, tuple[int, str | None]] = {
         0,
         "GITHUB_ENV=$PWD/github_env MLFLOW_TRACKING_PASSWORD=hunter2 layered-mlflow --env production env --github-env",
     ),
+    # Troubleshooting: from a subfolder, from HOME (no project), a variable in two layers, a secret's name.
+    "cd notebooks && layered-mlflow explain mlflow_tracking_uri": (
+        0,
+        "mkdir notebooks && cd notebooks && layered-mlflow explain mlflow_tracking_uri",
+    ),
+    "cd ~ && layered-mlflow show": (0, None),
+    "echo MLFLOW_EXPERIMENT_NAME=churn-dotenv >> .env": (0, None),
+    "MLFLOW_EXPERIMENT_NAME=churn layered-mlflow explain MLFLOW_EXPERIMENT_NAME": (0, None),
+    "echo DB_PASS=hunter22 >> .env": (0, None),
+    "layered-mlflow env": (0, None),
+    "echo 'secrets: [DB_PASS]' >> settings/mlflow.yml": (0, None),
 }
 # A block of output alone, by its first line -> (exit status, the script that prints it).
 OUTPUTS: dict[str, tuple[int, str]] = {
@@ -155,6 +186,7 @@ BY_CI = {
     "pytest tests/test_unit_*.py",  # a part of CI's pytest
     'pytest -m "not server and not mlflow"',  # a part of CI's pytest
     "bash .ci/run",
+    "pip install -e '.[test,docs]' && mkdocs build --strict",  # .ci/run builds the site, strictly
     "pip install -c .ci/lowest.txt -e '.[test]' && pytest -m \"mlflow or installed_mlflow\"",  # .ci/run's second run
     # Mutation testing takes minutes; tests/MUTANTS.md records its last run and what it left.
     "pip install -e '.[test,mutation]' && mutmut run --max-children 2 && mutmut results",
@@ -169,41 +201,44 @@ env:
 """
 
 
-def console_blocks() -> list[list[tuple[str, list[str]]]]:
-    """Each console block: its `$ ` commands (a `>` continuation joined on) and the output shown under each.
+def console_blocks() -> list[tuple[str, list[tuple[str, list[str]]]]]:
+    """Each console block of each page: the page, and its `$ ` commands (a `>` continuation joined on) and
+    the output shown under each.
 
     A block of output alone is one entry whose command is "" .
     """
     blocks = []
-    for body in re.findall(r"```console\n(.*?)```", README, re.S):
-        shown: list[tuple[str, list[str]]] = []
-        for line in body.splitlines():
-            if line.startswith("$ "):
-                shown.append((line[2:], []))
-            elif line.startswith("> ") and shown and not shown[-1][1]:
-                shown[-1] = (shown[-1][0] + "\n" + line[2:], [])
-            elif shown:
-                shown[-1][1].append(line)
-            else:
-                shown.append(("", [line]))
-        blocks.append(shown)
+    for page in PAGES:
+        for body in re.findall(r"```console\n(.*?)```", (REPO / page).read_text(encoding="utf-8"), re.S):
+            shown: list[tuple[str, list[str]]] = []
+            for line in textwrap.dedent(body).splitlines():  # dedented: a block may sit in a list item
+                if line.startswith("$ "):
+                    shown.append((line[2:], []))
+                elif line.startswith("> ") and shown and not shown[-1][1]:
+                    shown[-1] = (shown[-1][0] + "\n" + line[2:], [])
+                elif shown:
+                    shown[-1][1].append(line)
+                else:
+                    shown.append(("", [line]))
+            blocks.append((page, shown))
     return blocks
 
 
-def test_every_readme_command_is_exercised() -> None:
-    """A command or output added to the README without a way to run it here fails this test; so does a stale entry."""
-    shown = {command for block in console_blocks() for command, _ in block if command}
+def test_every_documented_command_is_exercised() -> None:
+    """A command or output added to a page without a way to run it here fails this test; so does a stale entry."""
+    shown = {command for _, block in console_blocks() for command, _ in block if command}
     assert shown - RUN.keys() - BY_CI == set()
     assert (RUN.keys() | BY_CI) - shown == set()
-    alone = {output[0] for block in console_blocks() for command, output in block if not command}
+    alone = {output[0] for _, block in console_blocks() for command, output in block if not command}
     assert {first for first in alone if not any(first.startswith(key) for key in OUTPUTS)} == set()
     assert {key for key in OUTPUTS if not any(first.startswith(key) for first in alone)} == set()
 
 
 def normalise(text: str, root: Path, command: str) -> list[str]:
     """The lines of ``text`` with only what must vary made equal (the module's docstring lists it)."""
-    for written in (str(root), *ROOTS):
-        text = re.sub(rf"{re.escape(written)}(?=/|\s|$|\))", "<root>", text, flags=re.M)
+    for name, (place, written) in WRITTEN.items():
+        for path in (os.path.normpath(root / place), *written):
+            text = re.sub(rf"{re.escape(path)}(?=/|\s|$|\))", f"<{name}>", text, flags=re.M)
     lines = [re.sub(r"-{3,}", "---", re.sub(r" {2,}", "  ", line.rstrip())) for line in text.splitlines()]
     if command.startswith("python benchmarks/"):
         lines = [re.sub(r"\d+(\.\d+)*", "N", line) for line in lines]
@@ -239,9 +274,17 @@ def demo(tmp_path: Path) -> Path:
     return root
 
 
-def block_id(block: list[tuple[str, list[str]]]) -> str:
+def shell_environment(demo: Path) -> dict[str, str]:
+    """The test's environment for a page's commands: this virtual environment's commands first, HOME beside the demo."""
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update({"PATH": f"{BIN}{os.pathsep}{env['PATH']}", "HOME": str(demo.parent)})
+    return env
+
+
+def block_id(page: str, block: list[tuple[str, list[str]]]) -> str:
+    """The page, then the block's first command (or its output's first line)."""
     command, output = block[0]
-    return (command or output[0])[:60]
+    return f"{page}:{(command or output[0])[:60]}"
 
 
 def runs_mlflow(block: list[tuple[str, list[str]]]) -> bool:
@@ -252,14 +295,13 @@ def runs_mlflow(block: list[tuple[str, list[str]]]) -> bool:
 @pytest.mark.parametrize(
     "block",
     [
-        pytest.param(b, marks=[pytest.mark.mlflow] if runs_mlflow(b) else [])
-        for b in console_blocks()
+        pytest.param(b, marks=[pytest.mark.mlflow] if runs_mlflow(b) else [], id=block_id(page, b))
+        for page, b in console_blocks()
         if {c for c, _ in b} - BY_CI
     ],
-    ids=block_id,
 )
-def test_readme_block_runs(demo: Path, block: list[tuple[str, list[str]]]) -> None:
-    """Each console block, run in order in one shell: every command ends as the README says and prints what it shows."""
+def test_docs_block_runs(demo: Path, block: list[tuple[str, list[str]]]) -> None:
+    """Each console block, run in order in one shell: every command ends as the page says and prints what it shows."""
     entries = [(command, shown) for command, shown in block if command not in BY_CI]
     plans = [planned(command, shown) for command, shown in entries]
     outputs = demo.parent / "outputs"
@@ -267,9 +309,9 @@ def test_readme_block_runs(demo: Path, block: list[tuple[str, list[str]]]) -> No
     script = "".join(
         f'{{ {run}\n}} > {outputs}/{i} 2>&1\necho "__status__ $?" >&2\n' for i, (_, run) in enumerate(plans)
     )
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update({"PATH": f"{BIN}{os.pathsep}{env['PATH']}", "HOME": str(demo.parent)})
-    done = subprocess.run(["bash", "-c", script], cwd=demo, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=demo, env=shell_environment(demo), capture_output=True, text=True, timeout=600
+    )
     statuses = [int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("__status__ ")]
     printed = [(outputs / str(i)).read_text() for i in range(len(plans))]
     assert statuses == [status for status, _ in plans], "\n".join([done.stderr, *printed])
@@ -278,3 +320,73 @@ def test_readme_block_runs(demo: Path, block: list[tuple[str, list[str]]]) -> No
         if shown:
             expected = normalise("\n".join(shown), demo, command)
             assert normalise(actual, demo, command) == expected, f"$ {command}\n{actual}"
+
+
+PYTHON_API = (REPO / "docs" / "python-api.md").read_text(encoding="utf-8")
+
+
+def test_the_python_api_page_names_what_all_promises() -> None:
+    """The page's list of public names, before its first section, is the package's `__all__`, no more, no less."""
+    promise = PYTHON_API[: PYTHON_API.index("\n## ")]
+    named = {
+        name or version for name, version in re.findall(r"`layered_mlflow\.(?!__all__`)(\w+)`|`(__version__)`", promise)
+    }
+    assert named == set(layered_mlflow.__all__)
+
+
+def public_names_used(code: str) -> set[str]:
+    """The names a block takes from the package: `layered_mlflow.NAME`, and `from layered_mlflow… import NAME`."""
+    used = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "layered_mlflow":
+            used.add(node.attr)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("layered_mlflow"):
+            assert node.module == "layered_mlflow", f"imports the internal module {node.module}"
+            used |= {alias.name for alias in node.names}
+    return used
+
+
+def python_blocks() -> list[tuple[str, str]]:
+    """Each Python block of the Python API page, with the heading of its section."""
+    return [
+        (section.split("\n", 1)[0], code)
+        for section in PYTHON_API.split("\n## ")[1:]
+        for code in re.findall(r"```python\n(.*?)```", section, re.S)
+    ]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(code, marks=[pytest.mark.mlflow] if re.search(r"^import mlflow", code, re.M) else [], id=heading)
+        for heading, code in python_blocks()
+    ],
+)
+def test_python_api_block_runs(demo: Path, code: str) -> None:
+    """Each Python block of the Python API page uses only public names, and runs without error in the demo project."""
+    assert public_names_used(code) <= set(layered_mlflow.__all__)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=demo, env=shell_environment(demo), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def slug(heading: str) -> str:
+    """A heading's anchor as MkDocs (Python-Markdown's toc) makes it from the heading's text."""
+    text = re.sub(r"[^\w\s-]", "", heading.replace("`", "")).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
+
+
+def test_the_readmes_links_into_the_docs_resolve() -> None:
+    """Every relative link of the README names a file that exists and, with `#`, a heading of that page.
+
+    (MkDocs checks the pages' own links: `strict` with every validation a warning, in .ci/run.)
+    """
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(((?!https?:)[^)#]+)(?:#([^)]+))?\)", readme)
+    assert links
+    for target, anchor in links:
+        assert (REPO / target).exists(), target
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", (REPO / target).read_text(encoding="utf-8"), re.M)
+            assert anchor in {slug(heading) for heading in headings}, f"{target}#{anchor}"
