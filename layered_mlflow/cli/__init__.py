@@ -1,4 +1,5 @@
 """The command line.
 
-the console script's fast path, click's commands, their output, `init`, and the runner that execs.
+The console script's fast path, click's commands, how a command starts and ends, its output, `init`,
+and the runner that execs.
 """

@@ -1,4 +1,4 @@
 """What MLflow defines, read from the installed MLflow without importing it.
 
-its variables, its server's options, its URI schemes.
+Its variables, its server's options, its URI schemes: never only a list of ours (SPEC §1).
 """

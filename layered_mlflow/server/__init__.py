@@ -1,4 +1,4 @@
 """The tracking server.
 
-its settings, the `mlflow server` command line, its ports, its basic-auth configuration, its keeper.
+Its settings, the `mlflow server` command line, its ports, its basic-auth configuration, its keeper.
 """
