@@ -125,6 +125,7 @@ RUN: dict[str, tuple[int, str | None]] = {
     ),
     "layered-mlflow schema > settings/mlflow.schema.json": (0, None),
     "python benchmarks/startup.py --runs 30": (0, f"python {REPO}/benchmarks/startup.py --runs 1 --quick"),
+    "python benchmarks/instructions.py": (0, f"python {REPO}/benchmarks/instructions.py"),  # valgrind: .ci/run
     "python benchmarks/auth_provider.py --requests 3000": (
         0,
         f"python {REPO}/benchmarks/auth_provider.py --requests 100",
