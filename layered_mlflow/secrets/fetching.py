@@ -1,0 +1,96 @@
+"""Fetching every secret reference of one command: each distinct reference once, bounded in all (SPEC §11).
+
+The AWS variables' own references are fetched first, with the credentials that remain; every other one with
+them resolved. A failure names the key, the reference and the service's error code, never a value.
+"""
+
+from __future__ import annotations
+
+from layered_mlflow.secrets import fetchers
+
+import time
+from collections.abc import Callable, Mapping
+
+from layered_mlflow.secrets.references import OP_WAITS, FetchError, is_reference
+
+_Fetch = Callable[[str, Mapping[str, str]], str]  # a reference's value, fetched with these variables
+
+_KEY_PAIR = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+_CREDENTIAL_CODES = (
+    "NoCredentialsError",
+    "PartialCredentialsError",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+)
+_SELF_FETCHED = (
+    "{name} is itself a reference, so it is fetched with the AWS credentials that remain without it "
+    "(AWS_PROFILE, the machine's role): give one, or write {name}'s value"
+)
+_AWS_UNREACHED = "is the endpoint reachable from here (AWS_ENDPOINT_URL, a proxy, the network)?"
+
+
+def fetch_all(where: Mapping[str, str], environment: Mapping[str, str], bound: float) -> dict[str, str]:
+    """The value of each reference of ``where`` (reference -> the key and where it was written, for messages).
+
+    ``environment`` is the command's: AWS is reached with its variables, so that AWS_DEFAULT_REGION or
+    AWS_ENDPOINT_URL in the settings work. ``bound`` is the seconds for every fetch together.
+    """
+    return _bounded(lambda fetch: _fetch_all(fetch, where, environment), where, bound)
+
+
+def _fetch_all(fetch: _Fetch, where: Mapping[str, str], environment: Mapping[str, str]) -> None:
+    """The AWS variables' own references first, with the credentials that remain; then every other one, with
+    the AWS variables resolved, as the command will use them. No fetch is handed an unresolved reference."""
+    own = {name: value for name, value in environment.items() if name.startswith("AWS_") and value in where}
+    remaining, resolved = _without_references(environment), dict(environment)
+    for name, reference in own.items():
+        try:
+            resolved[name] = fetch(reference, remaining)
+        except FetchError as exc:
+            refused = any(f"{code})" in exc.message or exc.message.endswith(code) for code in _CREDENTIAL_CODES)
+            raise FetchError(exc.message, _SELF_FETCHED.format(name=name) if refused else exc.hint) from None
+    for reference in where:
+        fetch(reference, resolved)
+
+
+def _without_references(environment: Mapping[str, str]) -> dict[str, str]:
+    """``environment`` less its AWS variables that are references, and less the whole key pair if half of it is."""
+    unresolved = {name for name, value in environment.items() if name.startswith("AWS_") and is_reference(value)}
+    if unresolved & _KEY_PAIR:
+        unresolved |= _KEY_PAIR  # an access key id without its secret (or a session token without both) is no key
+    return {name: value for name, value in environment.items() if name not in unresolved}
+
+
+def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: float) -> dict[str, str]:
+    """``work`` fetching each distinct reference once, in a worker the command stops waiting for after ``bound`` s."""
+    deadline = time.monotonic() + bound
+    values: dict[str, str] = {}
+    failures: list[BaseException] = []
+    current: list[str] = []
+
+    def fetch(reference: str, environment: Mapping[str, str]) -> str:
+        if reference not in values:
+            current.append(reference)
+            values[reference] = fetchers.fetch(reference, environment, where[reference], deadline)
+        return values[reference]
+
+    def run() -> None:
+        try:
+            work(fetch)
+        except BaseException as exc:  # handed to the main thread, whatever it is
+            failures.append(exc)
+
+    import threading  # only for a reference to fetch: every `run` imports this module
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(bound)
+    if failures:
+        raise failures[0]
+    if worker.is_alive():
+        reference = current[-1]
+        raise FetchError(
+            f"{where[reference]} = {reference}: no answer within {bound:g} s (timeout)",
+            hint=OP_WAITS if reference.startswith("op://") else _AWS_UNREACHED,
+        )
+    return values
