@@ -15,8 +15,8 @@ from typing import Any
 
 from layered_mlflow.secrets import subprocesses
 from layered_mlflow.secrets.masking import Secrets, environment_secrets, printable, scrubbed
-from layered_mlflow.sources.reading import MIB, VALUE_LIMIT
 from layered_mlflow.secrets.references import BOUND, OP_WAITS, FetchError
+from layered_mlflow.sources.reading import MIB, VALUE_LIMIT
 
 _KILLED_WITHIN = 0.5  # seconds the command's wait leaves for killing `op` and its children
 _AWS_HINTS = {

@@ -14,12 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from layered_mlflow.secrets import tokens
-from layered_mlflow.keys import RUN_CONTEXT, variable_name
-from layered_mlflow.sources.file_variables import SUFFIX
-from layered_mlflow.keys import RUN_CONTEXT, NAME_LISTS, SECTIONS, parse_key
 from layered_mlflow.errors import escaped
+from layered_mlflow.keys import NAME_LISTS, RUN_CONTEXT, SECTIONS, parse_key, variable_name
+from layered_mlflow.secrets import tokens
 from layered_mlflow.secrets.references import is_reference
+from layered_mlflow.sources.file_variables import SUFFIX
 
 if TYPE_CHECKING:
     from layered_mlflow.resolution.resolve import Resolved

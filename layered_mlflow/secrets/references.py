@@ -7,7 +7,6 @@ for the winning values only.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable
 from typing import Any
