@@ -35,7 +35,7 @@ def fetched(resolved: Resolved, environ: Mapping[str, str], bound: float = BOUND
     environment = exports.child_environment(environ, resolved)
     from layered_mlflow.secrets.fetching import fetch_all  # here: its fetchers (json, subprocess) only for a reference
 
-    values = fetch_all(where, environment, bound)
+    values = fetch_all(where, environment, bound, resolved.root)
     settings = {
         name: s._replace(value=values[s.value]) if name in wanted and isinstance(s.value, str) else s
         for name, s in resolved.settings.items()
