@@ -510,3 +510,36 @@ def test_crc32c_is_castagnoli_s() -> None:
 
     assert crc32c(b"123456789") == 0xE3069283
     assert crc32c(b"") == 0
+
+
+CANARY_COMMANDS = [
+    ("show",),
+    ("show", "--format", "json"),
+    ("-v", "run", "--", "true"),
+    ("check",),
+    ("check", "--online", "--timeout", "10"),
+    *(("env", "--format", f) for f in ("dotenv", "shell", "json", "docker", "github")),
+    ("explain", "env.DB_SETTING"),
+    ("explain", "mlflow_tracking_password"),
+]
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_the_value_is_never_printed_nor_cached(
+    request: pytest.FixtureRequest, project: Project, tmp_path: Path, kind: str
+) -> None:
+    """The canary test of each store: whatever the command and format, fetched or not, no byte of the value is
+    printed (without --show-secrets), and the cache holds none."""
+    store = _store(request, project, kind)
+    project.write(
+        "settings/mlflow.yml",
+        f"mlflow_tracking_password: {store.reference}\n" + store.settings + f"  DB_SETTING: {store.reference}\n",
+    )
+    for command in CANARY_COMMANDS:
+        result = project.cli(*command)
+        assert result.returncode in (0, 1), result  # check --online: no tracking server to reach here
+        assert VALUE not in result.stdout + result.stderr, result
+        assert "st0re" not in result.stdout + result.stderr, result
+    cached = [path for path in (tmp_path / "cache").rglob("*") if path.is_file()]
+    assert cached, "the commands wrote no cache"
+    assert [path for path in cached if b"st0re" in path.read_bytes()] == []

@@ -13,10 +13,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from layered_mlflow.errors import ConfigError
+from layered_mlflow.keys import AS_FILE
 
 BOUND = 10.0  # seconds for every fetch of one command together
 OP_WAITS = "`op` waits for a sign-in or the desktop app's approval: run `op signin`, or set OP_SERVICE_ACCOUNT_TOKEN"
-_STARTS = ("aws-s", "op://", "vault:", "gcp-sm:", "azure-kv:", "sops:")  # how every reference starts
+# How every reference starts, and a secret as a file (keys.AS_FILE), which holds a reference or the content.
+_BEFORE, _AFTER = AS_FILE.format("\0").split("\0")  # `{from: ` and `, as: file}`
+_STARTS = ("aws-s", "op://", "vault:", "gcp-sm:", "azure-kv:", "sops:", _BEFORE)
 _REFERENCE = re.compile(
     r"aws-sm:[^\s#]+(#\S+)?|aws-ssm:\S+|op://[^/\s]+/[^/\s]+/\S+"
     r"|vault:[^\s#]+#\S+"
@@ -35,6 +38,13 @@ def is_reference(value: object) -> bool:
     ``gcp-sm:projects/P/secrets/S[/versions/V]``, ``azure-kv:VAULT/NAME[/VERSION]``, ``sops:PATH[#KEY.PATH]``:
     the whole value."""
     return isinstance(value, str) and _REFERENCE.fullmatch(value) is not None
+
+
+def file_content(value: object) -> str | None:
+    """What a secret as a file (``{from: …, as: file}``) holds: a reference or the content; None for other values."""
+    if isinstance(value, str) and value.startswith(_BEFORE) and value.endswith(_AFTER):
+        return value[len(_BEFORE) : -len(_AFTER)] or None
+    return None
 
 
 def any_may_be(values: Iterable[Any]) -> bool:
