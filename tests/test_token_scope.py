@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from layered_mlflow.integrations.auth_provider import origin
+from layered_mlflow.secrets.tokens import origin
 from tests.conftest import Project
 from tests.servers import LOOPBACK
 
@@ -99,3 +99,25 @@ def test_the_token_goes_to_the_tracking_and_registry_hosts_only(project: Project
 def test_an_origin_is_scheme_host_and_port(url: str, expected: tuple[str, str, int] | None) -> None:
     """Requests are compared by scheme, lower-cased host and port (the scheme's default when none is written)."""
     assert origin(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("location", "noted"),
+    [
+        pytest.param("https://artifacts.example.com/ml", True, id="another-server"),
+        pytest.param("https://mlflow.example.com/artifacts", False, id="the-tracking-server"),
+        pytest.param("mlflow-artifacts:/ml", False, id="proxied"),
+        pytest.param("s3://bucket/ml", False, id="a-bucket"),
+    ],
+)
+def test_check_notes_an_artifact_server_the_token_does_not_reach(project: Project, location: str, noted: bool) -> None:
+    """An http(s) artifact location on another origin than the tracking and registry URIs is a `check` note."""
+    project.write("token.txt", TOKEN + "\n")
+    project.write(
+        "settings/mlflow.yml",
+        "mlflow_tracking_uri: https://mlflow.example.com\n"
+        f"experiment:\n  artifact_location: {location}\ntoken:\n  file: token.txt\n",
+    )
+    result = project.cli("check")
+    assert result.returncode == 0, result
+    assert ("the `token` section's token is not sent there" in result.stdout) is noted, result

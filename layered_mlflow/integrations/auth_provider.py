@@ -16,8 +16,6 @@ Imported by MLflow only, in the command's process: it may import mlflow and requ
 from __future__ import annotations
 
 import os
-import urllib.parse
-from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -26,40 +24,18 @@ from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestA
 from layered_mlflow.secrets import token_sources, tokens
 
 _RETRIED = "_layered_mlflow_retried"
-_URIS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")  # where the token may go, as `run` resolved them
-_PORTS = {"http": 80, "https": 443}
-
-Origin = tuple[str, str, int]  # scheme, host (lower case), port
-
-
-def origin(url: str) -> Origin | None:
-    """The scheme, host and port of an http(s) URL; None for another URL or one without a host."""
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:  # not a port number: no request goes there
-        return None
-    if scheme not in _PORTS or not parts.hostname:
-        return None
-    return scheme, parts.hostname.lower(), port or _PORTS[scheme]
-
-
-def allowed(environ: Mapping[str, str]) -> frozenset[Origin]:
-    """The origins of the tracking and registry URIs: the only ones the token is sent to."""
-    return frozenset(filter(None, (origin(environ.get(name, "")) for name in _URIS)))
 
 
 class BearerAuth(requests.auth.AuthBase):
     """``Authorization: Bearer <token>``, read from ``source``, for a request to one of ``origins`` only; a 401
     reads it again and resends once."""
 
-    def __init__(self, source: token_sources.Source, origins: frozenset[Origin]) -> None:
+    def __init__(self, source: token_sources.Source, origins: frozenset[tokens.Origin]) -> None:
         self.source = source
         self.origins = origins
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if origin(request.url or "") not in self.origins:
+        if tokens.origin(request.url or "") not in self.origins:
             return request  # another server: it gets no token of ours
         request.headers["Authorization"] = f"Bearer {self.source.token()}"
         request.register_hook("response", self._after)
@@ -96,7 +72,7 @@ class LayeredMlflowAuthProvider(RequestAuthProvider):
 
     def get_auth(self) -> BearerAuth:
         # Called for every request: five lookups when nothing changed (a notebook may configure() again).
-        read_from = tuple(os.environ.get(name) for name in (tokens.FILE, tokens.COMMAND, tokens.TTL, *_URIS))
+        read_from = tuple(os.environ.get(name) for name in (tokens.FILE, tokens.COMMAND, tokens.TTL, *tokens.URIS))
         if self._auth is None or read_from != self._read_from:
             source = token_sources.source_of(os.environ)
             if source is None:
@@ -104,5 +80,5 @@ class LayeredMlflowAuthProvider(RequestAuthProvider):
                     f"{tokens.AUTH}={tokens.PROVIDER} but no token section: "
                     f"run the command with `layered-mlflow run` (it sets {tokens.FILE} or {tokens.COMMAND})"
                 )
-            self._auth, self._read_from = BearerAuth(source, allowed(os.environ)), read_from
+            self._auth, self._read_from = BearerAuth(source, tokens.allowed(os.environ)), read_from
         return self._auth
