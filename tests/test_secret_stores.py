@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -543,3 +544,21 @@ def test_the_value_is_never_printed_nor_cached(
     cached = [path for path in (tmp_path / "cache").rglob("*") if path.is_file()]
     assert cached, "the commands wrote no cache"
     assert [path for path in cached if b"st0re" in path.read_bytes()] == []
+
+
+@pytest.mark.parametrize("kind", ["vault", "gcp", "azure"])
+def test_a_hung_store_ends_at_the_bound(request: pytest.FixtureRequest, project: Project, kind: str) -> None:
+    """A socket that accepts and never answers: exit 2 saying timeout within the 10 s bound, not a client's
+    minutes of retries."""
+    store = _store(request, project, kind)
+    with socket.socket() as hung:
+        hung.bind((LOOPBACK, 0))
+        hung.listen(8)  # the kernel accepts; nobody ever answers
+        address = f"{LOOPBACK}:{hung.getsockname()[1]}"
+        settings = re.sub(r"127\.0\.0\.1:\d+", address, store.settings)
+        reference = re.sub(r"127\.0\.0\.1:\d+", address, store.reference)
+        project.write("settings/mlflow.yml", settings + f"  DB_PASSWORD: {reference}\n")
+        result = project.cli("run", "--", "true", timeout=60)
+    assert result.returncode == 2, result
+    assert f"env.DB_PASSWORD (settings/mlflow.yml) = {reference}: " in result.stderr, result
+    assert "timeout" in result.stderr, result

@@ -45,7 +45,9 @@ def fetch(reference: str, environment: Mapping[str, str], where: str, deadline: 
     identity = client("azure.identity", "azure-identity", "azure-kv", where, reference)
     from azure.core import exceptions as azure
 
-    logging.getLogger("azure").addHandler(logging.NullHandler())  # its warnings are ours to say, in one line
+    quiet = logging.getLogger("azure")  # its warnings (a failed credential) are ours to say, in one line
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
     seconds = remaining(deadline)
     try:
         with variables(environment, _VARIABLES):
