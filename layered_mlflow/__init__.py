@@ -1,4 +1,8 @@
-"""layered-mlflow: where and how a process logs to MLflow, resolved from layered settings."""
+"""layered-mlflow: where and how a process logs to MLflow, resolved from layered settings.
+
+The public API is ``__all__``. The subpackages are the layers of the implementation (docs/development.md,
+"Package layout"): they are internal, and may change in any release.
+"""
 
 from __future__ import annotations
 
