@@ -562,3 +562,16 @@ def test_a_hung_store_ends_at_the_bound(request: pytest.FixtureRequest, project:
     assert result.returncode == 2, result
     assert f"env.DB_PASSWORD (settings/mlflow.yml) = {reference}: " in result.stderr, result
     assert "timeout" in result.stderr, result
+
+
+def test_a_relative_vault_token_file_is_read_from_the_root(vault: Store, project: Project, tmp_path: Path) -> None:
+    """VAULT_TOKEN_FILE: vault-token is the project's file, wherever the command is started from."""
+    project.write("vault-token", ROOT_TOKEN + "\n")
+    settings = re.sub(r"VAULT_TOKEN_FILE: .*", "VAULT_TOKEN_FILE: vault-token", vault.settings)
+    project.write("settings/mlflow.yml", settings + f"  DB_SETTING: {vault.reference}\n")
+    (project.root / "notebooks").mkdir()
+    ran = project.cli(
+        "run", "--", sys.executable, "-c", _PRINT.format(name="DB_SETTING"), cwd=project.root / "notebooks"
+    )
+    assert ran.returncode == 0, ran
+    assert json.loads(ran.stdout) == VALUE

@@ -66,7 +66,7 @@ def _store(reference: str, environment: Mapping[str, str], where: str, deadline:
     if reference.startswith("vault:"):
         from layered_mlflow.secrets.stores import vault
 
-        return vault.fetch(reference, environment, where, deadline)
+        return vault.fetch(reference, environment, where, deadline, root)
     if reference.startswith("gcp-sm:"):
         from layered_mlflow.secrets.stores import gcp
 

@@ -2,8 +2,8 @@
 
 The first part of PATH is the mount (``vault:secret/mlflow/prod#password``: mount ``secret``, secret
 ``mlflow/prod``), as ``vault kv get`` takes it; a PATH of one part is in the mount ``secret``. The server and
-the token are the command's ``VAULT_ADDR``, ``VAULT_TOKEN`` (or a file named by ``VAULT_TOKEN_FILE``, else
-``~/.vault-token``), ``VAULT_NAMESPACE`` and ``VAULT_CACERT``, as Vault's own CLI reads them.
+the token are the command's ``VAULT_ADDR``, ``VAULT_TOKEN`` (or a file named by ``VAULT_TOKEN_FILE``, from the
+root, else ``~/.vault-token``), ``VAULT_NAMESPACE`` and ``VAULT_CACERT``, as Vault's own CLI reads them.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def split(path: str) -> tuple[str, str]:
     return (mount, inside) if inside else (DEFAULT_MOUNT, mount)
 
 
-def fetch(reference: str, environment: Mapping[str, str], where: str, deadline: float) -> str:
+def fetch(reference: str, environment: Mapping[str, str], where: str, deadline: float, root: Path) -> str:
     path, _, field = reference.removeprefix("vault:").partition("#")
     hvac = client("hvac", "hvac", "vault", where, reference)
     import requests  # hvac's own transport
@@ -53,7 +53,7 @@ def fetch(reference: str, environment: Mapping[str, str], where: str, deadline: 
     try:
         vault = hvac.Client(
             url=address,
-            token=_token(environment, where, reference),
+            token=_token(environment, root, where, reference),
             namespace=environment.get("VAULT_NAMESPACE") or None,
             verify=environment.get("VAULT_CACERT") or True,
             timeout=remaining(deadline),
@@ -73,15 +73,16 @@ def fetch(reference: str, environment: Mapping[str, str], where: str, deadline: 
     return selected(data, [field], where, reference)
 
 
-def _token(environment: Mapping[str, str], where: str, reference: str) -> str | None:
-    """VAULT_TOKEN, else the content of VAULT_TOKEN_FILE; None leaves hvac to ~/.vault-token."""
+def _token(environment: Mapping[str, str], root: Path, where: str, reference: str) -> str | None:
+    """VAULT_TOKEN, else the content of VAULT_TOKEN_FILE (a relative path from the root, as an X_FILE's);
+    None leaves hvac to ~/.vault-token."""
     if environment.get("VAULT_TOKEN"):
         return environment["VAULT_TOKEN"]
     named = environment.get("VAULT_TOKEN_FILE")
     if not named:
         return None
     try:
-        return Path(named).read_text(encoding="utf-8").strip()
+        return (root / named).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise FetchError(f"{where} = {reference}: VAULT_TOKEN_FILE {named} cannot be read ({reason})") from None
