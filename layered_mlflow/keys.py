@@ -160,6 +160,17 @@ def parse_key(text: str) -> Key | None:
     return (text.lower(),)
 
 
+AS_FILE = "{{from: {}, as: file}}"  # a secret as a file (SPEC §11), as the value is kept and printed
+
+
+def as_file(value: Any) -> str | None:
+    """``{from: VALUE_OR_REFERENCE, as: file}`` as the string kept for it (``AS_FILE``); None for another value."""
+    if isinstance(value, Mapping) and value.keys() == {"from", "as"} and value["as"] == "file":
+        held = _scalar(value["from"]) if not isinstance(value["from"], (Mapping, list, tuple)) else None
+        return AS_FILE.format(held) if held else None
+    return None
+
+
 def render(value: Any) -> Value:
     """A settings-file value as the string a child process gets; lists stay lists."""
     if isinstance(value, (list, tuple)):

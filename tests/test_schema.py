@@ -75,6 +75,11 @@ VALID = [
     pytest.param("server:\n  port: 5001\n  allowed_hosts: [a, b]\n  serve_artifacts: false\n", id="server"),
     pytest.param(FILLED, id="kedro-mlflow-template"),
     pytest.param("", id="empty-file"),
+    pytest.param(
+        "mlflow_tracking_client_cert_path: {from: vault:secret/c#pem, as: file}\n"
+        "env:\n  GOOGLE_APPLICATION_CREDENTIALS: {from: gcp-sm:projects/p/secrets/s, as: file}\n",
+        id="secret-as-a-file",
+    ),
 ]
 
 
@@ -96,6 +101,7 @@ INVALID = [
     pytest.param("env:\n  1BAD: x\n", "'1BAD' does not match", id="env-name"),
     pytest.param("env:\n  PORT: 8080\n", "8080 is not valid", id="env-unquoted-number"),
     pytest.param("env: [A]\n", "is not of type", id="env-list"),
+    pytest.param("env:\n  KEY: {from: x, as: disk}\n", "is not valid", id="secret-as-a-disk"),
     pytest.param("server:\n  prot: 5001\n", "'prot' was unexpected", id="server-typo"),
     pytest.param("server:\n  allowed_hosts: a\n", "'a' is not valid", id="allowed-hosts-string"),
 ]

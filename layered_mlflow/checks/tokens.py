@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from layered_mlflow import keys
-from layered_mlflow.problems import ERROR, WARNING, Problem
+from layered_mlflow.problems import ERROR, NOTE, WARNING, Problem
 from layered_mlflow.resolution.exports import child_environment
 from layered_mlflow.resolution.resolve import Resolved
 from layered_mlflow.secrets import tokens
@@ -48,6 +48,19 @@ def problems(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Proble
                 "MLflow would send the static credentials",
                 "keep one of them",
             )
+    allowed = tokens.allowed(resolved.variables)
+    location = resolved.settings.get("experiment.artifact_location")
+    if (
+        location is not None
+        and isinstance(location.value, str)
+        and tokens.origin(location.value) not in {None, *allowed}
+    ):
+        yield Problem(
+            NOTE,
+            f"{resolved.where(location)} is on another server than the tracking and registry URIs: "
+            "the `token` section's token is not sent there",
+            "serve artifacts through the tracking server (mlflow-artifacts:/), or give that server its own credentials",
+        )
     auth = resolved.settings.get("mlflow_tracking_auth")
     if auth is not None and auth.value != tokens.PROVIDER:
         yield Problem(ERROR, f"{resolved.where(auth)} names another provider than the `token` section's")

@@ -7,6 +7,9 @@ process, from the variables `run` set (tokens.py): the file again when it
 changed, the command again after its TTL, and either again after a 401; the
 last good token is kept while its source fails (token_sources.py).
 
+The token goes only to the scheme, host and port of the resolved tracking and registry URIs (SPEC §11): a
+request MLflow sends elsewhere (a URI a script chose, another server's artifacts) goes without it.
+
 Imported by MLflow only, in the command's process: it may import mlflow and requests.
 """
 
@@ -24,12 +27,16 @@ _RETRIED = "_layered_mlflow_retried"
 
 
 class BearerAuth(requests.auth.AuthBase):
-    """``Authorization: Bearer <token>``, read from ``source``; a 401 reads it again and resends once."""
+    """``Authorization: Bearer <token>``, read from ``source``, for a request to one of ``origins`` only; a 401
+    reads it again and resends once."""
 
-    def __init__(self, source: token_sources.Source) -> None:
+    def __init__(self, source: token_sources.Source, origins: frozenset[tokens.Origin]) -> None:
         self.source = source
+        self.origins = origins
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if tokens.origin(request.url or "") not in self.origins:
+            return request  # another server: it gets no token of ours
         request.headers["Authorization"] = f"Bearer {self.source.token()}"
         request.register_hook("response", self._after)
         return request
@@ -64,8 +71,8 @@ class LayeredMlflowAuthProvider(RequestAuthProvider):
         return tokens.PROVIDER
 
     def get_auth(self) -> BearerAuth:
-        # Called for every request: three lookups when nothing changed (a notebook may configure() again).
-        read_from = tuple(os.environ.get(name) for name in (tokens.FILE, tokens.COMMAND, tokens.TTL))
+        # Called for every request: five lookups when nothing changed (a notebook may configure() again).
+        read_from = tuple(os.environ.get(name) for name in (tokens.FILE, tokens.COMMAND, tokens.TTL, *tokens.URIS))
         if self._auth is None or read_from != self._read_from:
             source = token_sources.source_of(os.environ)
             if source is None:
@@ -73,5 +80,5 @@ class LayeredMlflowAuthProvider(RequestAuthProvider):
                     f"{tokens.AUTH}={tokens.PROVIDER} but no token section: "
                     f"run the command with `layered-mlflow run` (it sets {tokens.FILE} or {tokens.COMMAND})"
                 )
-            self._auth, self._read_from = BearerAuth(source), read_from
+            self._auth, self._read_from = BearerAuth(source, tokens.allowed(os.environ)), read_from
         return self._auth

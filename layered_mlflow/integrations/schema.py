@@ -31,6 +31,13 @@ def _any_case(words: Iterable[str]) -> str:
     return f"^({'|'.join(spelled)})$"
 
 
+# A secret as a file (SPEC §11): an `env` entry or a text MLflow key as `{from: REFERENCE_OR_VALUE, as: file}`.
+_AS_FILE = {
+    "type": "object",
+    "properties": {"from": {"type": ["string", "number", "boolean"]}, "as": {"const": "file"}},
+    "required": ["from", "as"],
+    "additionalProperties": False,
+}
 _KINDS: Mapping[str, list[dict[str, Any]]] = {
     **{
         kind: [{"type": "boolean"}, {"enum": [0, 1]}, {"type": "string", "pattern": _any_case(words)}]
@@ -38,7 +45,7 @@ _KINDS: Mapping[str, list[dict[str, Any]]] = {
     },
     "int": [{"type": "integer"}, {"type": "string", "pattern": _DIGITS}],
     "float": [{"type": "number"}, {"type": "string", "pattern": _DECIMAL}],
-    "str": [{"type": ["string", "number", "boolean"]}],
+    "str": [{"type": ["string", "number", "boolean"]}, _AS_FILE],
 }
 # Descriptions of the `server` keys people set most; every other option is described by its flag.
 _SERVER_TEXTS = {
@@ -87,7 +94,7 @@ def settings_schema() -> dict[str, Any]:
         "Quote numbers: the command gets the text as written.",
         "type": ["object", "null"],
         "propertyNames": {"pattern": f"^{keys.VARIABLE_NAME}$"},
-        "additionalProperties": {"anyOf": [{"type": "string"}, _NULL]},
+        "additionalProperties": {"anyOf": [{"type": "string"}, _NULL, _AS_FILE]},
     }
     properties["tags"] = {
         "description": "Tags added to every run the command starts (in MLFLOW_RUN_CONTEXT).",

@@ -1,22 +1,24 @@
-"""Fetching one secret reference: AWS Secrets Manager and Parameter Store with boto3, 1Password with `op read`.
+"""Fetching one secret reference: AWS Secrets Manager and Parameter Store with boto3, 1Password with `op read`;
+the other stores' references are handed to their module of ``stores/``.
 
 Imported only when a reference is present: boto3 costs `run` about 150 ms.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from layered_mlflow.secrets import subprocesses
 from layered_mlflow.secrets.masking import Secrets, environment_secrets, printable, scrubbed
-from layered_mlflow.sources.reading import MIB, VALUE_LIMIT
 from layered_mlflow.secrets.references import BOUND, OP_WAITS, FetchError
+from layered_mlflow.secrets.stores import common
+from layered_mlflow.sources.reading import MIB, VALUE_LIMIT
 
 _KILLED_WITHIN = 0.5  # seconds the command's wait leaves for killing `op` and its children
 _AWS_HINTS = {
@@ -31,11 +33,14 @@ _AWS_HINTS = {
 }
 
 
-def fetch(reference: str, environment: Mapping[str, str], where: str, deadline: float) -> str:
+def fetch(reference: str, environment: Mapping[str, str], where: str, deadline: float, root: Path) -> str:
     """The value ``reference`` names, byte-exact; ``environment`` is the command's; ``where`` names the key.
 
-    ``deadline`` (monotonic) is when the command stops waiting: `op` is killed before it, with its children.
+    ``deadline`` (monotonic) is when the command stops waiting: `op` and `sops` are killed before it, with their
+    children. ``root`` is the project's (a `sops:` file's path is anchored to it).
     """
+    if not reference.startswith(("aws-", "op://")):
+        return _store(reference, environment, where, deadline, root)
     if reference.startswith("op://"):
         return _one_password(reference, environment, where, deadline - time.monotonic() - _KILLED_WITHIN)
     service, _, name = reference.partition(":")
@@ -50,10 +55,29 @@ def fetch(reference: str, environment: Mapping[str, str], where: str, deadline: 
     if isinstance(answer.get("SecretString"), str):
         text = answer["SecretString"]
     elif isinstance(answer.get("SecretBinary"), bytes):
-        text = _binary(answer["SecretBinary"], where, reference)
+        text = common.decoded(answer["SecretBinary"], where, reference)
     else:
         raise _no_value(where, reference, "secretsmanager")
     return _field(text, field, where, reference) if field else text
+
+
+def _store(reference: str, environment: Mapping[str, str], where: str, deadline: float, root: Path) -> str:
+    """A reference to one of the stores of ``stores/``, each module imported only for a reference of its kind."""
+    if reference.startswith("vault:"):
+        from layered_mlflow.secrets.stores import vault
+
+        return vault.fetch(reference, environment, where, deadline, root)
+    if reference.startswith("gcp-sm:"):
+        from layered_mlflow.secrets.stores import gcp
+
+        return gcp.fetch(reference, environment, where, deadline)
+    if reference.startswith("azure-kv:"):
+        from layered_mlflow.secrets.stores import azure_kv
+
+        return azure_kv.fetch(reference, environment, where, deadline)
+    from layered_mlflow.secrets.stores import sops
+
+    return sops.fetch(reference, environment, where, deadline - _KILLED_WITHIN, root)
 
 
 def _no_value(where: str, reference: str, service: str) -> FetchError:
@@ -85,7 +109,7 @@ def _aws(service: str, environment: Mapping[str, str], where: str, reference: st
     # One attempt, bounded: the whole fetch must end within BOUND seconds (the command stops waiting then).
     config = Config(connect_timeout=BOUND, read_timeout=BOUND, retries={"total_max_attempts": 1})
     try:
-        with _aws_variables(environment):
+        with common.variables(environment, ("AWS_",)):
             client = _client(boto3, service, config, environment, where, reference)
             answer: dict[str, Any] = call(client)
     except ClientError as exc:
@@ -130,35 +154,6 @@ def _error_code(error: Mapping[str, Any]) -> str:
         found = re.search(r"<Code>(\w+)</Code>", str(error.get("Message", "")))
         return found.group(1) if found else f"HTTP {code}"
     return code
-
-
-@contextlib.contextmanager
-def _aws_variables(environment: Mapping[str, str]) -> Iterator[None]:
-    """The command's AWS_* variables in ``os.environ`` while boto3 reads them, the process's own after.
-
-    boto3's credential chain (profiles, web identity, containers, endpoints) reads
-    ``os.environ`` in many places; there is no mapping to hand it instead.
-    """
-    before = {name: value for name, value in os.environ.items() if name.startswith("AWS_")}
-    wanted = {name: value for name, value in environment.items() if name.startswith("AWS_")}
-    for name in before.keys() - wanted.keys():
-        del os.environ[name]
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for name in wanted.keys() - before.keys():
-            os.environ.pop(name, None)
-        os.environ.update(before)
-
-
-def _binary(data: bytes, where: str, reference: str) -> str:
-    if b"\0" in data:
-        raise FetchError(
-            f"{where} = {reference}: the secret is binary with a NUL byte, which no environment variable can hold",
-            hint="store it as a SecretString (base64, for example)",
-        )
-    return os.fsdecode(data)  # byte-exact, whatever its encoding
 
 
 def _field(text: str, field: str, where: str, reference: str) -> str:

@@ -6,11 +6,11 @@ them resolved. A failure names the key, the reference and the service's error co
 
 from __future__ import annotations
 
-from layered_mlflow.secrets import fetchers
-
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
+from layered_mlflow.secrets import fetchers
 from layered_mlflow.secrets.references import OP_WAITS, FetchError, is_reference
 
 _Fetch = Callable[[str, Mapping[str, str]], str]  # a reference's value, fetched with these variables
@@ -26,16 +26,24 @@ _SELF_FETCHED = (
     "{name} is itself a reference, so it is fetched with the AWS credentials that remain without it "
     "(AWS_PROFILE, the machine's role): give one, or write {name}'s value"
 )
-_AWS_UNREACHED = "is the endpoint reachable from here (AWS_ENDPOINT_URL, a proxy, the network)?"
+_UNREACHED = {  # what to look at when a store gave no answer in time, by how its references start
+    "op://": OP_WAITS,
+    "aws-": "is the endpoint reachable from here (AWS_ENDPOINT_URL, a proxy, the network)?",
+    "vault:": "is VAULT_ADDR reachable from here (a proxy, the network)?",
+    "gcp-sm:": "is Secret Manager reachable from here (a proxy, the network)?",
+    "azure-kv:": "is the vault reachable from here (a proxy, the network)?",
+    "sops:": "`sops` may wait for a key: a PGP agent's passphrase, a cloud KMS",
+}
 
 
-def fetch_all(where: Mapping[str, str], environment: Mapping[str, str], bound: float) -> dict[str, str]:
+def fetch_all(where: Mapping[str, str], environment: Mapping[str, str], bound: float, root: Path) -> dict[str, str]:
     """The value of each reference of ``where`` (reference -> the key and where it was written, for messages).
 
     ``environment`` is the command's: AWS is reached with its variables, so that AWS_DEFAULT_REGION or
-    AWS_ENDPOINT_URL in the settings work. ``bound`` is the seconds for every fetch together.
+    AWS_ENDPOINT_URL in the settings work. ``bound`` is the seconds for every fetch together. ``root`` is the
+    project's, where a `sops:` file's path starts.
     """
-    return _bounded(lambda fetch: _fetch_all(fetch, where, environment), where, bound)
+    return _bounded(lambda fetch: _fetch_all(fetch, where, environment), where, bound, root)
 
 
 def _fetch_all(fetch: _Fetch, where: Mapping[str, str], environment: Mapping[str, str]) -> None:
@@ -61,7 +69,7 @@ def _without_references(environment: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in environment.items() if name not in unresolved}
 
 
-def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: float) -> dict[str, str]:
+def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: float, root: Path) -> dict[str, str]:
     """``work`` fetching each distinct reference once, in a worker the command stops waiting for after ``bound`` s."""
     deadline = time.monotonic() + bound
     values: dict[str, str] = {}
@@ -71,7 +79,7 @@ def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: fl
     def fetch(reference: str, environment: Mapping[str, str]) -> str:
         if reference not in values:
             current.append(reference)
-            values[reference] = fetchers.fetch(reference, environment, where[reference], deadline)
+            values[reference] = fetchers.fetch(reference, environment, where[reference], deadline, root)
         return values[reference]
 
     def run() -> None:
@@ -91,6 +99,6 @@ def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: fl
         reference = current[-1]
         raise FetchError(
             f"{where[reference]} = {reference}: no answer within {bound:g} s (timeout)",
-            hint=OP_WAITS if reference.startswith("op://") else _AWS_UNREACHED,
+            hint=next(hint for start, hint in _UNREACHED.items() if reference.startswith(start)),
         )
     return values

@@ -14,12 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from layered_mlflow.secrets import tokens
-from layered_mlflow.keys import RUN_CONTEXT, variable_name
-from layered_mlflow.sources.file_variables import SUFFIX
-from layered_mlflow.keys import RUN_CONTEXT, NAME_LISTS, SECTIONS, parse_key
 from layered_mlflow.errors import escaped
-from layered_mlflow.secrets.references import is_reference
+from layered_mlflow.keys import NAME_LISTS, RUN_CONTEXT, SECTIONS, parse_key, variable_name
+from layered_mlflow.secrets import tokens
+from layered_mlflow.secrets.references import file_content, is_reference
+from layered_mlflow.sources.file_variables import SUFFIX
 
 if TYPE_CHECKING:
     from layered_mlflow.resolution.resolve import Resolved
@@ -79,8 +78,11 @@ class Secrets:
         """``value`` as it may be shown, given the name it is stored under."""
         if not value:
             return value
-        if is_reference(value) and bare(name) not in self.names:
+        held = file_content(value)  # a secret as a file: shown as written when it holds a reference, else masked
+        if is_reference(value if held is None else held) and bare(name) not in self.names:
             return value  # where the secret lives, not the secret: `show` and `env` print it (SPEC §11)
+        if held is not None:
+            return MASK
         if self.is_secret(name):
             return MASK
         if bare(name) == RUN_CONTEXT and not value.lstrip().startswith("{"):
@@ -169,12 +171,14 @@ def scrubbed(values: Iterable[str]) -> tuple[str, ...]:
     """Of secret ``values``, those to scrub from free text, longest first.
 
     A word such as `true` is no secret to scrub from a command line, whatever its name;
-    nor is a reference, which says where the secret lives.
+    nor is a reference, which says where the secret lives (alone or as ``{from: REFERENCE, as: file}``).
     """
     kept = {
         value
         for value in values
-        if len(value) >= MIN_SCRUBBED and value.lower() not in ("true", "false") and not is_reference(value)
+        if len(value) >= MIN_SCRUBBED
+        and value.lower() not in ("true", "false")
+        and not is_reference(file_content(value) or value)  # a secret as a file's reference too
     }
     return tuple(sorted(kept, key=len, reverse=True))
 

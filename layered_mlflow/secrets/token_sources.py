@@ -22,10 +22,9 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from layered_mlflow.sources import reading
-from layered_mlflow.secrets import subprocesses
-from layered_mlflow.secrets import tokens
 from layered_mlflow.errors import ConfigError
+from layered_mlflow.secrets import subprocesses, tokens
+from layered_mlflow.sources import reading
 
 RETRY_WITHIN = 10.0  # seconds a request waits for a token when it has no good one
 RETRY_PAUSE = 0.25

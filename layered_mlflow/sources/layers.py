@@ -203,6 +203,7 @@ def _flatten(data: Mapping[str, Any], layer: str, source: str) -> list[Setting]:
         elif name in keys.NAME_LISTS:
             found.append(Setting((name,), _names(value, name, source), layer, source))
         elif name.startswith("mlflow_"):
+            value = keys.as_file(value) or value  # {from: …, as: file}: a secret as a file
             _require_scalar(value, (name,), source, "a single value (it is an MLflow variable)")
             found.append(Setting((name,), keys.render(value), layer, source))
             may_hold_uris.append(found[-1])
@@ -239,7 +240,9 @@ def _section(section: str, value: Any, layer: str, source: str) -> list[Setting]
         if section == "env" and not keys.is_variable_name(name):
             raise _not_a_variable(name, source)
         if type(item) is not str:
-            if key in keys.NESTED_KEYS and isinstance(item, Mapping):
+            if section == "env" and keys.as_file(item):  # {from: …, as: file}: a secret as a file
+                item = keys.as_file(item)
+            elif key in keys.NESTED_KEYS and isinstance(item, Mapping):
                 found.extend(_nested(key, item, layer, source))
                 continue
             if key not in keys.LIST_KEYS:
