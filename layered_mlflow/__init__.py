@@ -10,9 +10,19 @@ from layered_mlflow.resolve import Resolved, resolve
 
 if TYPE_CHECKING:
     from layered_mlflow.apply import configure
+    from layered_mlflow.distributed.worker import worker_setup, worker_variables
 
 __version__ = "0.1.0"
-__all__ = ["LayeredMlflowError", "Resolved", "Setting", "__version__", "configure", "resolve"]
+__all__ = [
+    "LayeredMlflowError",
+    "Resolved",
+    "Setting",
+    "__version__",
+    "configure",
+    "resolve",
+    "worker_setup",
+    "worker_variables",
+]
 
 
 def __getattr__(name: str) -> object:
@@ -21,4 +31,8 @@ def __getattr__(name: str) -> object:
         from layered_mlflow.apply import configure
 
         return configure
+    if name in ("worker_setup", "worker_variables"):  # a distributed job's (SPEC §13); Ray imports it by name
+        from layered_mlflow.distributed import worker
+
+        return getattr(worker, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

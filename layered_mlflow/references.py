@@ -82,6 +82,22 @@ def fetched(resolved: Resolved, environ: Mapping[str, str], bound: float = BOUND
     )
 
 
+def fetched_variables(variables: Mapping[str, str], bound: float = BOUND) -> dict[str, str]:
+    """Each of ``variables`` that is a reference, with what it refers to: a worker's own environment (SPEC §13).
+
+    Fetched as for `run`, with ``variables`` as the environment: the AWS variables' own references first,
+    one request per distinct reference, ``bound`` seconds in all.
+    """
+    where: dict[str, str] = {}
+    for name, value in variables.items():
+        if is_reference(value):
+            where.setdefault(value, f"{name} (the worker's environment)")
+    if not where:
+        return {}
+    values = _bounded(lambda fetch: _fetch_all(fetch, where, variables), where, bound)
+    return {name: values[value] for name, value in variables.items() if value in where}
+
+
 def _fetch_all(fetch: _Fetch, where: Mapping[str, str], environment: Mapping[str, str]) -> None:
     """The AWS variables' own references first, with the credentials that remain; then every other one, with
     the AWS variables resolved, as the command will use them. No fetch is handed an unresolved reference."""
