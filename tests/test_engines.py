@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from tests.servers import LOOPBACK, answers, free_port, started, stop
 
 pytestmark = [pytest.mark.distributed, pytest.mark.server]
 
-SECRET = "s3cr3t-fetched-on-the-worker"
+SECRET = "s3cr3t-fetched-on-the-worker"  # noqa: S105 (moto's, made up)
 REFERENCE = "aws-sm:prod/mlflow#password"  # field `password` of a JSON secret
 REGION = "eu-west-1"
 # The node's own credentials (an instance role's, on a real cluster): the settings name no AWS key.
