@@ -46,6 +46,8 @@ def settings(project: Project, aws_port: int, tracking_uri: str, experiment: str
           AWS_DEFAULT_REGION: {REGION}
           AWS_ENDPOINT_URL: http://{LOOPBACK}:{aws_port}
           NOTES: "two\\nlines é"
+          # A secret name Spark's own redaction regex misses: env --format spark adds it.
+          AZURE_STORAGE_CONNECTION_STRING: {REFERENCE}
         """,
     )
 
@@ -221,3 +223,83 @@ def ray_job(
     assert done.returncode == 0, f"{done.stderr}\n{log.read_text(errors='replace')}"
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return report
+
+
+# Spark --------------------------------------------------------------------------------------------------------------
+
+SPARK_APP = """
+import json, os
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import udf
+
+spark = SparkSession.builder.getOrCreate()
+
+@udf
+def seen(_):
+    names = ("MLFLOW_TRACKING_URI", "NOTES", "MLFLOW_TRACKING_PASSWORD")
+    return json.dumps({name: os.environ.get(name) for name in names})
+
+@udf
+def set_up(_):
+    import layered_mlflow
+
+    layered_mlflow.worker_setup()
+    return os.environ["MLFLOW_TRACKING_PASSWORD"]
+
+numbers = spark.range(4).repartition(2)
+print(json.dumps({
+    "seen": [json.loads(row.seen) for row in numbers.select(seen("id").alias("seen")).collect()],
+    "passwords": [row.password for row in numbers.select(set_up("id").alias("password")).collect()],
+    "executors": spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1,
+    "redaction": spark.sparkContext.getConf().get("spark.redaction.regex"),
+}))
+spark.stop()
+"""
+
+
+def test_spark_executors_get_the_properties_file(project: Project, tmp_path: Path) -> None:
+    """`spark-submit --properties-file` with env --format spark on a local-cluster (two executors, JVMs of their
+    own, in a clean environment): UDFs see the variables, a UDF that calls worker_setup() gets the secret from moto;
+    the properties file and Spark's event log hold the reference only, redacted under its name."""
+    with (
+        network_namespace() as inside,
+        moto_server(tmp_path / "moto.log", inside, answers_inside(inside, "/moto-api/")) as aws_port,
+    ):
+        settings(project, aws_port, "http://mlflow.example:5000", "spark-job")
+        properties = project.cli("env", "--format", "spark")
+        assert properties.returncode == 0, properties
+        (tmp_path / "job.properties").write_text(properties.stdout)
+        (tmp_path / "app.py").write_text(SPARK_APP)
+        events = tmp_path / "events"
+        events.mkdir()
+        submit = [*inside, shutil.which("spark-submit", path=BIN) or "spark-submit"]
+        submit += ["--properties-file", str(tmp_path / "job.properties"), "--master", "local-cluster[2,1,512]"]
+        for conf in (
+            "spark.executor.memory=512m",
+            f"spark.driver.host={LOOPBACK}",
+            "spark.ui.enabled=false",
+            "spark.eventLog.enabled=true",
+            "spark.eventLog.compress=false",
+            f"spark.eventLog.dir={events.as_uri()}",
+        ):
+            submit += ["--conf", conf]
+        node = {**CLEAN, "HOME": str(tmp_path), "SPARK_LOCAL_IP": LOOPBACK, "PYSPARK_PYTHON": sys.executable}
+        done = subprocess.run(
+            [*submit, str(tmp_path / "app.py")],
+            env={**node, **NODE_CREDENTIALS},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = {"MLFLOW_TRACKING_URI": "http://mlflow.example:5000", "NOTES": "two\nlines é"}
+    assert found["executors"] == 2
+    assert found["seen"] == [{**expected, "MLFLOW_TRACKING_PASSWORD": REFERENCE}] * 4
+    assert found["passwords"] == [SECRET] * 4
+    assert found["redaction"].endswith("|AZURE_STORAGE_CONNECTION_STRING|MLFLOW_TRACKING_PASSWORD")
+    assert SECRET not in properties.stdout
+    assert files_holding(events, "spark.executorEnv.AZURE_STORAGE_CONNECTION_STRING")  # the event log was searched
+    assert files_holding(events, REFERENCE) == []  # ... the references redacted under their names ...
+    assert files_holding(events, SECRET) == []  # ... and the secret never there
