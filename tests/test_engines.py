@@ -303,3 +303,80 @@ def test_spark_executors_get_the_properties_file(project: Project, tmp_path: Pat
     assert files_holding(events, "spark.executorEnv.AZURE_STORAGE_CONNECTION_STRING")  # the event log was searched
     assert files_holding(events, REFERENCE) == []  # ... the references redacted under their names ...
     assert files_holding(events, SECRET) == []  # ... and the secret never there
+
+
+# Dask ---------------------------------------------------------------------------------------------------------------
+
+DASK_DRIVER = """
+import json, os
+
+import layered_mlflow
+import mlflow
+from distributed import Client, LocalCluster
+from distributed.diagnostics.plugin import Environ
+
+
+def train(worker):
+    layered_mlflow.worker_setup()
+    with mlflow.start_run() as run:
+        mlflow.log_param("worker", worker)
+    return {
+        "uri": os.environ.get("MLFLOW_TRACKING_URI"),
+        "password": os.environ.get("MLFLOW_TRACKING_PASSWORD"),
+        "notes": os.environ.get("NOTES"),
+        "experiment_id": run.info.experiment_id,
+    }
+
+
+if __name__ == "__main__":
+    variables = layered_mlflow.worker_variables()  # the project around the working directory
+    tracking = mlflow.MlflowClient(variables["MLFLOW_TRACKING_URI"])  # mlflow.set_tracking_uri would export it
+    experiment_id = tracking.create_experiment(variables["MLFLOW_EXPERIMENT_NAME"])
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        before = sorted(map(str, client.run(lambda: os.environ.get("MLFLOW_TRACKING_URI")).values()))
+        client.register_plugin(Environ(variables))
+        trained = client.gather([client.submit(train, worker, pure=False) for worker in range(2)])
+    runs = tracking.search_runs([experiment_id])
+    print(json.dumps({
+        "before": before,
+        "trained": trained,
+        "experiment_id": experiment_id,
+        "runs": sorted(run.data.params["worker"] for run in runs),
+        "driver": os.environ.get("MLFLOW_TRACKING_URI"),
+    }))
+"""
+
+
+def test_dask_workers_get_worker_variables_through_environ(project: Project, tmp_path: Path) -> None:
+    """A driver in a clean environment hands worker_variables() to a LocalCluster's worker processes with
+    distributed's Environ plugin: tasks see the settings, fetch the secret with worker_setup(), and log runs
+    to the resolved experiment. The driver's own environment never had them."""
+    with (
+        network_namespace() as inside,
+        moto_server(tmp_path / "moto.log", inside, answers_inside(inside, "/moto-api/")) as aws_port,
+    ):
+        settings(project, aws_port, "sqlite:///mlflow.db", "dask-job")
+        (tmp_path / "driver.py").write_text(DASK_DRIVER)
+        done = subprocess.run(
+            [*inside, sys.executable, str(tmp_path / "driver.py")],
+            cwd=project.root,
+            env={**CLEAN, "HOME": str(tmp_path), **NODE_CREDENTIALS},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["driver"] is None
+    assert found["before"] == ["None", "None"]  # the workers started with nothing of the settings
+    tracking_uri = f"sqlite:///{project.root}/mlflow.db"
+    for trained in found["trained"]:
+        assert trained == {
+            "uri": tracking_uri,
+            "password": SECRET,
+            "notes": "two\nlines é",
+            "experiment_id": found["experiment_id"],
+        }
+    assert found["runs"] == ["0", "1"]
