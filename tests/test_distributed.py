@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import yaml
 
 import layered_mlflow
 from layered_mlflow.distributed import targets
-from tests.conftest import Project
+from tests.conftest import COMMAND, PRINT_ENV, Project
 from tests.servers import LOOPBACK, answers, free_port, started
 
 LITERAL = "hunter2-literal-secret"
@@ -377,3 +378,22 @@ def test_ecs_names_a_secret_aws_does_not_know(project: Project, moto: int) -> No
     result = project.cli("env", "--format", "ecs", env=AWS_KEYS)
     assert result.returncode == 2, result
     assert "DB_PASSWORD (--format ecs) = aws-sm:prod/gone: AWS answered ResourceNotFoundException" in result.stderr
+
+
+def test_two_nodes_in_different_folders_resolve_the_same(project: Project) -> None:
+    """`layered-mlflow run -- torchrun …` on each node: two processes at once, one at the root and one in a
+    subfolder (each node's own working directory), give their commands the same variables, paths anchored alike."""
+    project.write("settings/mlflow.yml", "mlflow_tracking_uri: sqlite:///mlflow.db\nmlflow_experiment_name: nodes\n")
+    (project.root / "src" / "trainer").mkdir(parents=True)
+    argv = [COMMAND, "--env", "development", "run", "--", *PRINT_ENV]
+    nodes = [
+        subprocess.Popen(argv, cwd=folder, stdout=subprocess.PIPE, text=True, env=os.environ)
+        for folder in (project.root, project.root / "src" / "trainer")
+    ]
+    seen = [json.loads(node.communicate(timeout=60)[0]) for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0]
+    wanted = layered_mlflow.worker_variables(project_dir=project.root).keys()
+    first, second = ({name: value for name, value in env.items() if name in wanted} for env in seen)
+    assert first == second
+    assert first["MLFLOW_EXPERIMENT_NAME"] == "nodes"
+    assert first["MLFLOW_TRACKING_URI"] == f"sqlite:///{project.root}/mlflow.db"
