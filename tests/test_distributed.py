@@ -397,3 +397,22 @@ def test_two_nodes_in_different_folders_resolve_the_same(project: Project) -> No
     assert first == second
     assert first["MLFLOW_EXPERIMENT_NAME"] == "nodes"
     assert first["MLFLOW_TRACKING_URI"] == f"sqlite:///{project.root}/mlflow.db"
+
+
+def test_the_kubernetes_example_uses_the_configmap_of_env_format_k8s(tmp_path: Path) -> None:
+    """examples/kubernetes/job.yaml's envFrom names the ConfigMap that `--env production env --format k8s` makes
+    from the repository's settings, and that ConfigMap is valid."""
+    import kubernetes_validate
+
+    repo = Path(__file__).parent.parent
+    job = yaml.safe_load((repo / "examples" / "kubernetes" / "job.yaml").read_text(encoding="utf-8"))
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    (source,) = container["envFrom"]
+    project = Project(tmp_path / "image")
+    for name in ("mlflow.yml", "mlflow.production.yml"):  # what examples/docker/Dockerfile bakes in
+        project.write(f"settings/{name}", (repo / "settings" / name).read_text(encoding="utf-8"))
+    result = project.cli("--env", "production", "env", "--format", "k8s")
+    assert result.returncode == 0, result
+    (config_map,) = k8s_documents(result.stdout)
+    assert source["configMapRef"]["name"] == config_map["metadata"]["name"]
+    kubernetes_validate.validate(config_map, kubernetes_validate.utils.latest_version(), strict=True)
