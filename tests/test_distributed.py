@@ -416,3 +416,47 @@ def test_the_kubernetes_example_uses_the_configmap_of_env_format_k8s(tmp_path: P
     (config_map,) = k8s_documents(result.stdout)
     assert source["configMapRef"]["name"] == config_map["metadata"]["name"]
     kubernetes_validate.validate(config_map, kubernetes_validate.utils.latest_version(), strict=True)
+
+
+READ_ONLY_POD = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+
+
+def pod_start_imports(image: Path, cache: Path) -> list[str]:
+    """What a fresh `env` imports in a pod-like start: the image's folder read-only, the image's cache folder."""
+    from tests.test_imports import PROBE
+
+    probe = PROBE.replace('("mlflow", "flask"', '("dynaconf", "flask"')  # Dynaconf is what a warm cache skips
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", READ_ONLY_POD, "pod", str(image)]
+    argv += [sys.executable, "-c", probe, json.dumps(["--env", "production", "env", "--format", "k8s"])]
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "LAYERED_MLFLOW_PROJECT_DIR": str(image)}
+    done = subprocess.run(argv, cwd="/", env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    found: list[str] = json.loads(done.stderr.strip().splitlines()[-1])
+    return found
+
+
+def test_an_image_carries_a_warm_cache_for_a_read_only_pod(tmp_path: Path) -> None:
+    """examples/docker/Dockerfile's warm-up, done here: a pod-like start (read-only filesystem, fresh process)
+    then parses no settings file (no Dynaconf); without the warm-up it does, and writes nothing."""
+    repo = Path(__file__).parent.parent
+    dockerfile = (repo / "examples" / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    warm_up = "RUN layered-mlflow show > /dev/null && layered-mlflow --env production show > /dev/null"
+    assert warm_up in dockerfile
+    assert "ENV XDG_CACHE_HOME=/app/.cache" in dockerfile
+    image = Project(tmp_path / "app")
+    for name in ("mlflow.yml", "mlflow.production.yml"):
+        image.write(f"settings/{name}", (repo / "settings" / name).read_text(encoding="utf-8"))
+    cache = image.root / ".cache"
+    cache.mkdir(mode=0o700)
+    assert pod_start_imports(image.root, cache) == ["dynaconf"]  # cold: parsed at every start
+    assert list(cache.iterdir()) == []  # and nothing kept: the filesystem is read-only
+    for command in ("show", "--env production show"):
+        built = subprocess.run(
+            [COMMAND, *command.split()],
+            cwd="/",
+            env={**os.environ, "XDG_CACHE_HOME": str(cache), "LAYERED_MLFLOW_PROJECT_DIR": str(image.root)},
+            capture_output=True,
+            check=False,
+        )
+        assert built.returncode == 0, built.stderr
+    assert pod_start_imports(image.root, cache) == []  # warm: the image's cache answers
