@@ -255,6 +255,16 @@ def test_k8s_name_errors(project: Project, args: tuple[str, ...], said: str) -> 
     assert said in result.stderr, result
 
 
+def test_k8s_refuses_a_name_a_configmap_cannot_hold(project: Project) -> None:
+    """`.env` may name `my.var` (a ConfigMap holds it) but not `café`: exit 2 naming it."""
+    project.write(".env", "my.var=x\ncafé=y\n")
+    result = project.cli("env", "--format", "k8s")
+    assert result.returncode == 2, result
+    assert "café is not a key a ConfigMap or a Secret can hold" in result.stderr, result
+    project.write(".env", "my.var=x\n")
+    assert k8s_documents(project.cli("env", "--format", "k8s").stdout)[0]["data"]["my.var"] == "x"
+
+
 @pytest.mark.parametrize(
     ("environment", "name"),
     [

@@ -6,13 +6,13 @@ and a literal secret is refused unless --show-secrets says to inline it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from layered_mlflow.distributed.worker import literal_secrets, needs_setup, refuse_literal_secrets
 from layered_mlflow.errors import ConfigError, UsageError, shown
-from layered_mlflow.formats import json_text, refuse_names
 from layered_mlflow.references import is_reference
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ def render(
     if name is not None and fmt != "k8s":
         raise UsageError(f"--name names the Kubernetes objects, and goes with --format k8s, not --format {fmt}")
     variables = dict(resolved.variables)
-    refuse_names(fmt, variables, resolved)
     for variable, value in variables.items():
         if any(0xD800 <= ord(c) <= 0xDFFF for c in value):  # a byte that was not UTF-8 (os.fsdecode)
             raise ConfigError(
@@ -60,6 +59,12 @@ def render(
     return ray(variables)
 
 
+def _json(document: object) -> str:
+    """JSON in ASCII: every control character and every character beyond ASCII escaped, so that it is also
+    YAML's double-quoted scalar (YAML allows no raw C1 control character), and safe to print on a terminal."""
+    return json.dumps(document, indent=None if isinstance(document, str) else 2)
+
+
 def ray(variables: Mapping[str, str]) -> str:
     """A `runtime_env` for `ray.init(runtime_env=…)` or `ray job submit --runtime-env-json`.
 
@@ -76,7 +81,7 @@ def ray(variables: Mapping[str, str]) -> str:
     document: dict[str, object] = {"env_vars": dict(variables)}
     if needs_setup(variables):
         document["worker_process_setup_hook"] = SETUP_HOOK
-    return json_text(document, indent=2) + "\n"
+    return _json(document) + "\n"
 
 
 def default_name(environment: str) -> str:
@@ -108,12 +113,12 @@ def kubernetes(variables: Mapping[str, str], secret_names: list[str], name: str)
     kept = [source for source in sources if source[3] or source[1] == "ConfigMap"]
     lines = ["# In the Job's container:", "#   envFrom:"]
     for reference, _, _, _ in kept:
-        lines += [f"#     - {reference}:", f"#         name: {json_text(name)}"]
+        lines += [f"#     - {reference}:", f"#         name: {_json(name)}"]
     for _, kind, field, data in kept:
-        lines += ["---", "apiVersion: v1", f"kind: {kind}", "metadata:", f"  name: {json_text(name)}"]
+        lines += ["---", "apiVersion: v1", f"kind: {kind}", "metadata:", f"  name: {_json(name)}"]
         lines += ["type: Opaque"] if kind == "Secret" else []
         lines += [f"{field}:" + ("" if data else " {}")]
-        lines += [f"  {json_text(key)}: {json_text(value)}" for key, value in data.items()]
+        lines += [f"  {_json(key)}: {_json(value)}" for key, value in data.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -136,7 +141,7 @@ def ecs(variables: Mapping[str, str], environment: Mapping[str, str]) -> str:
             injected.append({"name": name, "valueFrom": value.removeprefix("aws-ssm:")})
         else:
             plain.append({"name": name, "value": value})
-    return json_text({"environment": plain, "secrets": injected}, indent=2) + "\n"
+    return _json({"environment": plain, "secrets": injected}) + "\n"
 
 
 def spark(variables: Mapping[str, str], secret_names: list[str]) -> str:
