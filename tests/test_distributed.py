@@ -108,6 +108,17 @@ def test_a_token_section_brings_the_setup_hook(project: Project) -> None:
     assert document["env_vars"]["LAYERED_MLFLOW_AUTH_FILE"] == str(project.root / "token.txt")
 
 
+def test_a_token_command_travels_only_with_show_secrets(project: Project) -> None:
+    """token.command's argv may carry a credential: a literal secret for the one rule, inlined on request."""
+    project.write("settings/mlflow.yml", "token:\n  command: [get-token, --profile, ml]\n")
+    refused = project.cli("env", "--format", "ray")
+    assert refused.returncode == 2, refused
+    assert "LAYERED_MLFLOW_AUTH_COMMAND holds a literal secret" in refused.stderr, refused
+    inlined = project.cli("env", "--format", "ray", "--show-secrets").json()
+    assert json.loads(inlined["env_vars"]["LAYERED_MLFLOW_AUTH_COMMAND"]) == ["get-token", "--profile", "ml"]
+    assert inlined["worker_process_setup_hook"] == "layered_mlflow.worker_setup"
+
+
 def test_ray_refuses_what_it_would_expand(project: Project) -> None:
     """Ray runs os.path.expandvars on env_vars: a `$NAME` would reach workers as another value, so exit 2."""
     project.write("settings/mlflow.yml", "env:\n  PATTERN: 'cost$HOME'\n")
