@@ -307,16 +307,17 @@ def test_spark_executors_get_the_properties_file(project: Project, tmp_path: Pat
 
 # Dask ---------------------------------------------------------------------------------------------------------------
 
+# What a worker process re-imports of it (multiprocessing's spawn: the module as __mp_main__) stays light, so that
+# Environ's restart of the workers is quick however loaded the machine: mlflow is imported in the functions.
 DASK_DRIVER = """
 import json, os
 
 import layered_mlflow
-import mlflow
-from distributed import Client, LocalCluster
-from distributed.diagnostics.plugin import Environ
 
 
 def train(worker):
+    import mlflow
+
     layered_mlflow.worker_setup()
     with mlflow.start_run() as run:
         mlflow.log_param("worker", worker)
@@ -329,6 +330,10 @@ def train(worker):
 
 
 if __name__ == "__main__":
+    import mlflow
+    from distributed import Client, LocalCluster
+    from distributed.diagnostics.plugin import Environ
+
     variables = layered_mlflow.worker_variables()  # the project around the working directory
     tracking = mlflow.MlflowClient(variables["MLFLOW_TRACKING_URI"])  # mlflow.set_tracking_uri would export it
     experiment_id = tracking.create_experiment(variables["MLFLOW_EXPERIMENT_NAME"])
