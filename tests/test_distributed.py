@@ -348,12 +348,21 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """moto's server as AWS with the secret the settings name; yields its port."""
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = {"PATH": os.environ["PATH"], "HOME": str(log.parent)}
+    env = {"PATH": os.environ["PATH"], "HOME": str(log.parent), "MOTO_ENABLE_RECORDING": "True"}
     argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
     with started(argv, log, answers(port, "/moto-api/"), cwd=log.parent, env=env):
         _client("secretsmanager", port).create_secret(Name="prod/mlflow", SecretString='{"password": "from-sm"}')
         _client("ssm", port).put_parameter(Name="/ml/hf-token", Value="hf-from-ssm", Type="SecureString")
         yield port
+
+
+def moto_api(url: str, method: str = "POST") -> str:
+    """What moto's own API at ``url`` answers (its recorder's steps)."""
+    import urllib.request
+
+    with urllib.request.urlopen(urllib.request.Request(url, method=method)) as answer:  # noqa: S310 (127.0.0.1)
+        text: str = answer.read().decode()
+        return text
 
 
 AWS_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -364,14 +373,22 @@ def test_ecs_secrets_become_arns_that_aws_accepts(project: Project, moto: int) -
     """aws-sm: becomes the secret's ARN (moto's own) with ECS's `:FIELD::`; aws-ssm: passes its name; no value is
     fetched; register_task_definition and Batch's register_job_definition accept the lists."""
     reference_settings(project, moto)
-    result = project.cli("env", "--format", "ecs", env=AWS_KEYS)
+    recorder = f"http://{LOOPBACK}:{moto}/moto-api/recorder"
+    for step in ("reset-recording", "start-recording"):
+        moto_api(f"{recorder}/{step}")
+    result = project.cli("--set", "env.DB_SECRET=aws-sm:prod/mlflow", "env", "--format", "ecs", env=AWS_KEYS)
+    recorded = moto_api(f"{recorder}/stop-recording") + moto_api(f"{recorder}/download-recording", "GET")
     assert result.returncode == 0, result
     document = result.json()
     arn = _client("secretsmanager", moto).describe_secret(SecretId="prod/mlflow")["ARN"]
     assert document["secrets"] == [
+        {"name": "DB_SECRET", "valueFrom": arn},
         {"name": "HF_TOKEN", "valueFrom": "/ml/hf-token"},
         {"name": "MLFLOW_TRACKING_PASSWORD", "valueFrom": f"{arn}:password::"},
     ]
+    assert recorded.count("DescribeSecret") == 1, recorded  # one metadata call for the two variables ...
+    assert "GetSecretValue" not in recorded  # ... and no value fetched
+    assert "GetParameter" not in recorded
     environment = {entry["name"]: entry["value"] for entry in document["environment"]}
     assert environment["NOTES"] == MULTI_LINE
     assert environment["MLFLOW_EXPERIMENT_NAME"] == "distributed"

@@ -132,11 +132,13 @@ def ecs(variables: Mapping[str, str], environment: Mapping[str, str]) -> str:
 
     plain: list[dict[str, str]] = []
     injected: list[dict[str, str]] = []
+    arns: dict[str, str] = {}  # one DescribeSecret a secret, however many variables name it
     for name, value in variables.items():
         if is_reference(value) and value.startswith("aws-sm:"):
-            field = value.partition("#")[2]
-            arn = fetchers.secret_arn(value, environment, f"{name} (--format ecs)")
-            injected.append({"name": name, "valueFrom": f"{arn}:{field}::" if field else arn})
+            secret, _, field = value.partition("#")
+            if secret not in arns:
+                arns[secret] = fetchers.secret_arn(value, environment, f"{name} (--format ecs)")
+            injected.append({"name": name, "valueFrom": f"{arns[secret]}:{field}::" if field else arns[secret]})
         elif is_reference(value) and value.startswith("aws-ssm:"):
             injected.append({"name": name, "valueFrom": value.removeprefix("aws-ssm:")})
         else:
