@@ -69,7 +69,7 @@ def ray(variables: Mapping[str, str]) -> str:
     """A `runtime_env` for `ray.init(runtime_env=…)` or `ray job submit --runtime-env-json`.
 
     Its `worker_process_setup_hook` fetches the references in each worker; Ray runs it for a
-    job-level runtime_env only (a task's or an actor's own runtime_env does not run it).
+    job-level runtime_env, not for a task's own (tests/test_engines.py shows both).
     """
     for name, value in variables.items():
         if _EXPANDED.search(value):
