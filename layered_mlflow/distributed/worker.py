@@ -12,31 +12,31 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from layered_mlflow import references, tokens
-from layered_mlflow.errors import ConfigError
+from layered_mlflow.errors import ConfigError, shown
 
 if TYPE_CHECKING:
     from layered_mlflow.resolve import Resolved
 
-# For each channel: where a literal secret would end up, and its own way to carry one.
+# For each channel: who would see a literal secret there, and the channel's own way to carry one.
 _CHANNELS = {
     "ray": (
-        "Ray's runtime_env, which Ray records in its dashboard and logs",
+        "Ray records its runtime_env in its dashboard and logs",
         "or give it to the cluster's nodes yourself, or pass --show-secrets to inline it",
     ),
     "k8s": (
-        "a ConfigMap, which anyone who may read the namespace can read",
+        "anyone who may read the namespace may read its ConfigMaps",
         "or pass --show-secrets to put it in the Secret beside the ConfigMap",
     ),
     "ecs": (
-        "the container definition's environment, which the console shows",
+        "the console shows a container definition's environment",
         "or pass --show-secrets to inline it",
     ),
     "spark": (
-        "Spark's conf, which its UI and event logs show",
+        "Spark's UI and event logs show its conf",
         "or pass --show-secrets to inline it (its name joins spark.redaction.regex)",
     ),
     "workers": (
-        "the workers' launcher (Ray's env_vars, Dask's Environ plugin)",
+        "a launcher hands it to the workers in the clear (Ray's env_vars, Dask's Environ plugin)",
         "or hand it to the workers through the cluster's own secret store",
     ),
 }
@@ -100,6 +100,6 @@ def refuse_literal_secrets(resolved: Resolved, channel: str) -> None:
         where, own = _CHANNELS[channel]
         held = "holds a literal secret" if len(found) == 1 else "hold literal secrets"
         raise ConfigError(
-            f"{', '.join(found)} {held}, which would travel in {where}",
+            f"{', '.join(map(shown, found))} {held}, and {where}",
             hint=f"{_REFERENCE_HINT}, fetched on the worker by layered_mlflow.worker_setup(); {own}",
         )
