@@ -56,8 +56,11 @@ def fetch(reference: str, environment: Mapping[str, str], where: str, deadline: 
     return _field(text, field, where, reference) if field else text
 
 
-def secret_arn(reference: str, environment: Mapping[str, str], where: str) -> str:
-    """The ARN of an ``aws-sm:`` reference's secret, from one DescribeSecret: no value is fetched (SPEC §13)."""
+def secret_arn(reference: str, environment: Mapping[str, str], where: str, deadline: float) -> str:
+    """The ARN of an ``aws-sm:`` reference's secret, from one DescribeSecret: no value is fetched (SPEC §13).
+
+    One attempt, bounded by the client's own timeouts; ``deadline`` is the caller's, which stops waiting.
+    """
     secret = reference.partition(":")[2].partition("#")[0]
     answer = _aws("secretsmanager", environment, where, reference, lambda c: c.describe_secret(SecretId=secret))
     arn = answer.get("ARN")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from layered_mlflow.resolve import Resolved
 
     _Fetch = Callable[[str, Mapping[str, str]], str]  # a reference's value, fetched with these variables
+    _One = Callable[[str, Mapping[str, str], str, float], str]  # (reference, environment, where, deadline)
 
 BOUND = 10.0  # seconds for every fetch of one command together
 _KEY_PAIR = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
@@ -121,9 +122,23 @@ def _without_references(environment: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in environment.items() if name not in unresolved}
 
 
-def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: float) -> dict[str, str]:
-    """``work`` fetching each distinct reference once, in a worker the command stops waiting for after ``bound`` s."""
+def secret_arns(where: Mapping[str, str], environment: Mapping[str, str], bound: float = BOUND) -> dict[str, str]:
+    """The ARN of each ``aws-sm:NAME`` reference of ``where`` (reference → the key it is for, for messages):
+    one DescribeSecret each, no value fetched, ``bound`` seconds in all (`env --format ecs`, SPEC §13)."""
     from layered_mlflow import fetchers
+
+    plain = _without_references(environment)
+    return _bounded(lambda fetch: [fetch(reference, plain) for reference in where], where, bound, fetchers.secret_arn)
+
+
+def _bounded(
+    work: Callable[[_Fetch], object], where: Mapping[str, str], bound: float, one: _One | None = None
+) -> dict[str, str]:
+    """``work`` fetching each distinct reference once (with ``one``, else its value), in a worker the command
+    stops waiting for after ``bound`` s."""
+    from layered_mlflow import fetchers
+
+    one = one or fetchers.fetch
 
     deadline = time.monotonic() + bound
     values: dict[str, str] = {}
@@ -133,7 +148,7 @@ def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: fl
     def fetch(reference: str, environment: Mapping[str, str]) -> str:
         if reference not in values:
             current.append(reference)
-            values[reference] = fetchers.fetch(reference, environment, where[reference], deadline)
+            values[reference] = one(reference, environment, where[reference], deadline)
         return values[reference]
 
     def run() -> None:

@@ -499,3 +499,20 @@ def test_an_image_carries_a_warm_cache_for_a_read_only_pod(tmp_path: Path) -> No
         )
         assert built.returncode == 0, built.stderr
     assert pod_start_imports(image.root, cache) == []  # warm: the image's cache answers
+
+
+def test_ecs_is_bounded_as_fetching_is(project: Project) -> None:
+    """An endpoint that accepts and never answers: exit 2 saying timeout within the 10 s of every fetch."""
+    import socket
+
+    with socket.socket() as hung:
+        hung.bind((LOOPBACK, 0))
+        hung.listen(8)  # the kernel accepts; nobody ever answers
+        project.write(
+            "settings/mlflow.yml",
+            f"env:\n  AWS_DEFAULT_REGION: {REGION}\n  AWS_ENDPOINT_URL: http://{LOOPBACK}:{hung.getsockname()[1]}\n"
+            "  DB_PASSWORD: aws-sm:prod/db\n  DB_USER: aws-sm:prod/db#user\n",
+        )
+        result = project.cli("env", "--format", "ecs", env=AWS_KEYS, timeout=60)
+    assert result.returncode == 2, result
+    assert "DB_PASSWORD (--format ecs) = aws-sm:prod/db: no answer within 10 s (timeout)" in result.stderr, result

@@ -128,22 +128,29 @@ def ecs(variables: Mapping[str, str], environment: Mapping[str, str]) -> str:
     An ``aws-sm:`` reference becomes its secret's ARN (one DescribeSecret, no value fetched), with
     ``#FIELD`` as ECS's JSON-key suffix; an ``aws-ssm:`` one passes its parameter's name or ARN.
     """
-    from layered_mlflow import fetchers
+    from layered_mlflow.references import secret_arns
 
+    # One DescribeSecret a secret, however many variables name it (with a field or not); the first names it.
+    where: dict[str, str] = {}
+    for name, value in variables.items():
+        if _is_sm(value):
+            where.setdefault(value.partition("#")[0], f"{name} (--format ecs)")
+    arns = secret_arns(where, environment)
     plain: list[dict[str, str]] = []
     injected: list[dict[str, str]] = []
-    arns: dict[str, str] = {}  # one DescribeSecret a secret, however many variables name it
     for name, value in variables.items():
-        if is_reference(value) and value.startswith("aws-sm:"):
+        if _is_sm(value):
             secret, _, field = value.partition("#")
-            if secret not in arns:
-                arns[secret] = fetchers.secret_arn(value, environment, f"{name} (--format ecs)")
             injected.append({"name": name, "valueFrom": f"{arns[secret]}:{field}::" if field else arns[secret]})
         elif is_reference(value) and value.startswith("aws-ssm:"):
             injected.append({"name": name, "valueFrom": value.removeprefix("aws-ssm:")})
         else:
             plain.append({"name": name, "value": value})
     return _json({"environment": plain, "secrets": injected}) + "\n"
+
+
+def _is_sm(value: str) -> bool:
+    return is_reference(value) and value.startswith("aws-sm:")
 
 
 def spark(variables: Mapping[str, str], secret_names: list[str]) -> str:
