@@ -115,7 +115,7 @@ def network_namespace() -> Iterator[list[str]]:
 
 def answers_inside(prefix: Sequence[str], path: str) -> Callable[[int], bool]:
     """A readiness check run inside the namespace: ``path`` answers 200 there."""
-    probe = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)"
+    probe = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)"  # a loaded machine's
 
     def check(port: int) -> bool:
         argv = [*prefix, sys.executable, "-c", probe, f"http://{LOOPBACK}:{port}{path}"]
