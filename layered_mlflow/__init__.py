@@ -14,9 +14,19 @@ from layered_mlflow.resolution.resolve import Resolved, resolve
 from layered_mlflow.sources.layers import Setting
 
 if TYPE_CHECKING:
+    from layered_mlflow.distributed.worker import worker_setup, worker_variables
     from layered_mlflow.integrations.configure import configure
 
-__all__ = ["LayeredMlflowError", "Resolved", "Setting", "__version__", "configure", "resolve"]
+__all__ = [
+    "LayeredMlflowError",
+    "Resolved",
+    "Setting",
+    "__version__",
+    "configure",
+    "resolve",
+    "worker_setup",
+    "worker_variables",
+]
 
 
 def __getattr__(name: str) -> object:
@@ -25,4 +35,8 @@ def __getattr__(name: str) -> object:
         from layered_mlflow.integrations.configure import configure
 
         return configure
+    if name in ("worker_setup", "worker_variables"):  # a distributed job's (SPEC §13); Ray imports it by name
+        from layered_mlflow.distributed import worker
+
+        return getattr(worker, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -53,6 +53,8 @@ def test_the_public_api_is_all_that_the_package_exports() -> None:
         "__version__",
         "configure",
         "resolve",
+        "worker_setup",
+        "worker_variables",
     ]
     assert all(getattr(layered_mlflow, name) is not None for name in layered_mlflow.__all__)
 

@@ -130,6 +130,15 @@ def test_no_canary_is_printed(planted: Project, command: tuple[str, ...], code: 
     assert "***" in result.stdout + result.stderr, result
 
 
+@pytest.mark.parametrize("fmt", ["ray", "k8s", "ecs", "spark"])
+def test_engine_formats_refuse_every_literal_secret_and_print_none(planted: Project, fmt: str) -> None:
+    """An engine's format (SPEC §13) refuses the literal secrets, naming them, with no byte of one."""
+    result = planted.cli(*SET, "env", "--format", fmt, env=PROCESS, timeout=60)
+    assert result.returncode == 2, result
+    assert "hold literal secrets" in result.stderr, result
+    assert_no_canary(result.stdout + result.stderr)
+
+
 def test_a_broken_run_context_is_masked_whole(project: Project) -> None:
     """An mlflow_run_context that is not JSON cannot be masked entry by entry: it is *** in every output."""
     env = {"MLFLOW_RUN_CONTEXT": '{"token": "CANARY-broken-context",}'}

@@ -125,6 +125,14 @@ RUN: dict[str, tuple[int, str | None]] = {
     ),
     "layered-mlflow schema > settings/mlflow.schema.json": (0, None),
     "python benchmarks/startup.py --runs 30": (0, f"python {REPO}/benchmarks/startup.py --runs 1 --quick"),
+    # docs/distributed.md: a job's settings in a folder of its own, then what each engine's format prints.
+    "mkdir -p job/settings && cd job": (0, None),
+    "cat > settings/mlflow.yml <<'EOF'\nmlflow_tracking_uri: https://mlflow.example.com\n"
+    "mlflow_experiment_name: churn\nmlflow_tracking_username: trainer\n"
+    "mlflow_tracking_password: aws-sm:prod/mlflow#password\nenv:\n  AWS_DEFAULT_REGION: eu-west-1\nEOF": (0, None),
+    "layered-mlflow --set mlflow_tracking_password=hunter2 env --format ray": (2, None),
+    "layered-mlflow env --format ray": (0, None),
+    "layered-mlflow env --format k8s --name churn-train": (0, None),
     "python benchmarks/instructions.py": (0, f"python {REPO}/benchmarks/instructions.py"),  # valgrind: .ci/run
     "python benchmarks/auth_provider.py --requests 3000": (
         0,

@@ -112,7 +112,7 @@ def test_show_names_the_file_variable_as_the_origin(project: Project, secret: Pa
     shown = project.cli("show", "--format", "json", env={f"{TARGET}_FILE": str(secret)})
     assert shown.returncode == 0, shown
     setting = shown.json()["settings"]["mlflow_tracking_password"]
-    assert setting == {"value": "***", "layer": "process_env", "source": f"{TARGET}_FILE"}
+    assert setting == {"value": "***", "layer": "process_env", "source": f"{TARGET}_FILE", "secret": True}
     assert "canary" not in shown.stdout
 
 

@@ -83,6 +83,7 @@ def test_show_marks_the_artifact_root_as_derived(project: Project) -> None:
         "value": (project.root / "mlruns").as_uri(),
         "layer": "derived",
         "source": "sqlite: tracking store",
+        "secret": False,
     }
 
 

@@ -22,9 +22,15 @@ def show(options: Options, fmt: str = "text", show_secrets: bool = False) -> Non
     output.write(render(resolved, show_secrets))
 
 
-def env(options: Options, fmt: str = "dotenv", show_secrets: bool = False, github_env: bool = False) -> None:
-    """The variables `run` sets, quoted for ``fmt``; with ``github_env``, appended to $GITHUB_ENV instead."""
+def env(
+    options: Options, fmt: str = "dotenv", show_secrets: bool = False, github_env: bool = False, name: str | None = None
+) -> None:
+    """The variables `run` sets, quoted for ``fmt``; with ``github_env``, appended to $GITHUB_ENV instead.
+
+    An engine's format (SPEC §13) keeps secret references unresolved; ``name`` names its Kubernetes objects.
+    """
     from layered_mlflow.cli import formats
+    from layered_mlflow.distributed import targets
     from layered_mlflow.secrets import masking
 
     resolved = options.ready()
@@ -32,6 +38,9 @@ def env(options: Options, fmt: str = "dotenv", show_secrets: bool = False, githu
         from layered_mlflow.cli import github
 
         output.write(github.write_env(options.fetched(resolved), options.environ))
+        return
+    if fmt in targets.TARGETS or name is not None:
+        output.write(os.fsencode(targets.render(fmt, resolved, show_secrets, options.environ, name)), nl=False)
         return
     if show_secrets:
         resolved = options.fetched(resolved)

@@ -19,6 +19,7 @@ from layered_mlflow.cli.formats import FORMATS
 from layered_mlflow.cli.options import Options, checked, start
 from layered_mlflow.cli.process import PROG, failed, prepare, say
 from layered_mlflow.cli.runner import inherited_environment
+from layered_mlflow.distributed.targets import TARGETS
 from layered_mlflow.mlflow_names.variables import mlflow_variables
 from layered_mlflow.resolution.exports import child_environment
 from layered_mlflow.sources.layers import malformed_assignment
@@ -161,18 +162,21 @@ def experiment(options: Options) -> None:
 
 
 @cli.command("env", short_help="Print the variables `run` sets, for a shell, Docker or CI.")
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="dotenv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, *TARGETS]), default="dotenv", show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
 @click.option("--github-env", is_flag=True, help="Append the variables to $GITHUB_ENV; print ::add-mask:: lines.")
+@click.option("--name", help="Name of the ConfigMap and Secret of --format k8s [default: layered-mlflow-ENV].")
 @click.pass_obj
-def env_command(options: Options, fmt: str, show_secrets: bool, github_env: bool) -> None:
-    """Print the variables `run` sets for a command, quoted for a .env file, a shell, JSON, Docker or GitHub Actions.
+def env_command(options: Options, fmt: str, show_secrets: bool, github_env: bool, name: str | None) -> None:
+    """Print the variables `run` sets for a command, quoted for a .env file, a shell, JSON, Docker or GitHub Actions,
+    or for a distributed job's workers: Ray, Kubernetes, AWS Batch/ECS, Spark.
 
     \b
       eval "$(layered-mlflow env --format shell)"
       layered-mlflow env --github-env
+      layered-mlflow env --format ray > runtime_env.json
     """
-    commands.env(options, fmt, show_secrets, github_env)
+    commands.env(options, fmt, show_secrets, github_env, name)
 
 
 @cli.command(short_help="Scaffold settings/, .env.example and .gitignore lines.")

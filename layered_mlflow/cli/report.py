@@ -31,6 +31,9 @@ def show_json(resolved: Resolved, show_secrets: bool) -> str:
                 "value": _jsonable(_masked(secrets, name, s.value, show_secrets)),
                 "layer": s.layer,
                 "source": s.source,
+                # Its name, or a password or key inside it (a URI's, a connection string's): SPEC §13.
+                "secret": name not in keys.NAME_LISTS
+                and (secrets.is_secret(name) or _masked(secrets, name, s.value, False) != s.value),
             }
             for name, s in resolved.settings.items()
         },

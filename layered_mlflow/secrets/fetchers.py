@@ -80,6 +80,19 @@ def _store(reference: str, environment: Mapping[str, str], where: str, deadline:
     return sops.fetch(reference, environment, where, deadline - _KILLED_WITHIN, root)
 
 
+def secret_arn(reference: str, environment: Mapping[str, str], where: str, deadline: float) -> str:
+    """The ARN of an ``aws-sm:`` reference's secret, from one DescribeSecret: no value is fetched (SPEC §13).
+
+    One attempt, bounded by the client's own timeouts; ``deadline`` is the caller's, which stops waiting.
+    """
+    secret = reference.partition(":")[2].partition("#")[0]
+    answer = _aws("secretsmanager", environment, where, reference, lambda c: c.describe_secret(SecretId=secret))
+    arn = answer.get("ARN")
+    if not isinstance(arn, str):
+        raise FetchError(f"{where} = {reference}: the endpoint answered without the secret's ARN (not AWS's API?)")
+    return arn
+
+
 def _no_value(where: str, reference: str, service: str) -> FetchError:
     """An answer of 200 without the value: not AWS's API (an empty reply, a proxy's page)."""
     return FetchError(

@@ -14,6 +14,7 @@ from layered_mlflow.secrets import fetchers
 from layered_mlflow.secrets.references import OP_WAITS, FetchError, is_reference
 
 _Fetch = Callable[[str, Mapping[str, str]], str]  # a reference's value, fetched with these variables
+_One = Callable[[str, Mapping[str, str], str, float], str]  # (reference, environment, where, deadline)
 
 _KEY_PAIR = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
 _CREDENTIAL_CODES = (
@@ -43,7 +44,40 @@ def fetch_all(where: Mapping[str, str], environment: Mapping[str, str], bound: f
     AWS_ENDPOINT_URL in the settings work. ``bound`` is the seconds for every fetch together. ``root`` is the
     project's, where a `sops:` file's path starts.
     """
-    return _bounded(lambda fetch: _fetch_all(fetch, where, environment), where, bound, root)
+    return _bounded(
+        lambda fetch: _fetch_all(fetch, where, environment),
+        where,
+        bound,
+        lambda reference, environment, where, deadline: fetchers.fetch(reference, environment, where, deadline, root),
+    )
+
+
+def fetch_variables(variables: Mapping[str, str], bound: float, root: Path) -> dict[str, str]:
+    """Each of ``variables`` that is a reference, with what it refers to: a worker's own environment (SPEC §13).
+
+    Fetched as for `run`, with ``variables`` as the environment: the AWS variables' own references first,
+    one request per distinct reference, ``bound`` seconds in all.
+    """
+    where: dict[str, str] = {}
+    for name, value in variables.items():
+        if is_reference(value):
+            where.setdefault(value, f"{name} (the worker's environment)")
+    if not where:
+        return {}
+    values = fetch_all(where, variables, bound, root)
+    return {name: values[value] for name, value in variables.items() if value in where}
+
+
+def secret_arns(where: Mapping[str, str], environment: Mapping[str, str], bound: float) -> dict[str, str]:
+    """The ARN of each ``aws-sm:NAME`` reference of ``where`` (reference -> the key it is for, for messages):
+    one DescribeSecret each, no value fetched, ``bound`` seconds in all (`env --format ecs`, SPEC §13)."""
+    plain = _without_references(environment)
+
+    def each(fetch: _Fetch) -> None:
+        for reference in where:
+            fetch(reference, plain)
+
+    return _bounded(each, where, bound, fetchers.secret_arn)
 
 
 def _fetch_all(fetch: _Fetch, where: Mapping[str, str], environment: Mapping[str, str]) -> None:
@@ -69,8 +103,9 @@ def _without_references(environment: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in environment.items() if name not in unresolved}
 
 
-def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: float, root: Path) -> dict[str, str]:
-    """``work`` fetching each distinct reference once, in a worker the command stops waiting for after ``bound`` s."""
+def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: float, one: _One) -> dict[str, str]:
+    """``work`` fetching each distinct reference once with ``one``, in a worker the command stops waiting for
+    after ``bound`` s."""
     deadline = time.monotonic() + bound
     values: dict[str, str] = {}
     failures: list[BaseException] = []
@@ -79,7 +114,7 @@ def _bounded(work: Callable[[_Fetch], None], where: Mapping[str, str], bound: fl
     def fetch(reference: str, environment: Mapping[str, str]) -> str:
         if reference not in values:
             current.append(reference)
-            values[reference] = fetchers.fetch(reference, environment, where[reference], deadline, root)
+            values[reference] = one(reference, environment, where[reference], deadline)
         return values[reference]
 
     def run() -> None:
