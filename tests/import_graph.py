@@ -63,7 +63,7 @@ def graph(package: Path) -> Graph:
 
 def _imports(node: ast.AST, here: str, known: Mapping[str, Path], in_function: bool) -> Iterator[tuple[str, bool]]:
     for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+        if isinstance(child, ast.If) and _is_type_checking(child.test):
             yield from _imports(ast.Module(body=child.orelse, type_ignores=[]), here, known, in_function)
             continue
         inside = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
@@ -77,6 +77,13 @@ def _imports(node: ast.AST, here: str, known: Mapping[str, Path], in_function: b
                 if target:
                     yield target, inside
         yield from _imports(child, here, known, inside)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING`` itself (``not TYPE_CHECKING`` runs its body)."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _known(dotted: str, known: Mapping[str, Path]) -> str | None:

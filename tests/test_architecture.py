@@ -4,6 +4,7 @@ points up the layer order (tests/import_graph.py reads the graph; `.ci/run` prin
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -29,19 +30,29 @@ def test_every_module_sits_in_a_layer() -> None:
 
 
 def test_every_layer_named_exists() -> None:
-    """LAYERS names nothing that is not there (`distributed` excepted until it lands): no stale entry."""
+    """LAYERS names nothing that is not there: no stale entry."""
     tops = {path.stem if path.suffix else path.name for path in PACKAGE.iterdir() if path.name != "__pycache__"}
     named = {name for layer in LAYERS for name in layer if name}
-    assert named - tops <= {"distributed"}
+    assert named - tops == set()
 
 
-@pytest.mark.parametrize("init", sorted(PACKAGE.rglob("__init__.py"))[1:], ids=lambda p: str(p.parent.name))
+@pytest.mark.parametrize(
+    "init", sorted(p for p in PACKAGE.rglob("__init__.py") if p.parent != PACKAGE), ids=lambda p: str(p.parent.name)
+)
 def test_a_subpackage_is_only_its_docstring(init: Path) -> None:
     """Importing one module of a folder costs that module's imports, never its siblings' (start-up speed)."""
     body = ast.parse(init.read_text(encoding="utf-8")).body
     assert len(body) == 1
     assert isinstance(body[0], ast.Expr)
     assert isinstance(body[0].value, ast.Constant)
+
+
+def test_no_module_of_the_package_is_ignored_by_git() -> None:
+    """A .gitignore pattern that matched a folder of the package (`secrets/` once did) would keep its modules out
+    of every commit, and out of ruff, which honours .gitignore: the checkout CI tests would lack them."""
+    files = [str(path.relative_to(PACKAGE.parent)) for path in PACKAGE.rglob("*.py")]
+    done = subprocess.run(["git", "check-ignore", *files], cwd=PACKAGE.parent, capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout  # 1: none of them is ignored
 
 
 def test_the_public_api_is_all_that_the_package_exports() -> None:
@@ -88,6 +99,11 @@ def _package(root: Path, files: dict[str, str]) -> Path:
             {"keys.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from layered_mlflow import errors\n"},
             {},
             id="type-checking-only",
+        ),
+        pytest.param(
+            {"keys.py": "if not TYPE_CHECKING:\n    from layered_mlflow import errors\n", "errors.py": ""},
+            {"layered_mlflow.keys": {"layered_mlflow.errors": False}},
+            id="not-type-checking-runs",
         ),
         pytest.param(
             {"keys.py": "if TYPE_CHECKING:\n    pass\nelse:\n    from layered_mlflow import errors\n", "errors.py": ""},

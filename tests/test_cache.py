@@ -18,8 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layered_mlflow.sources import cache
-from layered_mlflow.sources import settings_file as settings_files
+from layered_mlflow.sources import cache, settings_file
 from tests.conftest import COMMAND, PRINT_ENV, Project
 
 WORDS = st.text("abcxyz019 -_:@#'\"{}[],.*&!%\\\n", max_size=12)
@@ -46,7 +45,7 @@ def outcome(path: Path, environ: dict[str, str]) -> object:
 
 def uncached(path: Path) -> object:
     try:
-        return settings_files.read_settings_file(path, {})
+        return settings_file.read_settings_file(path, {})
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
 
@@ -311,13 +310,13 @@ READER = """
 import os, sys, tempfile
 from pathlib import Path
 from layered_mlflow.sources import cache
-from layered_mlflow.sources import settings_file as settings_files
+from layered_mlflow.sources import settings_file
 
 store, scratch = cache._store, Path(tempfile.mkdtemp(), "mlflow.yml")
 
 def checked(folder, name, key, parsed):
     scratch.write_bytes(key.split(bytes(1), 1)[1])
-    if settings_files.read_settings_file(scratch, {}) != parsed:
+    if settings_file.read_settings_file(scratch, {}) != parsed:
         print("stale:", key.split(bytes(1), 1)[1], parsed, file=sys.stderr)
     store(folder, name, key, parsed)
 
@@ -372,7 +371,7 @@ def test_a_file_rewritten_in_place_while_processes_read_it_never_leaves_a_stale_
     for text in ("", *TOGGLED):
         for path in paths:
             path.write_text(text)
-        expected = settings_files.read_settings_file(paths[0], {})
+        expected = settings_file.read_settings_file(paths[0], {})
         for index, folder in enumerate(caches):
             copy = tmp_path / f"copy-{len(text)}-{index}"  # each text against the entries as the race left them
             shutil.copytree(folder, copy)

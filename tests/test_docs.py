@@ -69,7 +69,7 @@ RUN: dict[str, tuple[int, str | None]] = {
     "layered-mlflow run -- mlflow experiments search": (0, None),
     "ENV_FOR_DYNACONF=prodution layered-mlflow run -- python train.py": (2, None),
     # A new folder outside the demo project (inside it, init refuses to nest a project).
-    "cd churn && layered-mlflow init": (0, "mkdir ../churn && cd ../churn && layered-mlflow init"),
+    "cd .. && mkdir churn && cd churn && layered-mlflow init": (0, None),
     "layered-mlflow init": (
         1,
         "mkdir ../churn && cd ../churn && layered-mlflow init > /dev/null && layered-mlflow init",
@@ -151,10 +151,7 @@ RUN: dict[str, tuple[int, str | None]] = {
         "GITHUB_ENV=$PWD/github_env MLFLOW_TRACKING_PASSWORD=hunter2 layered-mlflow --env production env --github-env",
     ),
     # Troubleshooting: from a subfolder, from HOME (no project), a variable in two layers, a secret's name.
-    "cd notebooks && layered-mlflow explain mlflow_tracking_uri": (
-        0,
-        "mkdir notebooks && cd notebooks && layered-mlflow explain mlflow_tracking_uri",
-    ),
+    "mkdir -p notebooks && cd notebooks && layered-mlflow explain mlflow_tracking_uri": (0, None),
     "cd ~ && layered-mlflow show": (0, None),
     "echo MLFLOW_EXPERIMENT_NAME=churn-dotenv >> .env": (0, None),
     "MLFLOW_EXPERIMENT_NAME=churn layered-mlflow explain MLFLOW_EXPERIMENT_NAME": (0, None),

@@ -10,7 +10,7 @@ import pytest
 
 from layered_mlflow import keys
 from layered_mlflow.errors import ConfigError
-from layered_mlflow.sources import settings_file as settings_files
+from layered_mlflow.sources import settings_file
 from layered_mlflow.sources.yaml_limits import MAX_DEPTH, MAX_KEYS, refuse_deep_nesting
 
 DEEP = "[" * (MAX_DEPTH + 1)
@@ -92,7 +92,7 @@ def test_top_level_keys_up_to_the_limit_are_read(tmp_path: Path, text: str, keys
     """The limit counts top-level keys, not lines: `env` entries and a string's lines at column 0 are no keys."""
     path = tmp_path / "mlflow.yml"
     path.write_text(text)
-    assert len(settings_files.read_settings_file(path, {})) == keys_read
+    assert len(settings_file.read_settings_file(path, {})) == keys_read
 
 
 @pytest.mark.parametrize(
@@ -108,4 +108,4 @@ def test_more_top_level_keys_than_the_limit_are_refused(tmp_path: Path, text: st
     path = tmp_path / "mlflow.yml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=rf"^{path}: more than 1,000 top-level keys \({count:,}\)"):
-        settings_files.read_settings_file(path, {})
+        settings_file.read_settings_file(path, {})

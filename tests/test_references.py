@@ -257,6 +257,31 @@ def test_missing_op_is_one_line(project: Project, tmp_path: Path) -> None:
     assert "1Password's `op` command is not on PATH" in result.stderr, result
 
 
+@pytest.mark.parametrize(
+    ("where", "named"),
+    [
+        pytest.param("settings/mlflow.yml", "mlflow_tracking_password (settings/mlflow.yml)", id="a-file-by-its-key"),
+        pytest.param(".env", "MLFLOW_TRACKING_PASSWORD (.env)", id="dotenv-as-it-spells-it"),
+        pytest.param("environment", "MLFLOW_TRACKING_PASSWORD (environment)", id="the-environment-by-its-variable"),
+    ],
+)
+def test_a_failed_reference_is_named_as_its_layer_spells_it(
+    project: Project, tmp_path: Path, where: str, named: str
+) -> None:
+    """The one way `check` names a setting (Resolved.where) names a reference that cannot be fetched too."""
+    reference = "op://ml/mlflow/password"
+    env = {"PATH": str(tmp_path)}
+    if where == "environment":
+        env["MLFLOW_TRACKING_PASSWORD"] = reference
+    elif where == ".env":
+        project.write(".env", f"MLFLOW_TRACKING_PASSWORD={reference}\n")
+    else:
+        project.write(where, f"mlflow_tracking_password: {reference}\n")
+    result = project.cli("run", "--", "/bin/true", env=env)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(f"layered-mlflow: error: {named} = {reference}: "), result
+
+
 def test_missing_boto3_says_which_extra(project: Project, tmp_path: Path) -> None:
     """Without boto3 (here shadowed by a package on PYTHONPATH that fails to import), the hint is the aws extra."""
     (tmp_path / "boto3").mkdir()

@@ -23,7 +23,7 @@ from layered_mlflow.secrets.masking import secrets_of
 from layered_mlflow.secrets.references import is_reference
 from layered_mlflow.server import settings as server_settings
 from layered_mlflow.server.auth_config import ADMIN_VARIABLES
-from layered_mlflow.sources import kedro_mlflow_shape as kedro
+from layered_mlflow.sources import kedro_mlflow_shape as shape
 from layered_mlflow.sources.layers import Setting
 
 # Stores MLflow's client reaches over HTTP, through its REST client (mlflow/utils/rest_utils.py).
@@ -161,7 +161,7 @@ def _no_ops(resolved: Resolved, settings: Iterable[Setting]) -> Iterator[Problem
         if precedence.kind(setting.layer).spells_variables:
             hint = f"set {variable} itself"
         else:
-            hint = kedro.misplaced_hint(setting.key[1]) or f"write {setting.key[1]} at the top level"
+            hint = shape.misplaced_hint(setting.key[1]) or f"write {setting.key[1]} at the top level"
         yield Problem(WARNING, f"{resolved.where(setting)} does nothing: it is not a `server` key", hint)
 
 

@@ -11,6 +11,7 @@ import os
 from layered_mlflow.cli import output
 from layered_mlflow.cli.options import Options
 from layered_mlflow.cli.process import say
+from layered_mlflow.secrets import masking
 
 
 def show(options: Options, fmt: str = "text", show_secrets: bool = False) -> None:
@@ -31,7 +32,6 @@ def env(
     """
     from layered_mlflow.cli import formats
     from layered_mlflow.distributed import targets
-    from layered_mlflow.secrets import masking
 
     resolved = options.ready()
     if github_env:

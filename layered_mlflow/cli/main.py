@@ -271,7 +271,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
         with lean_dynaconf():
             code = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
     except click.UsageError as exc:
-        unparsed = None if isinstance(exc, click.exceptions.NoArgsIsHelpError) else _unparsed_set(argv or sys.argv[1:])
+        unparsed = (
+            None
+            if isinstance(exc, click.exceptions.NoArgsIsHelpError)
+            else _unparsed_set(sys.argv[1:] if argv is None else argv)
+        )
         if unparsed is not None:  # click would quote what followed it as a command or option: a value
             failed(malformed_assignment(unparsed))
         failed(exc)

@@ -23,7 +23,7 @@ PROJECT_DIR_VARIABLE = "LAYERED_MLFLOW_PROJECT_DIR"
 
 
 class _Kedro:
-    """Kedro's layout (``kedro_layout.py``), imported only for a Kedro project: every `run` finds a layout."""
+    """Kedro's layout (``kedro/layout.py``), imported only for a Kedro project: every `run` finds a layout."""
 
     marker = KEDRO_MARKER
 

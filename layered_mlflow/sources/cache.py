@@ -40,8 +40,7 @@ from typing import Any
 
 from layered_mlflow._version import __version__
 from layered_mlflow.errors import ConfigError
-from layered_mlflow.sources import reading
-from layered_mlflow.sources import settings_file as settings_files
+from layered_mlflow.sources import reading, settings_file
 
 OFF_VARIABLE = "LAYERED_MLFLOW_NO_CACHE"
 _MAGIC = b"layered-mlflow cache 2\n"
@@ -55,7 +54,7 @@ _READERS = ("sources", "mlflow_names", ".")
 
 
 def read_settings_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
-    """``settings_files.read_settings_file(path, environ)``, from the cache when it holds this file's bytes."""
+    """``settings_file.read_settings_file(path, environ)``, from the cache when it holds this file's bytes."""
     data = reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT)  # once: the key and the parse are of it
     where = folder_of(environ)
     if where is None:
@@ -96,7 +95,7 @@ def folder_of(environ: Mapping[str, str]) -> Path | None:
 def _parse(path: Path, data: bytes, environ: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
     """The parse of ``data``, and whether a value was evaluated from outside the file (never stored)."""
     outside: list[str] = []
-    return settings_files.parse_settings_file(path, data, environ, outside), bool(outside)
+    return settings_file.parse_settings_file(path, data, environ, outside), bool(outside)
 
 
 def _open_folder(where: Path, create: bool) -> int | None:
@@ -122,11 +121,14 @@ def _versions() -> bytes:
     parts = [__version__, sys.version, _dynaconf_version()]
     package = Path(__file__).parent.parent
     for folder in _READERS:
-        with os.scandir(package / folder) as entries:
-            for entry in sorted(entries, key=lambda entry: entry.name):
-                if entry.name.endswith(".py"):
-                    status = entry.stat()
-                    parts.append(f"{folder}/{entry.name} {status.st_mtime_ns} {status.st_size}")
+        try:
+            with os.scandir(package / folder) as entries:
+                for entry in sorted(entries, key=lambda entry: entry.name):
+                    if entry.name.endswith(".py"):
+                        status = entry.stat()
+                        parts.append(f"{folder}/{entry.name} {status.st_mtime_ns} {status.st_size}")
+        except OSError:  # a folder moved or unreadable: its own part of the key, never an error
+            parts.append(f"{folder} unreadable")
     return "\n".join(parts).encode()
 
 

@@ -16,7 +16,7 @@ from layered_mlflow.errors import ConfigError, UsageError
 from layered_mlflow.keys import Key, Value
 from layered_mlflow.problems import Problem
 from layered_mlflow.sources import file_variables
-from layered_mlflow.sources import kedro_mlflow_shape as kedro
+from layered_mlflow.sources import kedro_mlflow_shape as shape
 from layered_mlflow.sources.cache import read_settings_file
 from layered_mlflow.sources.dotenv_files import Binding
 
@@ -68,11 +68,11 @@ class SettingsFile:
 
     def problems(self, shown: str) -> list[Problem]:
         """What `check` says of the file's kedro-mlflow keys (SPEC §10); ``shown`` is the file for people."""
-        return kedro.problems(self._read, shown)
+        return shape.problems(self._read, shown)
 
     @functools.cached_property
-    def _read(self) -> kedro.Translation:
-        return kedro.translate(read_settings_file(self.path, self.environ), str(self.path))
+    def _read(self) -> shape.Translation:
+        return shape.translate(read_settings_file(self.path, self.environ), str(self.path))
 
 
 class Variables(NamedTuple):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from layered_mlflow.errors import ConfigError, shown
-from layered_mlflow.sources import kedro_mlflow_shape as kedro
+from layered_mlflow.sources import kedro_mlflow_shape as shape
 from layered_mlflow.sources import reading, yaml_limits
 
 # Every Dynaconf setting that reading a file consults, given explicitly: Dynaconf
@@ -175,8 +175,8 @@ def parse_settings_file(
                     f"{path}: {value.__class__.__name__.lower()} markers (@del, @reset, @merge) do not apply here",
                     hint="layers merge key by key already; write null to say nothing",
                 )
-            if isinstance(value, str) and as_written and (found := kedro.PLACEHOLDER.search(value)):
-                raise kedro.placeholder_error(path, text, found.group())
+            if isinstance(value, str) and as_written and (found := shape.PLACEHOLDER.search(value)):
+                raise shape.placeholder_error(path, text, found.group())
             return _text(path, value) if isinstance(value, str) else value
 
         def evaluated(key: Any) -> Any:
@@ -282,8 +282,8 @@ def yaml_error(path: Path, text: str, exc: Any) -> ConfigError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     lines = text.splitlines()
     # An unquoted `{{ python_package }}` is a flow mapping inside a flow mapping: YAML refuses it.
-    if mark is not None and mark.line < len(lines) and (placeholder := kedro.placeholder_on(lines[mark.line])):
-        return kedro.placeholder_error(path, text, placeholder, mark.line + 1)
+    if mark is not None and mark.line < len(lines) and (placeholder := shape.placeholder_on(lines[mark.line])):
+        return shape.placeholder_error(path, text, placeholder, mark.line + 1)
     if mark is not None:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}"
         problem = str(exc.problem or exc.context or "invalid YAML")

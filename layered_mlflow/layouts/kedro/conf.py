@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from layered_mlflow.errors import ConfigError
-from layered_mlflow.sources import reading, yaml_limits
-from layered_mlflow.sources import settings_file as settings_files
+from layered_mlflow.sources import reading, settings_file, yaml_limits
 
 EXTENSIONS = (".yml", ".yaml", ".json")
 # Kedro's and kedro-mlflow's patterns (kedro/config/omegaconf_config.py, kedro_mlflow/framework/hooks).
@@ -47,7 +46,7 @@ def files(folder: Path, patterns: Sequence[str]) -> list[Path]:
 
 def text_of(path: Path) -> str:
     """A file of ``conf/`` read as a ``settings/`` file is: bounded, regular, UTF-8 text."""
-    return settings_files.decoded(path, reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT))
+    return settings_file.decoded(path, reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT))
 
 
 def read_folder(paths: Sequence[Path]) -> Folder:
@@ -101,7 +100,7 @@ def _yaml(path: Path, text: str) -> Any:
         yaml_limits.refuse_expansion(path, root)
         return None if root is None else loader.construct_document(root)
     except yaml.YAMLError as exc:
-        raise settings_files.yaml_error(path, text, exc) from None
+        raise settings_file.yaml_error(path, text, exc) from None
     finally:
         loader.dispose()
 

@@ -1,7 +1,7 @@
 """The Kedro layout: ``conf/base`` and one environment folder, as Kedro and kedro-mlflow read them (SPEC §10).
 
 A project is a folder whose ``pyproject.toml`` has ``[tool.kedro]``. Its
-``settings.py`` is read as a syntax tree, never run (``kedro_settings.py``).
+``settings.py`` is read as a syntax tree, never run (``settings.py`` here).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from layered_mlflow.layouts.kedro import problems as kedro_problems
 from layered_mlflow.layouts.kedro import settings as kedro_settings
 from layered_mlflow.layouts.kedro.conf import Folder
 from layered_mlflow.problems import Problem
-from layered_mlflow.sources import kedro_mlflow_shape as kedro
+from layered_mlflow.sources import kedro_mlflow_shape as shape
 from layered_mlflow.sources.layers import Layer, Setting, SettingsFile
 
 
@@ -31,13 +31,13 @@ class KedroFile(SettingsFile):
         self.conf, self.credentials = conf, credentials
 
     @functools.cached_property
-    def _read(self) -> kedro.Translation:
+    def _read(self) -> shape.Translation:
         if self.credentials:
-            return kedro.Translation(self.conf.credential_variables(self.path), ())
-        read = kedro.translate(self.conf.data_of(self.name, self.path), str(self.path))
+            return shape.Translation(self.conf.credential_variables(self.path), ())
+        read = shape.translate(self.conf.data_of(self.name, self.path), str(self.path))
         applied = "server.credentials"  # exported from the credentials files
         unapplied = tuple(name for name in read.unapplied if name != applied)
-        return kedro.Translation(read.settings, unapplied, read.unknown)
+        return shape.Translation(read.settings, unapplied, read.unknown)
 
 
 class PackageExperiment(NamedTuple):

@@ -1,6 +1,6 @@
 """A Kedro project's marker and its ``settings.py``, read as text and syntax tree, never imported (SPEC §10).
 
-Only literal values are taken (``kedro_literals.py``); anything else is
+Only literal values are taken (``literals.py``); anything else is
 assumed, and `check` says what was assumed.
 """
 
