@@ -14,6 +14,7 @@ import pytest
 
 from layered_mlflow import Resolved, resolve
 from layered_mlflow.errors import ConfigError
+from layered_mlflow.mlflow_names import server_options
 
 
 def project(root: Path, files: Mapping[str, str]) -> Path:
@@ -221,10 +222,12 @@ def test_token_command_program_anchored(tmp_path: Path, command: str, expected: 
     assert result.settings["token.command"].value == tuple(part.format(root=tmp_path) for part in expected)
 
 
-def test_server_paths_anchored_in_a_file_of_server_keys_only(tmp_path: Path) -> None:
-    """MLflow's server path options are made absolute from the root, also when the server section is all."""
-    result = resolved(tmp_path, {BASE: "server:\n  expose_prometheus: metrics\n"})
-    assert result.settings["server.expose_prometheus"].value == str(tmp_path / "metrics")
+@pytest.mark.parametrize("key", [*server_options.path_keys(), ("server", "expose_prometheus")], ids=".".join)
+def test_server_paths_anchored(tmp_path: Path, key: tuple[str, ...]) -> None:
+    """A `server` path option, ours or one the installed MLflow's `mlflow server` declares a path, is made
+    absolute from the root."""
+    result = resolved(tmp_path, {BASE: f"server:\n  {key[1]}: metrics\n"})
+    assert result.settings[".".join(key)].value == str(tmp_path / "metrics")
 
 
 @pytest.mark.parametrize(
