@@ -5,13 +5,17 @@ tests/test_project.py and tests/test_kedro_layout.py prove the same through the 
 
 from __future__ import annotations
 
+import os
+import pwd
 from pathlib import Path
 
 import pytest
 
 from layered_mlflow import resolve
+from layered_mlflow.errors import ConfigError
 from layered_mlflow.layouts import discovery
 from layered_mlflow.layouts.discovery import locate
+from layered_mlflow.layouts.kedro.layout import KedroLayout
 from layered_mlflow.layouts.settings_dir import SettingsLayout
 from layered_mlflow.problems import WARNING, Problem
 from layered_mlflow.resolution import precedence
@@ -113,3 +117,69 @@ def test_kedro_files_read_variables_from_dotenv(
     result = resolve(cwd=write(tmp_path, files), environ=environ)
     setting = result.settings["mlflow_tracking_uri"]
     assert (setting.value, setting.layer) == (expected, "base_file")
+
+
+def test_kedro_layout_problems_are_the_environments(tmp_path: Path) -> None:
+    """`check` reports the chosen environment's problems: Kedro's folder for it is missing (SPEC §10)."""
+    layout = KedroLayout.at(write(tmp_path, {"pyproject.toml": KEDRO, "conf/base/mlflow.yml": ""}))
+    assert discovery.problems(layout, "staging") == [
+        Problem(
+            WARNING,
+            "conf/staging/ does not exist, so only conf/base/ is read; `kedro run` refuses to start without it",
+            "create it (Kedro's template git-ignores conf/staging, so a fresh clone has none), "
+            "or choose another environment with --env or KEDRO_ENV",
+        )
+    ]
+
+
+ME = pwd.getpwuid(os.geteuid()).pw_name
+
+
+@pytest.mark.parametrize(
+    ("writable", "refused"),
+    [
+        pytest.param("settings/mlflow.yml", "settings/mlflow.yml", id="a-settings-file"),
+        pytest.param("settings", "settings", id="the-settings-folder"),
+        pytest.param(".", ".", id="the-root-a-layout-marks"),
+    ],
+)
+def test_a_discovered_project_writable_by_every_user_is_refused(tmp_path: Path, writable: str, refused: str) -> None:
+    """A project found from the working directory whose file, folder or root every user may write is refused,
+    naming that path and how to trust it by naming the project (SPEC §2); named, the same project is used."""
+    root = write(tmp_path / "p", {"settings/mlflow.yml": ""})
+    (root / writable).chmod((root / writable).stat().st_mode | 0o002)
+    with pytest.raises(ConfigError) as raised:
+        discovery.find_project(root / "settings", None, "--project-dir")
+    assert (raised.value.message, raised.value.hint) == (
+        f"{os.path.normpath(root / refused)} is writable by every user (owner {ME}): a project found from the "
+        "working directory is used only if you or root own its files and not every user can write them",
+        f"if you trust it, name it: --project-dir {root} (or LAYERED_MLFLOW_PROJECT_DIR)",
+    )
+    assert discovery.find_project(tmp_path, str(root), "--project-dir").root == root
+
+
+def test_a_trusted_discovered_project_is_used(tmp_path: Path) -> None:
+    """A project found from the working directory, its files the user's and not writable by all, is used."""
+    root = write(tmp_path / "p", {"settings/mlflow.yml": ""})
+    assert discovery.find_project(root / "settings", None, "--project-dir").root == root
+
+
+@pytest.mark.parametrize(
+    ("chosen", "expected"),
+    [
+        pytest.param("Production", ("production", "--env"), id="chosen-by-the-option-lower-cased"),
+        pytest.param(None, ("development", "default"), id="nothing-chooses-the-default"),
+    ],
+)
+def test_select_environment_says_what_chose_it(tmp_path: Path, chosen: str | None, expected: tuple[str, str]) -> None:
+    """Without ``chosen_as``, the environment given is said to come from --env."""
+    layout = SettingsLayout.at(write(tmp_path, {"settings/mlflow.yml": "", "settings/mlflow.production.yml": ""}))
+    assert discovery.select_environment(layout, chosen, {}, {}) == expected
+
+
+def test_select_environment_unknown_names_the_option(tmp_path: Path) -> None:
+    """An unknown environment's error names --env as what gave it, when the caller says nothing else."""
+    layout = SettingsLayout.at(write(tmp_path, {"settings/mlflow.yml": ""}))
+    with pytest.raises(ConfigError) as raised:
+        discovery.select_environment(layout, "nosuch", {}, {})
+    assert raised.value.message == "unknown environment 'nosuch' (from --env); known environments: development"

@@ -159,6 +159,21 @@ TEXTS = [
     pytest.param('Password="a;SECRET";User=u', "Password=***;User=u", id="adonet-quoted-value"),
     pytest.param("Pwd={unclosed;x=1", "Pwd=***;x=1", id="unclosed-brace-masks-as-a-plain-value"),
     pytest.param("team='a b';name={x}", "team='a b';name={x}", id="quoted-values-of-plain-names-kept"),
+    pytest.param("a@b http://u:pw x@h", "a@b http://u:***@h", id="an-at-before-the-uri-is-not-its-end"),
+    pytest.param("a@b http://u:pw x", "a@b http://u:pw x", id="an-at-before-the-uri-ends-no-password"),
+    pytest.param("http://u:pw x@y z@w", "http://u:***@y z@w", id="password-with-a-space-ends-at-the-first-next-word"),
+    pytest.param("http://u:pw x@h@k y@z", "http://u:***@k y@z", id="that-words-last-at-and-no-further"),
+    pytest.param("http://u:pw x@", "http://u:***@", id="an-at-ending-the-text"),
+    pytest.param("http://u:pw a://b@c d://e", "http://u:pw a://b@c d://e", id="not-past-the-first-next-uri"),
+    pytest.param("a\nhttp://u:pw x@h", "a\nhttp://u:***@h", id="a-line-before-the-uri-is-no-matter"),
+    pytest.param("http://u:pw x@h\nmore", "http://u:***@h\nmore", id="a-line-after-the-at-is-no-matter"),
+    pytest.param("http://u:@h", "http://u:***@h", id="empty-password"),
+    pytest.param("http://u: x@h", "http://u:***@h", id="password-beginning-with-a-space"),
+    pytest.param(
+        "http://u:p@h http://v:q@k http://w:r@m",
+        "http://u:***@h http://v:***@k http://w:***@m",
+        id="every-uri-of-the-text-after-a-password",
+    ),
 ]
 
 
@@ -204,6 +219,40 @@ def test_many_secrets_scrub_as_few_do() -> None:
     expected = "a *** b *** c tok9999 ***"
     assert masking.Secrets(values=values).scrub_values(text) == expected
     assert masking.Secrets(values=(*values[-3:], "tok0001")).scrub_values(text) == expected
+
+
+MANY = tuple(f"tok{i:04d}" for i in range(40))  # past the few scrubbed with one pattern
+
+
+@pytest.mark.parametrize(
+    ("values", "text", "expected"),
+    [
+        pytest.param(MANY, "no secret here", "no secret here", id="none-found-text-unchanged"),
+        pytest.param(MANY, "ends with tok0039", "ends with ***", id="a-secret-ending-the-text"),
+        pytest.param((*MANY, "abcd"), "x abcd", "x ***", id="a-shortest-secret-ending-the-text"),
+        pytest.param((*MANY, "abcd"), "abcd", "***", id="the-text-is-a-shortest-secret"),
+        pytest.param((*MANY, "abcd", "ABCDEF"), "x abcdef y", "x *** y", id="longest-first-whatever-the-case"),
+        pytest.param((*MANY[:1], "abcd", "ABCDEF"), "x abcdef y", "x *** y", id="longest-first-when-few"),
+    ],
+)
+def test_scrub_values(values: tuple[str, ...], text: str, expected: str) -> None:
+    """Secret values in free text become ``***``, any case, a secret holding another masked whole; others stay."""
+    assert masking.Secrets(values=values).scrub_values(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        pytest.param({"MLFLOW_TRACKING_PASSWORD": "pw1234"}, ["pw1234"], id="a-secret-name"),
+        pytest.param({"MLFLOW_TRACKING_PASSWORD_FILE": "/run/pw"}, [], id="an-x-file-holds-a-path-no-secret"),
+        pytest.param({"TEAM": "vision"}, [], id="a-plain-name"),
+        pytest.param({"DB": "postgresql://u:p%40ss@h/db"}, ["p%40ss", "p@ss"], id="a-uris-password-both-spellings"),
+        pytest.param({"DB": "postgresql://u@h/db"}, [], id="a-uri-without-password"),
+    ],
+)
+def test_environment_secrets(environ: dict[str, str], expected: list[str]) -> None:
+    """The process environment's secret values: secret-named variables (not X_FILE paths) and URI passwords."""
+    assert list(masking.environment_secrets(environ)) == expected
 
 
 PRINTABLE = [

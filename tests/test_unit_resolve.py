@@ -14,6 +14,7 @@ import pytest
 
 from layered_mlflow import Resolved, resolve
 from layered_mlflow.errors import ConfigError
+from layered_mlflow.mlflow_names import server_options
 
 
 def project(root: Path, files: Mapping[str, str]) -> Path:
@@ -188,3 +189,103 @@ def test_settings_and_history_are_in_the_keys_order(tmp_path: Path) -> None:
     ]
     assert names == expected
     assert [name for name in result.history if name != "mlflow_allow_file_store"] == expected
+
+
+def test_file_problems_notes_first_then_in_file_order(tmp_path: Path) -> None:
+    """What the settings files' kedro-mlflow keys make `check` say: every note before any warning, and within
+    a level the files' order, lowest layer first (not the messages' alphabetical order)."""
+    note = "tracking:\n  disable_tracking:\n    disable_autologging: true\n"
+    files = {BASE: "tracking:\n  zzz: 1\n", PROD: note + "  aaa: 1\n"}
+    found = resolved(tmp_path, files, env="production").file_problems
+    assert [(p.level, p.message.split(" is ")[0]) for p in found] == [
+        ("note", "tracking.disable_tracking.disable_autologging (settings/mlflow.production.yml)"),
+        ("warning", "tracking.zzz (settings/mlflow.yml)"),
+        ("warning", "tracking.aaa (settings/mlflow.production.yml)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        pytest.param(
+            "[bin/get-token, --for, a/b]", ("{root}/bin/get-token", "--for", "a/b"), id="a-path-from-the-root"
+        ),
+        pytest.param("[get-token, a/b]", ("get-token", "a/b"), id="a-name-is-looked-up-on-path"),
+        pytest.param("[/abs/get-token]", ("/abs/get-token",), id="an-absolute-path-as-it-is"),
+        pytest.param("[~/get-token]", ("/home/me/get-token",), id="the-home-of-the-environ"),
+    ],
+)
+def test_token_command_program_anchored(tmp_path: Path, command: str, expected: tuple[str, ...]) -> None:
+    """token.command's program, when named by a path, is read from the project root (like token.file);
+    a bare name is left for PATH, and its arguments are never touched."""
+    result = resolved(tmp_path, {BASE: f"token:\n  command: {command}\n"}, {"HOME": "/home/me"})
+    assert result.settings["token.command"].value == tuple(part.format(root=tmp_path) for part in expected)
+
+
+@pytest.mark.parametrize("key", [*server_options.path_keys(), ("server", "expose_prometheus")], ids=".".join)
+def test_server_paths_anchored(tmp_path: Path, key: tuple[str, ...]) -> None:
+    """A `server` path option, ours or one the installed MLflow's `mlflow server` declares a path, is made
+    absolute from the root."""
+    result = resolved(tmp_path, {BASE: f"server:\n  {key[1]}: metrics\n"})
+    assert result.settings[".".join(key)].value == str(tmp_path / "metrics")
+
+
+@pytest.mark.parametrize(
+    ("env_files", "named", "refused"),
+    [
+        pytest.param(None, False, True, id="the-projects-own-dotenv-found-is-refused"),
+        pytest.param([".env"], False, False, id="an-env-file-named-is-trusted"),
+        pytest.param(None, True, False, id="a-project-named-is-trusted"),
+    ],
+)
+def test_a_dotenv_writable_by_every_user(
+    tmp_path: Path, env_files: list[str] | None, named: bool, refused: bool
+) -> None:
+    """The `.env` of a project found from the working directory is refused when every user may write it
+    (SPEC §2); naming the project or the file trusts it."""
+    root = project(tmp_path / "p", {".env": "MLFLOW_EXPERIMENT_NAME=dot\n"})
+    (root / ".env").chmod(0o666)
+    project_dir = root if named else None
+    if not refused:
+        result = resolve(cwd=root, environ={}, env_files=env_files, project_dir=project_dir)
+        assert result.settings["mlflow_experiment_name"].value == "dot"
+        return
+    with pytest.raises(ConfigError) as raised:
+        resolve(cwd=root, environ={}, env_files=env_files, project_dir=project_dir)
+    assert raised.value.message.startswith(f"{root / '.env'} is writable by every user")
+
+
+def test_an_env_file_outside_the_root_is_named_by_its_path(tmp_path: Path) -> None:
+    """An `--env-file` outside the project is read, and a message about what it says names it by its path."""
+    root = project(tmp_path / "p", {})
+    outside = tmp_path / "elsewhere.env"
+    outside.write_text("ENV_FOR_DYNACONF=nosuch\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        resolve(cwd=root, environ={}, env_files=[outside])
+    assert raised.value.message == (
+        f"unknown environment 'nosuch' (from ENV_FOR_DYNACONF in {outside}); known environments: development"
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message", "hint"),
+    [
+        pytest.param(
+            "Hunter2-x",
+            "unknown environment '***' (from the env argument); known environments: development",
+            "create settings/mlflow.***.yml to add it",
+            id="masked-in-message-and-hint",
+        ),
+        pytest.param(
+            "a/hunter2-x",
+            "unknown environment 'a/***' (from the env argument); known environments: development",
+            None,
+            id="no-hint",
+        ),
+    ],
+)
+def test_unknown_environment_masks_secrets(tmp_path: Path, env: str, message: str, hint: str | None) -> None:
+    """An unknown environment's error never echoes a secret value of the environment (SPEC §11)."""
+    with pytest.raises(ConfigError) as raised:
+        resolved(tmp_path, {}, {"MLFLOW_TRACKING_PASSWORD": "hunter2-x"}, env=env)
+    assert (raised.value.message, raised.value.hint) == (message, hint)

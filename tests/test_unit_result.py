@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from layered_mlflow import Resolved, resolve
+from layered_mlflow.errors import ConfigError
 from layered_mlflow.keys import variable_name
 from layered_mlflow.problems import NOTE, Problem
-from layered_mlflow.resolution.exports import child_environment, child_variables
+from layered_mlflow.resolution.exports import child_environment, child_variables, holds_nul
+from layered_mlflow.sources.layers import Setting
 
 
 @pytest.fixture
@@ -226,3 +228,88 @@ def test_project_dir_named_by_the_environment(root: Path, tmp_path_factory: pyte
     assert resolve(cwd=elsewhere, environ={"LAYERED_MLFLOW_PROJECT_DIR": str(root)}).root == root
     assert resolve(cwd=elsewhere, project_dir=root, environ={"LAYERED_MLFLOW_PROJECT_DIR": "/nowhere"}).root == root
     assert resolve(cwd=root / "src", project_dir="..", environ={}).root == root
+
+
+def test_where_names_each_layers_spelling(tmp_path: Path) -> None:
+    """`where` names a key as its layer spelled it, and the source for people: a variable and `(environment)`
+    for the process environment, the variable for `.env`, the key for a file and for `--set`."""
+    (tmp_path / "settings").mkdir()
+    (tmp_path / "settings/mlflow.yml").write_text("mlflow_tracking_uri: http://file\nmlflow_experiment_name: e\n")
+    (tmp_path / ".env").write_text("MLFLOW_EXPERIMENT_NAME=dot\n")
+    result = resolve(
+        cwd=tmp_path, environ={"MLFLOW_TRACKING_URI": "http://env"}, overrides=["mlflow_experiment_name=set"]
+    )
+    assert [
+        result.where(s) for name in ("mlflow_tracking_uri", "mlflow_experiment_name") for s in result.history[name]
+    ] == [
+        "MLFLOW_TRACKING_URI (environment)",
+        "mlflow_tracking_uri (settings/mlflow.yml)",
+        "mlflow_tracking_uri (built-in default)",
+        "mlflow_experiment_name (--set)",
+        "MLFLOW_EXPERIMENT_NAME (.env)",
+        "mlflow_experiment_name (settings/mlflow.yml)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kedro_env", "env", "expected"),
+    [
+        pytest.param(None, "local", {"LAYERED_MLFLOW_ENV": "local", "KEDRO_ENV": "local"}, id="env-option-sets-both"),
+        pytest.param("local", None, {"LAYERED_MLFLOW_ENV": "local"}, id="kedro-env-chose-it-inherited-as-is"),
+    ],
+)
+def test_kedro_env_is_set_unless_it_chose(
+    tmp_path: Path, kedro_env: str | None, env: str | None, expected: dict[str, str]
+) -> None:
+    """A Kedro project's command gets KEDRO_ENV naming the environment, unless KEDRO_ENV itself chose it."""
+    for relative, text in {"pyproject.toml": '[tool.kedro]\npackage_name = "p"\n', "conf/local/.keep": ""}.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text, encoding="utf-8")
+    environ = {"KEDRO_ENV": kedro_env} if kedro_env else {}
+    variables = resolve(cwd=tmp_path, env=env, environ=environ).variables
+    assert {name: variables[name] for name in ("LAYERED_MLFLOW_ENV", "KEDRO_ENV") if name in variables} == expected
+
+
+DEEP = "[" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("setting", "origin"),
+    [
+        pytest.param(
+            Setting(("mlflow_run_context",), DEEP, "base_file", "settings/mlflow.yml"),
+            "settings/mlflow.yml",
+            id="from-a-file",
+        ),
+        pytest.param(
+            Setting(("mlflow_run_context",), DEEP, "process_env", "MLFLOW_RUN_CONTEXT"),
+            "the environment",
+            id="from-the-environment",
+        ),
+    ],
+)
+def test_run_context_nesting_too_deeply(setting: Setting, origin: str) -> None:
+    """A run context whose JSON nests too deeply for json.loads is an error naming where it was set."""
+    with pytest.raises(ConfigError) as raised:
+        child_variables({"mlflow_run_context": setting}, {})
+    assert (raised.value.message, raised.value.hint) == (
+        f"MLFLOW_RUN_CONTEXT (from {origin}): its JSON nests too deeply to be read",
+        'a run context is a flat JSON object of tags: {"team": "vision"}',
+    )
+
+
+@pytest.mark.parametrize(
+    ("environment", "name"),
+    [
+        pytest.param({"A": "x", "B": "a\0b"}, "B", id="a-value"),
+        pytest.param({"A": "x", "B\0": "b"}, "'B\\x00'", id="a-name-shown-escaped"),
+        pytest.param({"A": "x"}, "a variable", id="none-found"),
+    ],
+)
+def test_holds_nul_names_the_variable(environment: dict[str, str], name: str) -> None:
+    """exec cannot pass a NUL: the error names the first variable holding one, and how to find where it is set."""
+    error = holds_nul(environment)
+    assert (error.message, error.hint) == (
+        f"{name} holds a NUL character, which no environment variable can",
+        f"remove the \\0 or \\x00 escape; `layered-mlflow explain {name}` shows where it is set",
+    )

@@ -126,3 +126,10 @@ def test_a_secret_setting_without_a_value_scrubs_nothing(tmp_path: Path) -> None
     key = ("mlflow_tracking_password",)
     settings = {**result.settings, "mlflow_tracking_password": Setting(key, None, "command_line", "--set")}
     assert secrets_of(result._replace(settings=settings)).values == ()
+
+
+def test_a_listed_secret_list_scrubs_each_item(tmp_path: Path) -> None:
+    """A list setting the `secrets` list names is secret item by item, its first item too (token.command's
+    program alone is no secret)."""
+    files = {BASE: "secrets: [server.allowed_hosts]\nserver:\n  allowed_hosts: [host-aaaa, host-bbbbb]\n"}
+    assert secrets_of(resolved(tmp_path, files)).values == ("host-bbbbb", "host-aaaa")

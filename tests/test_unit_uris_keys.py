@@ -237,3 +237,21 @@ def test_the_first_wrong_name_of_many_is_the_regexs(names: list[str]) -> None:
     """Checking many `env` names at once (str's methods) finds the same first wrong name as the regex, one by one."""
     expected = next((name for name in names if not keys.is_variable_name(name)), None)
     assert keys.not_a_variable_name(names) == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        pytest.param("MLFLOW_TRACKING_PASSWORD=s3cret", "MLFLOW_TRACKING_PASSWORD", id="variable-and-value"),
+        pytest.param("tags.team=a=b", "tags.team", id="value-holding-equals-splits-at-the-first"),
+        pytest.param("=x", "", id="no-name-before-equals"),
+    ],
+)
+def test_find_key_refuses_key_value(written: str, key: str) -> None:
+    """`explain KEY=VALUE` is no key: the error names the key before the first `=`, masks the value, says how."""
+    with pytest.raises(ConfigError) as raised:
+        keys.find_key(written, NAMED, MLFLOW_VARIABLES)
+    assert (raised.value.message, raised.value.hint) == (
+        f"{key + '=***'!r} is no key: explain takes a key, not KEY=VALUE",
+        f"layered-mlflow explain {key}",
+    )
