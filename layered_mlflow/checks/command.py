@@ -21,11 +21,21 @@ from layered_mlflow.secrets.references import BOUND
 
 
 class Report(NamedTuple):
-    """One environment's problems, located, for programs (`check --format json|github`)."""
+    """One environment's problems, for programs (`check --format json|github`): located only when asked."""
 
     environment: str | None  # as people read it; None: the active one, whose settings did not load
-    loads: bool  # False: the problems are why the settings do not load (exit 2)
-    problems: tuple[Located, ...]
+    problems: tuple[Problem, ...]
+    root: Path
+    resolved: Resolved | None = None  # None: the problems are why the settings do not load (exit 2)
+
+    @property
+    def loads(self) -> bool:
+        return self.resolved is not None
+
+    def located(self) -> tuple[Located, ...]:
+        """Each problem with its key, layer, file and line, secrets masked."""
+        secrets = secrets_of(self.resolved) if self.resolved is not None else None
+        return tuple(located(problem, self.resolved, self.root, secrets) for problem in self.problems)
 
 
 class Outcome(NamedTuple):
@@ -83,9 +93,7 @@ def run_checks(
             resolved = resolve(name, environ) if name is None else _given_unset(resolve, name, environ, unset)
         except LayeredMlflowError as exc:
             failures = _gathered(exc, load_errors(name))
-            report = Report(
-                name, False, tuple(located(Problem(ERROR, f.message, f.hint), None, root, None) for f in failures)
-            )
+            report = Report(name, tuple(Problem(ERROR, f.message, f.hint) for f in failures), root)
             if name is None:
                 return Outcome(
                     "", 2, tuple(with_hint(failure.message, failure.hint) for failure in failures), (report,)
@@ -104,9 +112,7 @@ def run_checks(
         lines.append(f"{resolved.environment_shown}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
         secrets = secrets_of(resolved)  # a message may quote a value made from a secret, under another name
         lines.extend(f"  {secrets.scrub_values(p.line())}" for p in problems)
-        reports.append(
-            Report(resolved.environment_shown, True, tuple(located(p, resolved, root, secrets) for p in problems))
-        )
+        reports.append(Report(resolved.environment_shown, tuple(problems), root, resolved))
         codes.append(1 if errors else 0)
     return Outcome("\n".join(lines), max(codes), (), tuple(reports))
 

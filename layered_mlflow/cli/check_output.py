@@ -30,7 +30,7 @@ def check_json(outcome: Outcome) -> str:
                 "loads": report.loads,
                 "errors": sum(p.level == ERROR for p in report.problems),
                 "warnings": sum(p.level == WARNING for p in report.problems),
-                "problems": [problem.document() for problem in report.problems],
+                "problems": [problem.document() for problem in report.located()],
             }
             for report in outcome.reports
         ],
@@ -45,7 +45,7 @@ def check_github(outcome: Outcome, environ: Mapping[str, str]) -> str:
     lines = []
     for report in outcome.reports:
         title = "layered-mlflow check" + (f" ({report.environment})" if several and report.environment else "")
-        lines += [annotation(problem, title, base) for problem in report.problems]
+        lines += [annotation(problem, title, base) for problem in report.located()]
     return "\n".join(lines)
 
 
