@@ -39,4 +39,8 @@ def __getattr__(name: str) -> object:
         from layered_mlflow.distributed import worker
 
         return getattr(worker, name)
+    if name == "load_ipython_extension":  # `%load_ext layered_mlflow`; IPython stays the kernel's to import
+        from layered_mlflow.cli.ipython import load_ipython_extension
+
+        return load_ipython_extension
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""The cache of parsed settings files: never stale, private, skipped where it cannot be, off on request."""
+"""The cache of parsed settings files (and Kedro conf/ files): never stale, private, skipped where it cannot be,
+off on request."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from layered_mlflow.layouts.kedro import conf as kedro_conf
 from layered_mlflow.sources import cache, settings_file
 from tests.conftest import COMMAND, PRINT_ENV, Project
 
@@ -35,52 +38,80 @@ def render(lines: list[tuple[str, str]]) -> str:
     )
 
 
-def outcome(path: Path, environ: dict[str, str]) -> object:
+def read_kedro(path: Path, environ: dict[str, str]) -> object:
+    """A Kedro conf/ folder of the one file ``path``, as the Kedro layout reads it (PyYAML, then the cache)."""
+    return kedro_conf.read_folder([path], environ).data
+
+
+# Each reader the cache serves: through the cache, and without it.
+READERS: dict[str, tuple[Callable[[Path, dict[str, str]], object], Callable[[Path], object]]] = {
+    "settings": (cache.read_settings_file, lambda path: settings_file.read_settings_file(path, {})),
+    "kedro": (read_kedro, lambda path: read_kedro(path, {cache.OFF_VARIABLE: "1"})),
+}
+
+
+def outcome(path: Path, environ: dict[str, str], reader: str = "settings") -> object:
     """What reading ``path`` through the cache gives: the mapping, or the error's message."""
     try:
-        return cache.read_settings_file(path, environ)
+        return READERS[reader][0](path, environ)
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
 
 
-def uncached(path: Path) -> object:
+def uncached(path: Path, reader: str = "settings") -> object:
     try:
-        return settings_file.read_settings_file(path, {})
+        return READERS[reader][1](path)
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
 
 
+@pytest.mark.parametrize("reader", READERS)
 @QUICK
 @given(first=LINES, edits=st.lists(LINES, min_size=1, max_size=3))
 def test_cached_and_uncached_results_are_identical_over_edits(
-    tmp_path_factory: pytest.TempPathFactory, first: list[tuple[str, str]], edits: list[list[tuple[str, str]]]
+    tmp_path_factory: pytest.TempPathFactory,
+    reader: str,
+    first: list[tuple[str, str]],
+    edits: list[list[tuple[str, str]]],
 ) -> None:
-    """Over generated files and edits (each read twice, so the second is a hit), the cache changes nothing."""
+    """Over generated files and edits (each read twice, so the second is a hit), the cache changes nothing,
+    for a settings/ file and a Kedro conf/ file alike."""
     folder = tmp_path_factory.mktemp("edits")
     path, environ = folder / "mlflow.yml", {"XDG_CACHE_HOME": str(folder / "cache")}
     for lines in [first, *edits]:
         path.write_text(render(lines))
-        assert outcome(path, environ) == uncached(path)
-        assert outcome(path, environ) == uncached(path)
+        assert outcome(path, environ, reader) == uncached(path, reader)
+        assert outcome(path, environ, reader) == uncached(path, reader)
 
 
+@pytest.mark.parametrize("reader", READERS)
 @QUICK
 @given(lines=LINES, flip=st.integers(min_value=0))
 def test_an_edit_within_the_same_second_and_the_same_size_is_seen(
-    tmp_path_factory: pytest.TempPathFactory, lines: list[tuple[str, str]], flip: int
+    tmp_path_factory: pytest.TempPathFactory, reader: str, lines: list[tuple[str, str]], flip: int
 ) -> None:
     """One character changed, the size and modification time kept: the next read sees the edit."""
     folder = tmp_path_factory.mktemp("same")
     path, environ = folder / "mlflow.yml", {"XDG_CACHE_HOME": str(folder / "cache")}
     text = render(lines)
     path.write_text(text)
-    outcome(path, environ)
+    outcome(path, environ, reader)
     before = os.stat(path)
     at = flip % len(text)
     path.write_text(text[:at] + ("b" if text[at] != "b" else "c") + text[at + 1 :])
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert os.stat(path).st_size == before.st_size
-    assert outcome(path, environ) == uncached(path)
+    assert outcome(path, environ, reader) == uncached(path, reader)
+
+
+def test_one_files_bytes_read_by_both_readers_are_two_entries(tmp_path: Path) -> None:
+    """The same path read as a settings/ file and as a Kedro file: each reader gets its own parse, never the
+    other's (a kedro-mlflow `server:` is translated by one, kept as written by the other)."""
+    path, environ = tmp_path / "mlflow.yml", {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    path.write_text("server:\n  mlflow_tracking_uri: x\n_hidden: 1\n")
+    for _ in range(2):
+        for reader in READERS:
+            assert outcome(path, environ, reader) == uncached(path, reader)
 
 
 def cache_folder() -> Path:
@@ -303,9 +334,31 @@ def test_a_warm_start_does_not_import_dynaconf(project: Project) -> None:
     assert runs[0].stdout == runs[1].stdout
 
 
+def test_a_kedro_projects_warm_start_imports_neither_pyyaml_nor_tomllib(project: Project) -> None:
+    """A Kedro project: the first start parses conf/ with PyYAML and pyproject.toml with tomllib, and stores each
+    file; the next reads the entries; an edit of either file is seen at once."""
+    (project.root / "settings").rmdir()
+    project.write("pyproject.toml", '[tool.kedro]\npackage_name = "churn"\n')
+    project.write("conf/base/mlflow.yml", "server:\n  mlflow_tracking_uri: base_runs\n")
+    project.write("conf/local/mlflow.yml", "tracking:\n  run:\n    name: nightly\n")
+    probe = PROBE.replace('print("dynaconf" in sys.modules', 'print("yaml" in sys.modules, "tomllib" in sys.modules')
+    runs = [
+        subprocess.run([sys.executable, "-c", probe], cwd=project.root, capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    assert [run.stderr.split()[-2:] for run in runs] == [["True", "True"], ["False", "False"]]
+    assert runs[0].stdout == runs[1].stdout
+    assert "churn" in runs[1].stdout  # the experiment: the package's name, as in kedro-mlflow
+    project.write("conf/base/mlflow.yml", "server:\n  mlflow_tracking_uri: other_runs\n")
+    project.write("pyproject.toml", '[tool.kedro]\npackage_name = "chrun"\n')
+    shown = project.cli("show").stdout
+    assert "other_runs" in shown, shown
+    assert "chrun" in shown, shown
+
+
 # Reads every file named on its command line through the cache, a fixed number of rounds. Each entry
 # stored is checked as it is stored: its parse must be the parse of the bytes it is keyed by (the key
-# is the versions, a NUL, then the bytes; see cache.read_settings_file). A stale one is reported on stderr.
+# is the reader and the versions, a NUL, then the bytes; see cache.read_through). A stale one is reported on stderr.
 READER = """
 import os, sys, tempfile
 from pathlib import Path
@@ -316,7 +369,11 @@ store, scratch = cache._store, Path(tempfile.mkdtemp(), "mlflow.yml")
 
 def checked(folder, name, key, parsed):
     scratch.write_bytes(key.split(bytes(1), 1)[1])
-    if settings_file.read_settings_file(scratch, {}) != parsed:
+    try:
+        fresh = settings_file.read_settings_file(scratch, {})
+    except Exception as exc:  # what the key holds does not parse: a stale entry too (the loop swallows errors)
+        fresh = exc
+    if fresh != parsed:
         print("stale:", key.split(bytes(1), 1)[1], parsed, file=sys.stderr)
     store(folder, name, key, parsed)
 

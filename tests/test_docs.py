@@ -123,6 +123,12 @@ RUN: dict[str, tuple[int, str | None]] = {
         "echo 'mlflow_traking_uri: mlruns' >> settings/mlflow.yml && sed -i 's/max_retries: 3/max_retries: 20/' "
         "settings/mlflow.production.yml && layered-mlflow check --all-envs",
     ),
+    # The example above's two problems, as GitHub's annotations.
+    "layered-mlflow check --all-envs --format github": (
+        1,
+        "echo 'mlflow_traking_uri: mlruns' >> settings/mlflow.yml && sed -i 's/max_retries: 3/max_retries: 20/' "
+        "settings/mlflow.production.yml && layered-mlflow check --all-envs --format github",
+    ),
     "layered-mlflow schema > settings/mlflow.schema.json": (0, None),
     "python benchmarks/startup.py --runs 30": (0, f"python {REPO}/benchmarks/startup.py --runs 1 --quick"),
     # docs/distributed.md: a job's settings in a folder of its own, then what each engine's format prints.

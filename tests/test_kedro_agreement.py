@@ -28,7 +28,8 @@ pytestmark = pytest.mark.mlflow
 KEDRO = shutil.which("kedro", path=os.path.dirname(sys.executable)) or "kedro"
 # MLflow >= 3.13 wants this for file stores.
 QUIET = {"MLFLOW_ALLOW_FILE_STORE": "true"}
-# What kedro-mlflow has set once a session's context exists (its after_context_created hook).
+# What kedro-mlflow has set once a session's context exists (its after_context_created hook), on its own:
+# layered-mlflow's hook, which would hand it layered-mlflow's answers, is unregistered first.
 SESSION = """
 import json, os, sys
 from pathlib import Path
@@ -39,6 +40,7 @@ import mlflow
 root, names = Path(sys.argv[1]), json.loads(sys.argv[2])
 bootstrap_project(root)
 with KedroSession.create(project_path=root) as session:
+    session._hook_manager.unregister(name="layered-mlflow")
     config = session.load_context().mlflow
     print(json.dumps({
         "tracking_uri": mlflow.get_tracking_uri(),

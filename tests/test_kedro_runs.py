@@ -112,16 +112,26 @@ def test_the_environment_chosen_here_is_the_one_kedro_runs(
     assert not (production / "local_runs").exists()  # kedro-mlflow's hook read conf/production, as we did
 
 
+# layered-mlflow's own hook off (SPEC §15): Kedro compares the distribution's name, `layered-mlflow`.
+OURS_DISABLED = 'DISABLE_HOOKS_FOR_PLUGINS = ("layered-mlflow",)\n'
+
+
 @pytest.mark.parametrize(
     ("settings_py", "store"),
     [
-        pytest.param("", "prod.db", id="hook-the-files-uri-wins"),
-        pytest.param('DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)\n', "prod.db", id="misspelt-disables-nothing"),
-        pytest.param(DISABLED, "env.db", id="hook-disabled-the-environment-wins"),
+        pytest.param("", "env.db", id="both-hooks-the-environment-wins"),
+        pytest.param(OURS_DISABLED, "prod.db", id="kedro-mlflow-alone-the-files-uri-wins"),
+        pytest.param(
+            'DISABLE_HOOKS_FOR_PLUGINS = ("layered-mlflow", "kedro-mlflow")\n',
+            "prod.db",
+            id="misspelt-disables-nothing",
+        ),
+        pytest.param(DISABLED, "env.db", id="kedro-mlflow-disabled-the-environment-wins"),
     ],
 )
 def test_inside_kedro_run_the_hook_decides_unless_disabled(production: Path, settings_py: str, store: str) -> None:
-    """The Kedro page says: kedro-mlflow's hook sets the file's URI over MLFLOW_TRACKING_URI; disabled, ours wins."""
+    """The Kedro page says: kedro-mlflow's hook alone sets the file's URI over MLFLOW_TRACKING_URI; with
+    layered-mlflow's hook (or without kedro-mlflow's), the environment wins."""
     (production / "src/demo/settings.py").write_text(settings_py, encoding="utf-8")
     stores = {name: f"sqlite:///{production / name}" for name in ("prod.db", "env.db")}
     conf = f"server:\n  mlflow_tracking_uri: {stores['prod.db']}\n  credentials: store\n"

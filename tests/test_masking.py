@@ -260,10 +260,13 @@ SHOWING = [
     ("show",),
     ("show", "--format", "json"),
     ("explain", "mlflow_experiment_name"),
+    ("explain", "mlflow_experiment_name", "--format", "json"),
     ("env",),
     ("env", "--format", "json"),
     ("run", "--dry-run", "--", "echo", PASSWORD),
     ("check",),
+    ("check", "--format", "json"),
+    ("check", "--format", "github"),
 ]
 
 
@@ -349,7 +352,7 @@ def test_run_warnings_scrub_a_value_made_from_a_secret(project: Project) -> None
     """`run` warns of what `check` calls errors; a scheme made from a secret is *** there as in `check`."""
     project.write("settings/mlflow.yml", "mlflow_tracking_uri: '@format {env[MLFLOW_TRACKING_PASSWORD]}://x'\n")
     env = {"MLFLOW_TRACKING_PASSWORD": PASSWORD}
-    for args in (("run", "--", "true"), ("check",)):
+    for args in (("run", "--", "true"), ("check",), ("check", "--format", "json"), ("check", "--format", "github")):
         result = project.cli(*args, env=env)
         assert "unknown scheme '***'" in result.stdout + result.stderr, result
         assert "CANARY" not in result.stdout + result.stderr, result

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
+from layered_mlflow.checks.located import Located, located
 from layered_mlflow.checks.offline import check
 from layered_mlflow.errors import LayeredMlflowError, with_hint
 from layered_mlflow.layouts.base import Layout
@@ -18,10 +20,29 @@ from layered_mlflow.secrets.masking import secrets_of
 from layered_mlflow.secrets.references import BOUND
 
 
+class Report(NamedTuple):
+    """One environment's problems, for programs (`check --format json|github`): located only when asked."""
+
+    environment: str | None  # as people read it; None: the active one, whose settings did not load
+    problems: tuple[Problem, ...]
+    root: Path
+    resolved: Resolved | None = None  # None: the problems are why the settings do not load (exit 2)
+
+    @property
+    def loads(self) -> bool:
+        return self.resolved is not None
+
+    def located(self) -> tuple[Located, ...]:
+        """Each problem with its key, layer, file and line, secrets masked."""
+        secrets = secrets_of(self.resolved) if self.resolved is not None else None
+        return tuple(located(problem, self.resolved, self.root, secrets) for problem in self.problems)
+
+
 class Outcome(NamedTuple):
     text: str
     exit_code: int  # 0 clean (notes and warnings allowed), 1 problems, 2 settings that do not load
     errors: tuple[str, ...] = ()  # the active environment's settings do not load: each reason, for stderr
+    reports: tuple[Report, ...] = ()
 
 
 def check_project(
@@ -44,6 +65,7 @@ def check_project(
         timeout,
         environ,
         lambda name: file_errors(layout, name or guess, environ),
+        layout.root,
     )
 
 
@@ -54,6 +76,7 @@ def run_checks(
     timeout: float | None,
     environ: Mapping[str, str],
     load_errors: Callable[[str | None], list[LayeredMlflowError]],
+    root: Path,
 ) -> Outcome:
     """Check each environment (``None``: the active one), reaching the store when ``timeout`` is given.
 
@@ -63,14 +86,19 @@ def run_checks(
     """
     lines: list[str] = []
     codes = [0]
+    reports: list[Report] = []
     for name in environments:
         unset: list[Problem] = []
         try:
             resolved = resolve(name, environ) if name is None else _given_unset(resolve, name, environ, unset)
         except LayeredMlflowError as exc:
             failures = _gathered(exc, load_errors(name))
+            report = Report(name, tuple(Problem(ERROR, f.message, f.hint) for f in failures), root)
             if name is None:
-                return Outcome("", 2, tuple(with_hint(failure.message, failure.hint) for failure in failures))
+                return Outcome(
+                    "", 2, tuple(with_hint(failure.message, failure.hint) for failure in failures), (report,)
+                )
+            reports.append(report)
             lines.extend(f"{name}: error: {with_hint(failure.message, failure.hint)}" for failure in failures)
             codes.append(2)
             continue
@@ -84,8 +112,9 @@ def run_checks(
         lines.append(f"{resolved.environment_shown}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
         secrets = secrets_of(resolved)  # a message may quote a value made from a secret, under another name
         lines.extend(f"  {secrets.scrub_values(p.line())}" for p in problems)
+        reports.append(Report(resolved.environment_shown, tuple(problems), root, resolved))
         codes.append(1 if errors else 0)
-    return Outcome("\n".join(lines), max(codes))
+    return Outcome("\n".join(lines), max(codes), (), tuple(reports))
 
 
 def _given_unset(

@@ -101,9 +101,10 @@ def show(options: Options, fmt: str, show_secrets: bool) -> None:
 
 @cli.command(short_help="Show every layer's value for KEY, the winner marked.")
 @click.argument("key", shell_complete=completion.keys)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
 @click.pass_obj
-def explain(options: Options, key: str, show_secrets: bool) -> None:
+def explain(options: Options, key: str, fmt: str, show_secrets: bool) -> None:
     """Show every layer's value for KEY, highest first, the winner marked.
 
     KEY is mlflow_tracking_uri or MLFLOW_TRACKING_URI, tags.NAME, server.NAME,
@@ -113,7 +114,8 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
 
     resolved = options.resolve()
     name = keys.find_key(key, resolved.history.keys(), mlflow_variables().keys())
-    output.write(report.explain_text(resolved, name, show_secrets))
+    render = report.explain_json if fmt == "json" else report.explain_text
+    output.write(render(resolved, name, show_secrets))
 
 
 @cli.command(short_help="Validate the settings: exit 0 clean, 1 problems, 2 broken.")
@@ -123,8 +125,16 @@ def explain(options: Options, key: str, show_secrets: bool) -> None:
 @click.option(
     "--timeout", type=Seconds(min=0.1, max=3600), default=5.0, show_default=True, help="Seconds for --online."
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github: one workflow annotation a problem.",
+)
 @click.pass_obj
-def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout: float) -> None:
+def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout: float, fmt: str) -> None:
     """Validate the settings; exit 0 (clean), 1 (problems) or 2 (they do not load)."""
     from layered_mlflow.checks import command as check_command
 
@@ -139,8 +149,15 @@ def check(options: Options, strict: bool, online: bool, all_envs: bool, timeout:
     )
     for line in outcome.errors:
         say(f"error: {line}")
-    if outcome.text:
-        output.write(outcome.text)
+    text = outcome.text
+    if fmt != "text":
+        from layered_mlflow.cli import check_output
+
+        text = (
+            check_output.check_json(outcome) if fmt == "json" else check_output.check_github(outcome, options.environ)
+        )
+    if text:
+        output.write(text)
     sys.exit(outcome.exit_code)
 
 

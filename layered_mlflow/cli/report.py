@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from layered_mlflow import keys
 from layered_mlflow.cli.formats import json_text
@@ -103,9 +103,14 @@ def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     ]
 
 
-def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
-    """Every layer's value for one key, highest first, the winner marked."""
-    secrets = secrets_of(resolved)
+class _Explained(NamedTuple):
+    setting: Setting | None  # the winner, or the default that applies; None: MLflow's own default
+    history: tuple[Setting, ...]  # every layer's word, highest first (our default last, where one applies)
+    winner: int | None  # the index in history of the winning word
+    defaulted: bool  # no layer sets it: our default applies
+
+
+def _explained(resolved: Resolved, name: str) -> _Explained:
     setting = resolved.settings.get(name)
     history = resolved.history.get(name, ())
     section, _, server_key = name.partition(".")
@@ -114,16 +119,25 @@ def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
         # Ours, not MLflow's: shown as the lowest layer, as the built-in mlflow_tracking_uri is.
         fallback = Setting((section, server_key), default, precedence.DEFAULT.name, precedence.DEFAULT.title)
         history = (*history, fallback)
-    if setting is None and default is not None:
+    defaulted = setting is None and default is not None
+    if defaulted:
         setting = fallback
-        head = f"{name} = {_text(default)}\n  {_use(setting)}; no layer sets it, so the default applies"
+    # The winner is the highest layer's non-empty word (a layer may speak twice: --set, --set).
+    winner = next((i for i, c in enumerate(history) if not keys.is_empty(c.value)), None) if setting else None
+    return _Explained(setting, history, winner, defaulted)
+
+
+def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
+    """Every layer's value for one key, highest first, the winner marked."""
+    secrets = secrets_of(resolved)
+    setting, history, winner, defaulted = _explained(resolved, name)
+    if setting is not None and defaulted:
+        head = f"{name} = {_text(setting.value)}\n  {_use(setting)}; no layer sets it, so the default applies"
     elif setting is None:
-        owner = "`mlflow server`'s" if section == "server" else "MLflow's"
+        owner = "`mlflow server`'s" if name.partition(".")[0] == "server" else "MLflow's"
         head = f"{name} is not set by any layer: {owner} own default applies"
     else:
         head = f"{name} = {_text(_masked(secrets, name, setting.value, show_secrets))}\n  {_use(setting)}"
-    # The winner is the highest layer's non-empty word (a layer may speak twice: --set, --set).
-    winner = next((i for i, c in enumerate(history) if not keys.is_empty(c.value)), None) if setting else None
     rows = [
         (
             f"{'*' if i == winner else ' '} {precedence.kind(c.layer).title}",
@@ -133,6 +147,31 @@ def explain_text(resolved: Resolved, name: str, show_secrets: bool) -> str:
         for i, c in enumerate(history)
     ]
     return "\n".join([head, *(f"  {line}" for line in _table(rows))])
+
+
+def explain_json(resolved: Resolved, name: str, show_secrets: bool) -> str:
+    """What explain_text says, for programs: the value, what it is for, and every layer's word, highest first."""
+    secrets = secrets_of(resolved)
+    setting, history, winner, defaulted = _explained(resolved, name)
+    document = {
+        "key": name,
+        "value": None if setting is None else _jsonable(_masked(secrets, name, setting.value, show_secrets)),
+        "set": setting is not None,  # false: no layer sets it and MLflow's (or `mlflow server`'s) own default applies
+        "default": defaulted,  # true: no layer sets it and layered-mlflow's default applies
+        "use": None if setting is None else _use(setting),
+        "layers": [
+            {
+                "layer": c.layer,
+                "title": precedence.kind(c.layer).title,
+                "source": c.source,
+                "value": _jsonable(_masked(secrets, name, c.value, show_secrets)),
+                "empty": keys.is_empty(c.value),
+                "wins": i == winner,
+            }
+            for i, c in enumerate(history)
+        ],
+    }
+    return json_text(document, indent=2)
 
 
 def _use(setting: Setting) -> str:

@@ -46,8 +46,19 @@ def configure(
     `required` key has no value, and fetches secret references. Calling it again (another
     environment, other overrides) gives what a first call would.
     """
+    return apply(env, project_dir, overrides)
+
+
+def apply(
+    env: str | None,
+    project_dir: str | os.PathLike[str] | None,
+    overrides: Mapping[str, str] | Sequence[str] | None,
+    env_given_as: str = "the env argument",
+) -> Resolved:
+    """``configure()``, with messages naming ``env`` as ``env_given_as`` (the notebook magic's ``--env``)."""
     inherited = _inherited()
-    resolved = refuse_missing(resolve(env, project_dir, overrides, environ=inherited), inherited)
+    resolved = resolve(env, project_dir, overrides, environ=inherited, env_given_as=env_given_as)
+    resolved = refuse_missing(resolved, inherited)
     resolved = fetched(resolved, inherited)
     if "MLFLOW_EXPERIMENT_NAME" in resolved.variables:
         experiment_setup.refuse_unusable(resolved)

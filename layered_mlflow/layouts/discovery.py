@@ -18,6 +18,7 @@ from layered_mlflow.layouts import trust
 from layered_mlflow.layouts.base import KEDRO_MARKER, Layout, LayoutKind
 from layered_mlflow.layouts.settings_dir import SettingsLayout
 from layered_mlflow.problems import WARNING, Problem
+from layered_mlflow.sources.cache import NO_CACHE
 
 PROJECT_DIR_VARIABLE = "LAYERED_MLFLOW_PROJECT_DIR"
 
@@ -28,16 +29,16 @@ class _Kedro:
     marker = KEDRO_MARKER
 
     @staticmethod
-    def marks(folder: Path) -> bool:
+    def marks(folder: Path, environ: Mapping[str, str] = NO_CACHE) -> bool:
         from layered_mlflow.layouts.kedro.settings import is_kedro_project
 
-        return is_kedro_project(folder)
+        return is_kedro_project(folder, environ)
 
     @staticmethod
-    def at(root: Path) -> Layout:
+    def at(root: Path, environ: Mapping[str, str] = NO_CACHE) -> Layout:
         from layered_mlflow.layouts.kedro.layout import KedroLayout
 
-        return KedroLayout.at(root)
+        return KedroLayout.at(root, environ)
 
 
 # Tried in order at each folder from the working directory up; the first that marks one wins, so a
@@ -69,17 +70,18 @@ def locate(
     named_by = "--project-dir" if project_dir is not None else PROJECT_DIR_VARIABLE
     explicit = os.fspath(project_dir) if project_dir is not None else environ.get(PROJECT_DIR_VARIABLE) or None
     here = working_directory(cwd, explicit)
-    return here, find_project(here, explicit, named_by), explicit is not None
+    return here, find_project(here, explicit, named_by, environ), explicit is not None
 
 
-def find_project(cwd: Path, explicit: str | None, named_by: str) -> Layout:
+def find_project(cwd: Path, explicit: str | None, named_by: str, environ: Mapping[str, str] = NO_CACHE) -> Layout:
     """The project of ``cwd``, or of ``explicit`` (named by ``named_by``) when given.
 
-    A project not named is used only if no other user may have chosen its files (SPEC §2).
+    A project not named is used only if no other user may have chosen its files (SPEC §2). ``environ`` says
+    where the cache of parsed files is (a Kedro project's ``pyproject.toml`` is read through it).
     """
-    root = _named_root(cwd, explicit, named_by) if explicit is not None else _discover_root(cwd)
-    kind = next((kind for kind in LAYOUTS if kind.marks(root)), DEFAULT_LAYOUT)
-    layout = kind.at(root)
+    root = _named_root(cwd, explicit, named_by) if explicit is not None else _discover_root(cwd, environ)
+    kind = next((kind for kind in LAYOUTS if kind.marks(root, environ)), DEFAULT_LAYOUT)
+    layout = kind.at(root, environ)
     if explicit is None:
         refuse_untrusted(root, layout.all_files(), layout.found)
     return layout
@@ -131,10 +133,10 @@ def _named_root(cwd: Path, explicit: str, named_by: str) -> Path:
     return root
 
 
-def _discover_root(cwd: Path) -> Path:
+def _discover_root(cwd: Path, environ: Mapping[str, str]) -> Path:
     """The nearest ancestor of ``cwd`` (itself included) that a layout marks; else ``cwd``."""
     for folder in (cwd, *cwd.parents):
-        if any(kind.marks(folder) for kind in LAYOUTS):
+        if any(kind.marks(folder, environ) for kind in LAYOUTS):
             return folder
     return cwd
 

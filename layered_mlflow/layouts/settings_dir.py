@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from layered_mlflow.errors import ConfigError, did_you_mean
 from layered_mlflow.problems import Problem
+from layered_mlflow.sources.cache import NO_CACHE
 from layered_mlflow.sources.layers import Layer, SettingsFile
 
 SETTINGS_DIR = "settings"
@@ -43,12 +44,12 @@ class SettingsLayout(_Files):
     own_variable = None
 
     @staticmethod
-    def marks(folder: Path) -> bool:
+    def marks(folder: Path, environ: Mapping[str, str] = NO_CACHE) -> bool:
         """Whether ``folder`` is the root of such a project."""
         return any(os.path.lexists(folder / SETTINGS_DIR / f"mlflow{ext}") for ext in EXTENSIONS)
 
     @classmethod
-    def at(cls, root: Path) -> SettingsLayout:
+    def at(cls, root: Path, environ: Mapping[str, str] = NO_CACHE) -> SettingsLayout:
         files = _files(root / SETTINGS_DIR)
         env_files = {
             stem.removeprefix("mlflow."): path

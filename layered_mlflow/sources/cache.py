@@ -29,13 +29,15 @@ unwritable cache.
 
 from __future__ import annotations
 
+import functools
 import marshal
 import os
 import stat
 import sys
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from layered_mlflow._version import __version__
@@ -43,23 +45,39 @@ from layered_mlflow.errors import ConfigError
 from layered_mlflow.sources import reading, settings_file
 
 OFF_VARIABLE = "LAYERED_MLFLOW_NO_CACHE"
-_MAGIC = b"layered-mlflow cache 2\n"
+# The readers whose parses are kept: a settings/ file through Dynaconf, a Kedro conf/ file through PyYAML,
+# a Kedro project's pyproject.toml through tomllib (importing it is some 10 ms).
+SETTINGS, KEDRO, PYPROJECT = b"settings", b"kedro", b"pyproject"
+# An environment in which the cache is off: for a caller that was given none.
+NO_CACHE: Mapping[str, str] = MappingProxyType({OFF_VARIABLE: "1"})
+_MAGIC = b"layered-mlflow cache 3\n"
 _HEADER = len(_MAGIC) + 8 + 4  # then the length of the key, the payload's CRC-32, the key, the payload
 # The key holds a whole settings file, and the payload its values (aliases expanded within yaml_limits' bounds).
 _ENTRY_LIMIT = 4 * reading.SETTINGS_LIMIT
 # What read_settings_file's result depends on besides the file: the code that reads files, and the vocabulary
 # below it in the layer order (an editable install changes them in place). Folders, not names: a module moved
 # or added there keys the cache too.
-_READERS = ("sources", "mlflow_names", ".")
+_READERS = ("sources", "mlflow_names", ".", "layouts/kedro")
 
 
 def read_settings_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
     """``settings_file.read_settings_file(path, environ)``, from the cache when it holds this file's bytes."""
+    return read_through(path, environ, SETTINGS, lambda data: _parse(path, data, environ))
+
+
+def read_through(
+    path: Path, environ: Mapping[str, str], kind: bytes, parse: Callable[[bytes], tuple[dict[str, Any], bool]]
+) -> dict[str, Any]:
+    """``parse`` of the file's bytes, from the cache when it holds ``kind``'s parse of those very bytes.
+
+    ``parse`` returns the values, and whether one was evaluated from outside the file (then never stored).
+    ``kind`` names the reader (``SETTINGS``, ``KEDRO``): one file's bytes read by two readers are two entries.
+    """
     data = reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT)  # once: the key and the parse are of it
     where = folder_of(environ)
     if where is None:
-        return _parse(path, data, environ)[0]
-    key = _versions() + b"\0" + data
+        return parse(data)[0]
+    key = kind + b" " + _versions() + b"\0" + data  # the reader and the versions; after the first NUL, the file
     path_bytes = os.fsencode(os.path.abspath(path))
     # Two paths may share a name: each then only overwrites the other's entry, never serves it.
     name = f"{zlib.crc32(path_bytes):08x}{zlib.adler32(path_bytes):08x}"
@@ -68,7 +86,7 @@ def read_settings_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]
         found = None if folder is None else _load(folder, name, key)
         if found is not None:
             return found
-        parsed, evaluated_outside = _parse(path, data, environ)
+        parsed, evaluated_outside = parse(data)
         if not evaluated_outside:
             folder = _open_folder(where, create=True) if folder is None else folder
             if folder is not None:
@@ -117,8 +135,9 @@ def _is_private(status: os.stat_result) -> bool:
     return status.st_uid == os.geteuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
+@functools.cache  # once a process: every file read through the cache is keyed by them
 def _versions() -> bytes:
-    parts = [__version__, sys.version, _dynaconf_version()]
+    parts = [__version__, sys.version, _dynaconf_version(), _module_stamp("yaml")]
     package = Path(__file__).parent.parent
     for folder in _READERS:
         try:
@@ -134,18 +153,30 @@ def _versions() -> bytes:
 
 def _dynaconf_version() -> str:
     """Dynaconf's version from its VERSION file, found without importing it or scanning distributions."""
-    from importlib.util import find_spec
-
-    spec = find_spec("dynaconf")
-    origin = spec.origin if spec is not None else None
+    origin = _origin("dynaconf")
     if origin is None:
         return "absent"
     try:
         with open(os.path.join(os.path.dirname(origin), "VERSION"), encoding="utf-8") as stream:
             return f"{origin} {stream.read().strip()}"
     except OSError:  # a Dynaconf without the file: its package's own file stands for its version
-        status = os.stat(origin)
-        return f"{origin} {status.st_mtime_ns} {status.st_size}"
+        return _module_stamp("dynaconf")
+
+
+def _module_stamp(name: str) -> str:
+    """A package's ``__init__`` file, its time and size, standing for its version (PyYAML's), without importing it."""
+    origin = _origin(name)
+    if origin is None:
+        return f"{name} absent"
+    status = os.stat(origin)
+    return f"{origin} {status.st_mtime_ns} {status.st_size}"
+
+
+def _origin(name: str) -> str | None:
+    from importlib.util import find_spec
+
+    spec = find_spec(name)
+    return spec.origin if spec is not None else None
 
 
 def _load(folder: int, name: str, key: bytes) -> dict[str, Any] | None:

@@ -54,7 +54,7 @@ def _parse(
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
             raise ConfigError(
-                f"{path}:{_first_written_line(binding.original)}: not a python-dotenv line",
+                f"{path}:{first_written_line(binding.original)}: not a python-dotenv line",
                 hint="write KEY=VALUE, quoting values that hold spaces or #",
             )
         if binding.key is None:
@@ -97,7 +97,7 @@ def _stand_in_package() -> bool:
     return True
 
 
-def _first_written_line(original: Original) -> int:
+def first_written_line(original: Original) -> int:
     """The line a statement python-dotenv could not parse starts on: it counts from the blank lines before it."""
     text = original.string
     return original.line + text[: len(text) - len(text.lstrip())].count("\n")

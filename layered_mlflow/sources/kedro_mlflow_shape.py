@@ -83,7 +83,8 @@ def translate(data: Mapping[str, Any], source: str) -> Translation:
     for section in sections:
         body = data[section]
         if section == "server":  # our own `server` keys (port, workers, …) may sit beside kedro-mlflow's
-            own = _our_server_keys()
+            # None of kedro-mlflow's is ours: MLflow's options are read (some 20 ms) only for another name.
+            own = _our_server_keys() if not _SERVER_KEYS.issuperset(body) else frozenset()
             ours = {name: value for name, value in body.items() if name in own}
             if ours:
                 settings["server"] = ours

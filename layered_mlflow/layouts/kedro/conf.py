@@ -8,13 +8,14 @@ value can name the exact file it came from.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from layered_mlflow.errors import ConfigError
-from layered_mlflow.sources import reading, settings_file, yaml_limits
+from layered_mlflow.sources import cache, reading, settings_file, yaml_limits
 
 EXTENSIONS = (".yml", ".yaml", ".json")
 # Kedro's and kedro-mlflow's patterns (kedro/config/omegaconf_config.py, kedro_mlflow/framework/hooks).
@@ -49,12 +50,17 @@ def text_of(path: Path) -> str:
     return settings_file.decoded(path, reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT))
 
 
-def read_folder(paths: Sequence[Path]) -> Folder:
-    """The files' top-level mappings merged; the same top-level key in two files is an error, as in Kedro."""
+def read_folder(paths: Sequence[Path], environ: Mapping[str, str]) -> Folder:
+    """The files' top-level mappings merged; the same top-level key in two files is an error, as in Kedro.
+
+    Each file's parse comes from the cache of parsed files when it holds that file's bytes (``environ`` says
+    where the cache is, or that it is off), as a ``settings/`` file's does.
+    """
     data: dict[str, Any] = {}
     owner: dict[str, Path] = {}
     for path in paths:
-        for key, value in _load(path).items():
+        loaded = cache.read_through(path, environ, cache.KEDRO, functools.partial(_parse, path))
+        for key, value in loaded.items():
             if key in owner:
                 raise ConfigError(
                     f"{owner[key]} and {path} both set the top-level key `{key}`",
@@ -65,9 +71,17 @@ def read_folder(paths: Sequence[Path]) -> Folder:
     return Folder({k: v for k, v in data.items() if not k.startswith("_")}, owner)
 
 
-def _load(path: Path) -> dict[str, Any]:
-    """One file's top-level mapping, within the bounds a ``settings/`` file has (``yaml_limits.py``)."""
-    text = text_of(path)
+def _parse(path: Path, data: bytes) -> tuple[dict[str, Any], bool]:
+    """The file's mapping, and that nothing in it was evaluated from outside the file, for the cache."""
+    return _load(path, data), False
+
+
+def _load(path: Path, data: bytes) -> dict[str, Any]:
+    """One file's top-level mapping, within the bounds a ``settings/`` file has (``yaml_limits.py``).
+
+    It depends on the bytes alone (``${…}`` is evaluated later, on the merged folders): it may be cached.
+    """
+    text = settings_file.decoded(path, data)
     yaml_limits.refuse_deep_nesting(path, text)  # first: the parsers' cost grows with the square of it
     try:
         loaded = _json(path, text) if path.suffix == ".json" else _yaml(path, text)

@@ -20,6 +20,7 @@ from layered_mlflow.layouts.kedro import settings as kedro_settings
 from layered_mlflow.layouts.kedro.conf import Folder
 from layered_mlflow.problems import Problem
 from layered_mlflow.sources import kedro_mlflow_shape as shape
+from layered_mlflow.sources.cache import NO_CACHE
 from layered_mlflow.sources.layers import Layer, Setting, SettingsFile
 
 
@@ -85,8 +86,8 @@ class KedroLayout:
         return f"KedroLayout(root={self.root!r}, settings={self.settings!r})"
 
     @classmethod
-    def at(cls, root: Path) -> KedroLayout:
-        return cls(root, kedro_settings.read(root))
+    def at(cls, root: Path, environ: Mapping[str, str] = NO_CACHE) -> KedroLayout:
+        return cls(root, kedro_settings.read(root, environ))
 
     @property
     def conf(self) -> Path:
@@ -229,7 +230,7 @@ class _Conf:
         settings = self.layout.settings
         names = [settings.base_env] + ([self.environment] if self.environment not in (None, settings.base_env) else [])
         return {
-            kind: [kedro_conf.read_folder(self.paths(self.layout.conf / str(n), kind)) for n in names]
+            kind: [kedro_conf.read_folder(self.paths(self.layout.conf / str(n), kind), self.environ) for n in names]
             for kind in ("globals", "mlflow", "credentials")
         }
 

@@ -6,6 +6,7 @@ assumed, and `check` says what was assumed.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Mapping
@@ -16,7 +17,8 @@ from typing import Any, NamedTuple
 from layered_mlflow.errors import ConfigError, shown
 from layered_mlflow.layouts.kedro import conf as kedro_conf
 from layered_mlflow.layouts.kedro import literals as kedro_literals
-from layered_mlflow.sources import reading
+from layered_mlflow.sources import cache, reading
+from layered_mlflow.sources.cache import NO_CACHE
 
 
 class KedroSettings(NamedTuple):
@@ -33,20 +35,37 @@ class KedroSettings(NamedTuple):
         return self.merge_strategy.get(kind) == "soft"
 
 
-def _tool_kedro(folder: Path) -> dict[str, Any] | None:
+def _tool_kedro(folder: Path, environ: Mapping[str, str]) -> dict[str, Any] | None:
     """``[tool.kedro]`` of ``folder``'s ``pyproject.toml``; one that is no regular file (a FIFO, a device,
-    too large to be one) is an error naming it, never a hang nor a guess at which folder is the project."""
+    too large to be one) is an error naming it, never a hang nor a guess at which folder is the project.
+
+    Read through the cache of parsed files (``environ`` says where it is), so that a warm start imports no
+    TOML parser."""
     path = folder / "pyproject.toml"
     if not os.path.exists(path):
         return None
     try:
-        text = reading.read_bytes(path, str(path), reading.SETTINGS_LIMIT).decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+        table: dict[str, Any] | None = cache.read_through(path, environ, cache.PYPROJECT, _table_of)["kedro"]
     except ConfigError as exc:
         raise ConfigError(
             exc.message, hint="make it a regular file, or name the project folder with --project-dir"
         ) from None
+    return table
+
+
+def _table_of(data: bytes) -> tuple[dict[str, Any], bool]:
+    """``{"kedro": [tool.kedro] or None}`` of a ``pyproject.toml``'s bytes (the cache's form), from them alone."""
+    return {"kedro": _parsed_tool_kedro(data)}, False
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_tool_kedro(data: bytes) -> dict[str, Any] | None:
+    """``[tool.kedro]`` of a ``pyproject.toml``: parsed once per process (discovery asks at each folder, and the
+    layout again), keyed by the bytes themselves, so never stale. Callers only read the table."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
     if "tool.kedro" not in text and "[tool]" not in text:  # most pyproject.toml files: no parse
         return None
     if sys.version_info >= (3, 11):
@@ -60,17 +79,17 @@ def _tool_kedro(folder: Path) -> dict[str, Any] | None:
     return table if isinstance(table, dict) else None
 
 
-def is_kedro_project(folder: Path) -> bool:
-    return _tool_kedro(folder) is not None
+def is_kedro_project(folder: Path, environ: Mapping[str, str] = NO_CACHE) -> bool:
+    return _tool_kedro(folder, environ) is not None
 
 
-def read(root: Path) -> KedroSettings:
+def read(root: Path, environ: Mapping[str, str] = NO_CACHE) -> KedroSettings:
     """The project's settings: its ``settings.py`` literals over Kedro's defaults.
 
     ``settings.py`` is read as any settings file is (``reading.py``): a FIFO, a
     device or a huge file is an error naming it, never a hang.
     """
-    table = _tool_kedro(root) or {}
+    table = _tool_kedro(root, environ) or {}
     package, source_dir = table.get("package_name"), table.get("source_dir", "src")
     if not isinstance(package, str):
         return KedroSettings()
