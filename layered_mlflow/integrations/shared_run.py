@@ -43,8 +43,8 @@ KEY_TAG = "layered_mlflow.run_key"
 PARENT_TAG = "mlflow.parentRunId"
 _NAME_TAG = "mlflow.runName"  # a run name the settings give (tags.mlflow.runName) names the run; else the key
 SETTLE = 2.0  # seconds: the time within which a created run is visible to every process (see above)
-REACH_WITHIN = 5.0  # seconds for the first answer, as `check --online` waits by default
-BOUND = 20.0  # seconds for the store's answers and the settling together; MLflow's client would retry for minutes
+REACH_WITHIN = 10.0  # seconds for the first answer (`check --online`'s probe); ranks starting at once share a server
+BOUND = 30.0  # seconds for the store's answers and the settling together; MLflow's client would retry for minutes
 
 
 def assignment(
@@ -95,7 +95,7 @@ def _refuse_unusable(key: str, option: str) -> None:
         )
     if not key.isprintable() or any(quote in key for quote in "'\"`\\"):
         raise UsageError(
-            f"{option} {escaped(key)!r}: a key holds no quote, backslash or control character "
+            f"{option} '{escaped(key)}': a key holds no quote, backslash or control character "
             "(MLflow's search cannot match it)",
             hint="use letters, digits and - _ . : + / (an Argo workflow name, a Slurm job id, an Airflow run_id)",
         )
