@@ -1,8 +1,9 @@
 """SPEC §14: one MLflow run across processes, `run --shared-run KEY` / `--parent-run KEY`, `env`, `configure()`.
 
 Every case runs on a local sqlite store and on a real `mlflow server` on 127.0.0.1 (sqlite behind it),
-except the refusals, which never reach a store. The race (8 processes at once with one key, 20 times) records
-how many duplicate runs it created and removed (`race_duplicates`), listed at the end of the run.
+except the refusals, which never reach a store. The repeated race (8 processes reaching the store with one key at
+the same moment, 20 times) records how many duplicate runs it created and removed (`race_duplicates`), listed
+at the end of the run.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.test_kedro_agreement import KEDRO, generated
 __all__ = ["generated"]  # the session's project from `kedro new`, a fixture shared with the Kedro tests
 
 RACERS = 8  # processes started together with one key
-TRIES = int(os.environ.get("LAYERED_MLFLOW_TEST_RACES", "20"))  # races, each with a key of its own
+TRIES = 20  # races, each with a key of its own
 # The command each process runs: logs a metric named by its argument, prints the run and what it was given.
 LOG = """\
 import json, os, sys
@@ -36,8 +37,23 @@ with mlflow.start_run() as run:
     mlflow.log_metric(sys.argv[1], 1.0)
 print(json.dumps({"run_id": run.info.run_id, **given}))
 """
-# The command of a process that only says which run it was given.
-GIVEN = [sys.executable, "-c", "import json, os; print(json.dumps({'run_id': os.environ['MLFLOW_RUN_ID']}))"]
+# A process of the repeated race: mlflow imported once, then for each race a barrier (every racer's file in the
+# folder), so that all reach the store at the same moment, configure(shared_run=KEY), and a metric logged.
+RACER = """\
+import json, pathlib, sys, time
+import mlflow, layered_mlflow
+folder, racers, tries, me = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+runs = []
+for n in range(tries):
+    (folder / f"{n}-{me}").touch()
+    while len(list(folder.glob(f"{n}-*"))) < racers:
+        time.sleep(0.002)
+    layered_mlflow.configure(shared_run=f"race-{n}")
+    with mlflow.start_run() as run:
+        mlflow.log_metric(f"m{me}", 1.0)
+    runs.append(run.info.run_id)
+print(json.dumps({"runs": runs}))
+"""
 # Every run of an experiment, deleted ones too.
 RUNS = """\
 import json, mlflow
@@ -141,24 +157,34 @@ def test_two_steps_with_one_key_log_into_one_run(shared: Project) -> None:
     assert run["tags"]["layered_mlflow.env"] == "development"
 
 
-def test_processes_racing_with_one_key_end_in_one_run(
+def test_processes_started_together_with_one_key_end_in_one_run(shared: Project) -> None:
+    """8 `run --shared-run` processes started at once with one key: one active run holds every process's metric,
+    and every process logged into it."""
+    printed = together(shared, [logging("--shared-run", "wf-8", metric=f"m{i}") for i in range(RACERS)])
+    runs = runs_of(shared)
+    (kept,) = with_key(runs, "wf-8")
+    assert kept["metrics"] == [f"m{i}" for i in range(RACERS)]
+    assert {p["run_id"] for p in printed} == {kept["id"]}
+    assert all(not run["metrics"] for run in with_key(runs, "wf-8", "deleted"))
+
+
+def test_racing_processes_end_in_one_run_every_time(
     shared: Project, record_property: Callable[[str, object], None]
 ) -> None:
-    """8 processes started at once with one key, 20 times: each time one active run holds every process's
-    metric, every process logged into it, and each duplicate the race created is marked deleted, unused."""
-    keys = [f"race-{n}" for n in range(TRIES)]
-    printed = {
-        key: together(shared, [logging("--shared-run", key, metric=f"m{i}") for i in range(RACERS)])
-        if n == 0  # the first race logs; the others only say which run they were given (importing mlflow is slow)
-        else together(shared, [[COMMAND, "run", "--shared-run", key, "--", *GIVEN]] * RACERS)
-        for n, key in enumerate(keys)
-    }
+    """8 processes reach the store with one key at the same moment (a barrier before each lookup), 20 times:
+    each time one active run holds every process's metric, and each duplicate the race created is marked
+    deleted with nothing logged into it."""
+    barrier = shared.root.parent / "barrier"
+    barrier.mkdir()
+    argv = [sys.executable, "-c", RACER, str(barrier), str(RACERS), str(TRIES)]
+    printed = together(shared, [[*argv, str(i)] for i in range(RACERS)])
     runs = runs_of(shared)
     duplicates = 0
-    for key in keys:
+    for n in range(TRIES):
+        key = f"race-{n}"
         (kept,) = with_key(runs, key)
-        assert kept["metrics"] == ([f"m{i}" for i in range(RACERS)] if key == keys[0] else []), key
-        assert {p["run_id"] for p in printed[key]} == {kept["id"]}, key
+        assert kept["metrics"] == [f"m{i}" for i in range(RACERS)], key
+        assert {p["runs"][n] for p in printed} == {kept["id"]}, key
         deleted = with_key(runs, key, "deleted")
         assert all(not run["metrics"] for run in deleted), key  # nothing was logged into a duplicate
         duplicates += len(deleted)
