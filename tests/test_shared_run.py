@@ -270,7 +270,7 @@ def test_env_and_configure_give_the_same_run(shared: Project) -> None:
         pytest.param(
             ("--shared-run", "k"),
             "tags:\n  mlflow.parentRunId: abc\n",
-            "the settings already give mlflow.parentRunId",
+            "the settings already give tags.mlflow.parentRunId",
             id="parent-set",
         ),
         pytest.param(("--shared-run", "k"), "UNREACHABLE", "connection refused", id="store-unreachable"),

@@ -69,7 +69,8 @@ def assignment(
     option = "--parent-run" if nested else "--shared-run"
     _refuse_unusable(key, option)
     context = _context(resolved.variables)
-    named = (("MLFLOW_RUN_ID", resolved.variables.get("MLFLOW_RUN_ID")), (PARENT_TAG, context.get(PARENT_TAG)))
+    given_run = resolved.variables.get("MLFLOW_RUN_ID")
+    named = (("MLFLOW_RUN_ID", given_run), (f"tags.{PARENT_TAG}", context.get(PARENT_TAG)))
     for name, given in named:
         if given:
             raise ConfigError(
