@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,16 +123,17 @@ def logging(*options: str, metric: str) -> list[str]:
     return [COMMAND, "run", *options, "--", sys.executable, "-c", LOG, metric]
 
 
-def together(project: Project, argvs: list[list[str]], env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """Start every argv at once in ``project``; each must succeed; what each printed."""
-    environment = {**os.environ, **(env or {})}
+def together(project: Project, argvs: list[list[str]], timeout: float = 300) -> list[dict[str, Any]]:
+    """Start every argv at once in ``project``; each must succeed (a hang fails after ``timeout`` s); what each
+    printed."""
+    environment = dict(os.environ)
     processes = [
         subprocess.Popen(argv, cwd=project.root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for argv in argvs
     ]
     printed = []
     for process in processes:
-        out, err = process.communicate(timeout=300)
+        out, err = process.communicate(timeout=timeout)
         assert process.returncode == 0, err.decode(errors="replace")
         printed.append(json.loads(out.decode().strip().splitlines()[-1]))
     return printed
@@ -177,7 +178,7 @@ def test_racing_processes_end_in_one_run_every_time(
     barrier = shared.root.parent / "barrier"
     barrier.mkdir()
     argv = [sys.executable, "-c", RACER, str(barrier), str(RACERS), str(TRIES)]
-    printed = together(shared, [[*argv, str(i)] for i in range(RACERS)])
+    printed = together(shared, [[*argv, str(i)] for i in range(RACERS)], timeout=1800)  # 20 races: minutes
     runs = runs_of(shared)
     duplicates = 0
     for n in range(TRIES):
