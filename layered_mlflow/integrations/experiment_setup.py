@@ -139,9 +139,9 @@ def same_location(found: str, wanted: str) -> bool:
     return plain(found) == plain(wanted)
 
 
-def use_environment(resolved: Resolved, environ: Mapping[str, str]) -> None:
-    """Make os.environ the command's, MLflow's retries bounded: its client reads credentials, endpoint and
-    certificates there."""
+def use_environment(resolved: Resolved, environ: Mapping[str, str], bounds: Mapping[str, str] = _BOUNDS) -> None:
+    """Make os.environ the command's, with ``bounds`` (MLflow's retries, unless the caller bounds the time
+    itself): MLflow's client reads credentials, endpoint and certificates there."""
     import os
 
     child = child_environment(environ, resolved)
@@ -149,7 +149,7 @@ def use_environment(resolved: Resolved, environ: Mapping[str, str]) -> None:
         raise holds_nul(child)
     os.environ.clear()
     os.environ.update(child)
-    for name, bound in _BOUNDS.items():  # the settings' own value, where they give one, wins
+    for name, bound in bounds.items():  # the settings' own value, where they give one, wins
         os.environ.setdefault(name, bound)
 
 

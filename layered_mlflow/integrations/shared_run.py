@@ -212,7 +212,9 @@ def _experiment(client: Any, resolved: Resolved) -> str:
 def _client_environment(resolved: Resolved, environ: Mapping[str, str]) -> Iterator[None]:
     """MLflow's client reads its credentials, endpoint and certificates from os.environ: the command's, for now."""
     before = dict(os.environ)
-    experiment_setup.use_environment(resolved, environ)
+    # MLflow's own retries: a server that resets a connection under load (8 ranks at once) is asked again;
+    # the whole lookup is bounded here (BOUND), not by capping them.
+    experiment_setup.use_environment(resolved, environ, bounds={})
     try:
         yield
     finally:
