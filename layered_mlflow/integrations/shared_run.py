@@ -14,8 +14,9 @@ MLflow has no "create unless it exists", so each may create a run. How they stil
   it found; until then it waits and searches again. That search sees every run that started no later than
   the earliest one it found, so the earliest of all the runs ever created with the key, M, is among them:
   every process decides M (a run earlier than M does not exist; M visible, it is the earliest found).
-- A process that created a run other than M marks it deleted before its command starts. Nobody else can be
-  using it: whoever decided, decided M. M is never deleted: only its creator could, and its creator decided M.
+- A process marks each run it created (its creator tag says which), other than M, deleted before its command
+  starts. Nobody else can be using one: whoever decided, decided M. M is never deleted: only its creator
+  could, and its creator decided M.
   So the duplicates go before anything is logged into them, and exactly one run stays active.
 - A process that comes later finds M (the duplicates are deleted or later than M) and uses it at once, as does
   a retried step: a finished run with the key is reused.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -41,6 +43,8 @@ from layered_mlflow.secrets.masking import printable, secrets_of
 
 KEY_TAG = "layered_mlflow.run_key"
 PARENT_TAG = "mlflow.parentRunId"
+CREATOR_TAG = "layered_mlflow.run_key.creator"  # which process created a run: see _run_of
+_ATTEMPTS = 3  # creations tried when the store's answer is lost
 _NAME_TAG = "mlflow.runName"  # a run name the settings give (tags.mlflow.runName) names the run; else the key
 SETTLE = 2.0  # seconds: the time within which a created run is visible to every process (see above)
 REACH_WITHIN = 10.0  # seconds for the first answer (`check --online`'s probe); ranks starting at once share a server
@@ -141,14 +145,25 @@ def _within(lookup: Callable[[], str], resolved: Resolved, option: str) -> str:
 def _run_of(client: Any, resolved: Resolved, key: str, context: Mapping[str, str]) -> str:
     """The id of the run of ``key``, found or created in the resolved experiment (the module's docstring)."""
     experiment_id = _experiment(client, resolved)
-    tags = {**context, KEY_TAG: key}
-    created: str | None = None
+    # The creator's mark: a creation whose answer was lost (a server resetting the connection under load) may
+    # still have made the run; the next search shows it as ours, so that it is deleted like any duplicate.
+    mark = uuid.uuid4().hex
+    tags = {**context, KEY_TAG: key, CREATOR_TAG: mark}
+    mine: set[str] = set()
+    attempts = 0
     while True:
         began = _now()
         runs = _search(client, experiment_id, key)
-        if not runs and created is None:
-            run = client.create_run(experiment_id, start_time=_now(), tags=tags, run_name=tags.get(_NAME_TAG, key))
-            created = run.info.run_id
+        mine.update(run.info.run_id for run in runs if run.data.tags.get(CREATOR_TAG) == mark)
+        if not runs and not mine:
+            attempts += 1
+            try:
+                run = client.create_run(experiment_id, start_time=_now(), tags=tags, run_name=tags.get(_NAME_TAG, key))
+            except Exception:
+                if attempts >= _ATTEMPTS:
+                    raise
+                continue
+            mine.add(run.info.run_id)
             continue
         if not runs:  # our own run is not visible yet, or someone deleted every one: search again
             time.sleep(SETTLE / 10)
@@ -158,8 +173,8 @@ def _run_of(client: Any, resolved: Resolved, key: str, context: Mapping[str, str
         if wait <= 0:
             break
         time.sleep(wait / 1000)
-    if created is not None and created != first.info.run_id:
-        client.delete_run(created)
+    for duplicate in mine - {first.info.run_id}:
+        client.delete_run(duplicate)
     return str(first.info.run_id)
 
 
