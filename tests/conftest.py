@@ -164,6 +164,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     titles = {
         "server_startup_s": "server start-up (seconds from start to /health OK)",
         "check_online_s": "check --online (seconds)",
+        "race_duplicates": "--shared-run races: duplicate runs created, then deleted unused (SPEC §14)",
     }
     for recorded, title in titles.items():
         timings = [

@@ -16,7 +16,7 @@ from layered_mlflow import keys
 from layered_mlflow._version import __version__
 from layered_mlflow.cli import commands, completion, output
 from layered_mlflow.cli.formats import FORMATS
-from layered_mlflow.cli.options import Options, checked, start
+from layered_mlflow.cli.options import Options, checked, joined, start
 from layered_mlflow.cli.process import PROG, failed, prepare, say
 from layered_mlflow.cli.runner import inherited_environment
 from layered_mlflow.distributed.targets import TARGETS
@@ -77,11 +77,18 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
 @click.option("--dry-run", is_flag=True, help="Print the variables (masked) and the command instead of running it.")
+@click.option("--shared-run", metavar="KEY", help="Log into the run tagged with KEY, found or created.")
+@click.option("--parent-run", metavar="KEY", help="Nest the command's run under the run tagged with KEY.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_obj
-def run(options: Options, dry_run: bool, command: tuple[str, ...]) -> None:
+def run(
+    options: Options, dry_run: bool, shared_run: str | None, parent_run: str | None, command: tuple[str, ...]
+) -> None:
     """Run COMMAND with the resolved settings in its environment: run -- CMD [ARGS...]."""
     resolved = checked(options)
+    if shared_run is not None or parent_run is not None:
+        options = joined(options, resolved, shared_run, parent_run)
+        resolved = options.ready()
     if dry_run:
         from layered_mlflow.cli import report
 
@@ -183,8 +190,18 @@ def experiment(options: Options) -> None:
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of ***.")
 @click.option("--github-env", is_flag=True, help="Append the variables to $GITHUB_ENV; print ::add-mask:: lines.")
 @click.option("--name", help="Name of the ConfigMap and Secret of --format k8s [default: layered-mlflow-ENV].")
+@click.option("--shared-run", metavar="KEY", help="Include MLFLOW_RUN_ID of the run tagged with KEY.")
+@click.option("--parent-run", metavar="KEY", help="Include the run tagged with KEY as the parent of new runs.")
 @click.pass_obj
-def env_command(options: Options, fmt: str, show_secrets: bool, github_env: bool, name: str | None) -> None:
+def env_command(
+    options: Options,
+    fmt: str,
+    show_secrets: bool,
+    github_env: bool,
+    name: str | None,
+    shared_run: str | None,
+    parent_run: str | None,
+) -> None:
     """Print the variables `run` sets for a command, quoted for a .env file, a shell, JSON, Docker or GitHub Actions,
     or for a distributed job's workers: Ray, Kubernetes, AWS Batch/ECS, Spark.
 
@@ -193,6 +210,8 @@ def env_command(options: Options, fmt: str, show_secrets: bool, github_env: bool
       layered-mlflow env --github-env
       layered-mlflow env --format ray > runtime_env.json
     """
+    if shared_run is not None or parent_run is not None:
+        options = joined(options, options.ready(), shared_run, parent_run)
     commands.env(options, fmt, show_secrets, github_env, name)
 
 

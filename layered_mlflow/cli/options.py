@@ -58,6 +58,19 @@ def checked(options: Options) -> Resolved:
     return resolved
 
 
+def joined(options: Options, resolved: Resolved, shared_run: str | None, parent_run: str | None) -> Options:
+    """``options`` with the run of ``--shared-run`` or ``--parent-run`` among their ``--set`` (SPEC §14).
+
+    The store is reached, within a bound, to find or create that run; without either option, nothing is.
+    """
+    if shared_run is None and parent_run is None:
+        return options
+    from layered_mlflow.integrations import shared_run as runs
+
+    given = runs.assignment(options.fetched(resolved), options.environ, shared_run, parent_run)
+    return options._replace(assignments=(*options.assignments, *([given] if given else [])))
+
+
 def start(options: Options, resolved: Resolved, command: Sequence[str]) -> NoReturn:
     """Exec ``command`` with ``resolved``, its secret references fetched first."""
     resolved = options.fetched(resolved)

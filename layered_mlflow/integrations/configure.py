@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from layered_mlflow.errors import ConfigError, LayeredMlflowError
 from layered_mlflow.integrations import experiment_setup
+from layered_mlflow.integrations import shared_run as shared_run_lookup
 from layered_mlflow.resolution import exports
 from layered_mlflow.resolution.exports import holds_nul
 from layered_mlflow.resolution.fetched import fetched
@@ -35,6 +36,9 @@ def configure(
     env: str | None = None,
     project_dir: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, str] | Sequence[str] | None = None,
+    *,
+    shared_run: str | None = None,
+    parent_run: str | None = None,
 ) -> Resolved:
     """Resolve as ``resolve()`` does, then apply the result to this process; return it.
 
@@ -45,8 +49,11 @@ def configure(
     afterwards through ``MLFLOW_RUN_CONTEXT``. Like `run`, it refuses when a
     `required` key has no value, and fetches secret references. Calling it again (another
     environment, other overrides) gives what a first call would.
+
+    ``shared_run=KEY`` sets ``MLFLOW_RUN_ID`` to the run tagged with KEY, found or created;
+    ``parent_run=KEY`` nests every run started afterwards under it instead (`run --shared-run`, SPEC §14).
     """
-    return apply(env, project_dir, overrides)
+    return apply(env, project_dir, overrides, shared_run=shared_run, parent_run=parent_run)
 
 
 def apply(
@@ -54,12 +61,24 @@ def apply(
     project_dir: str | os.PathLike[str] | None,
     overrides: Mapping[str, str] | Sequence[str] | None,
     env_given_as: str = "the env argument",
+    *,
+    shared_run: str | None = None,
+    parent_run: str | None = None,
 ) -> Resolved:
     """``configure()``, with messages naming ``env`` as ``env_given_as`` (the notebook magic's ``--env``)."""
     inherited = _inherited()
     resolved = resolve(env, project_dir, overrides, environ=inherited, env_given_as=env_given_as)
     resolved = refuse_missing(resolved, inherited)
     resolved = fetched(resolved, inherited)
+    run = shared_run_lookup.assignment(resolved, inherited, shared_run, parent_run)
+    if run is not None:
+        overrides = _joined(overrides, run)
+        resolved = fetched(
+            refuse_missing(
+                resolve(env, project_dir, overrides, environ=inherited, env_given_as=env_given_as), inherited
+            ),
+            inherited,
+        )
     if "MLFLOW_EXPERIMENT_NAME" in resolved.variables:
         experiment_setup.refuse_unusable(resolved)
     environment = exports.child_environment(inherited, resolved)
@@ -78,6 +97,14 @@ def apply(
     finally:
         _remember(before)  # mlflow's setters export variables too (MLFLOW_EXPERIMENT_ID)
     return resolved
+
+
+def _joined(overrides: Mapping[str, str] | Sequence[str] | None, run: str) -> Mapping[str, str] | Sequence[str]:
+    """``overrides`` and ``run``, an assignment ``NAME=VALUE``, in the form ``overrides`` has."""
+    if isinstance(overrides, Mapping):
+        name, _, value = run.partition("=")
+        return {**overrides, name: value}
+    return [*(overrides or ()), run]
 
 
 def _refused(error: Exception, resolved: Resolved) -> ConfigError:

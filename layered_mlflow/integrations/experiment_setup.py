@@ -139,18 +139,24 @@ def same_location(found: str, wanted: str) -> bool:
     return plain(found) == plain(wanted)
 
 
-def command(resolved: Resolved, environ: Mapping[str, str]) -> tuple[list[str], int]:
-    """`layered-mlflow experiment`: the lines to print and the exit code (0 done, 1 a problem), as `check`'s."""
+def use_environment(resolved: Resolved, environ: Mapping[str, str], bounds: Mapping[str, str] = _BOUNDS) -> None:
+    """Make os.environ the command's, with ``bounds`` (MLflow's retries, unless the caller bounds the time
+    itself): MLflow's client reads credentials, endpoint and certificates there."""
     import os
 
-    want = wanted(resolved)
     child = child_environment(environ, resolved)
     if any("\0" in value for value in child.values()):  # os.environ would refuse it half-way
         raise holds_nul(child)
-    os.environ.clear()  # MLflow's client reads its credentials, endpoint and certificates there
+    os.environ.clear()
     os.environ.update(child)
-    for name, bound in _BOUNDS.items():  # the settings' own value, where they give one, wins
+    for name, bound in bounds.items():  # the settings' own value, where they give one, wins
         os.environ.setdefault(name, bound)
+
+
+def command(resolved: Resolved, environ: Mapping[str, str]) -> tuple[list[str], int]:
+    """`layered-mlflow experiment`: the lines to print and the exit code (0 done, 1 a problem), as `check`'s."""
+    want = wanted(resolved)
+    use_environment(resolved, environ)
     import mlflow
 
     secrets = secrets_of(resolved)
