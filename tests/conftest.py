@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,21 +30,16 @@ DROP_FILE_PRIVILEGES = ("setpriv", "--bounding-set=-dac_override,-dac_read_searc
 # Kedro's would reach past 127.0.0.1. MLflow's own MLFLOW_DISABLE_TELEMETRY says the same, but as an MLFLOW_*
 # variable of the environment it would be one of the resolved settings every test compares.
 NO_TELEMETRY = {"DO_NOT_TRACK": "true", "KEDRO_DISABLE_TELEMETRY": "true"}
+# Set here, as pytest imports this file: before any test module imports mlflow, whose telemetry starts at
+# import (outside CI it would run in pytest's own process, and leave its session id in the environment every
+# test's process inherits). Every process a test starts inherits it; no test can forget it.
+os.environ.update(NO_TELEMETRY)
 # A child that reports the environment it was given, as JSON on stdout.
 PRINT_ENV = [sys.executable, "-c", "import json, os, sys; json.dump(dict(os.environ), sys.stdout)"]
 
 
 def _is_stray(name: str) -> bool:
     return name.startswith(_STRAY_PREFIXES) or name.endswith("_FOR_DYNACONF") or name in _STRAY_NAMES
-
-
-@pytest.fixture(scope="session", autouse=True)
-def no_telemetry() -> Iterator[None]:
-    """NO_TELEMETRY for the whole session, module-scoped fixtures' processes included: no test can forget it."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in NO_TELEMETRY.items():
-            patch.setenv(name, value)
-        yield
 
 
 @pytest.fixture(autouse=True)
