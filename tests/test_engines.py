@@ -113,6 +113,22 @@ def network_namespace() -> Iterator[list[str]]:
         stop(holder)
 
 
+def listens_inside(prefix: Sequence[str]) -> Callable[[int], bool]:
+    """A readiness check run inside the namespace: the port takes a connection there.
+
+    moto's first answer loads its backends, which on a loaded machine outlasted a 10 s request again and again
+    (a Spark run in CI never saw /moto-api/ answer within 120 s); the secret it is then asked to create waits
+    for that answer with boto3's own timeouts and retries.
+    """
+    probe = f"import socket, sys; socket.create_connection(('{LOOPBACK}', int(sys.argv[1])), timeout=10).close()"
+
+    def check(port: int) -> bool:
+        argv = [*prefix, sys.executable, "-c", probe, str(port)]
+        return subprocess.run(argv, capture_output=True, env=CLEAN, check=False).returncode == 0
+
+    return check
+
+
 def answers_inside(prefix: Sequence[str], path: str) -> Callable[[int], bool]:
     """A readiness check run inside the namespace: ``path`` answers 200 there."""
     probe = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)"  # a loaded machine's
@@ -172,7 +188,7 @@ def test_ray_workers_get_the_settings_and_fetch_the_secret(project: Project, tmp
     ray_dir = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
     try:
         with network_namespace() as inside:
-            ready = answers_inside(inside, "/moto-api/")
+            ready = listens_inside(inside)
             with moto_server(tmp_path / "moto.log", inside, ready) as aws_port:
                 mlflow_port = free_port()
                 server = [*inside, sys.executable, "-m", "mlflow", "server", "--host", LOOPBACK]
@@ -282,7 +298,7 @@ def test_spark_executors_get_the_properties_file(project: Project, tmp_path: Pat
     the properties file and Spark's event log hold the reference only, redacted under its name."""
     with (
         network_namespace() as inside,
-        moto_server(tmp_path / "moto.log", inside, answers_inside(inside, "/moto-api/")) as aws_port,
+        moto_server(tmp_path / "moto.log", inside, listens_inside(inside)) as aws_port,
     ):
         settings(project, aws_port, "http://mlflow.example:5000", "spark-job")
         properties = project.cli("env", "--format", "spark")
@@ -378,7 +394,7 @@ def test_dask_workers_get_worker_variables_through_environ(project: Project, tmp
     to the resolved experiment. The driver's own environment never had them."""
     with (
         network_namespace() as inside,
-        moto_server(tmp_path / "moto.log", inside, answers_inside(inside, "/moto-api/")) as aws_port,
+        moto_server(tmp_path / "moto.log", inside, listens_inside(inside)) as aws_port,
     ):
         settings(project, aws_port, "sqlite:///mlflow.db", "dask-job")
         (tmp_path / "driver.py").write_text(DASK_DRIVER)
